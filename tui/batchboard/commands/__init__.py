@@ -1,0 +1,13 @@
+"""Subcommands of the `batchboard` CLI.
+
+Each module exposes `register(subparsers)`, which adds its parser and sets `handler`; modules import
+nothing heavy at import time (no SDK, no Textual), so `batchboard --help` stays instant.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from batchboard.commands import emulator
+
+COMMANDS: list[ModuleType] = [emulator]

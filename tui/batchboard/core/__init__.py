@@ -1,0 +1,1 @@
+"""The core: API access, polling, local store, config, pricing. Knows nothing of Textual."""
