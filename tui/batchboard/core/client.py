@@ -1,0 +1,78 @@
+"""Making the official SDK's async client: credentials, base URL, and a lazy import of the SDK.
+
+`import anthropic` costs about two seconds, so nothing imports it at module level: callers that must
+not block (the TUI) call `make_client` in a thread. The key is resolved here and never printed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+
+DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
+
+
+class MissingApiKeyError(Exception):
+    """No API key where we looked; the message says where and how to fix it."""
+
+    def __init__(self, env_var: str, profile: str | None = None) -> None:
+        self.env_var = env_var
+        self.profile = profile
+        where = f"profile '{profile}' reads its key from" if profile else "batchboard reads the key from"
+        super().__init__(
+            f"No API key: {where} the environment variable {env_var}, which is not set. "
+            f"Set it (export {env_var}=sk-ant-...) or try the demo with 'batchboard --demo'."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """Where and how to reach the API. `repr` never shows the key."""
+
+    base_url: str | None
+    api_key: str
+    key_env: str = DEFAULT_KEY_ENV
+    demo: bool = False
+    max_retries: int = 2
+    timeout: float = 60.0
+
+    def __repr__(self) -> str:
+        return f"Connection(base_url={self.base_url!r}, key_env={self.key_env!r}, demo={self.demo})"
+
+    @classmethod
+    def from_env(
+        cls,
+        key_env: str = DEFAULT_KEY_ENV,
+        base_url: str | None = None,
+        profile: str | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> Connection:
+        """Resolve the key from `key_env` (the SDK's convention by default) and the base URL from the
+        argument or `ANTHROPIC_BASE_URL`. Raises MissingApiKeyError with a fix-it message."""
+        env = os.environ if environ is None else environ
+        api_key = env.get(key_env, "").strip()
+        if not api_key:
+            raise MissingApiKeyError(key_env, profile)
+        return cls(base_url=base_url or env.get("ANTHROPIC_BASE_URL") or None, api_key=api_key, key_env=key_env)
+
+
+def make_client(connection: Connection, **overrides: Any) -> AsyncAnthropic:
+    """Build the SDK's async client for `connection`. Imports the SDK: call it off the UI thread.
+
+    Credentials are always passed explicitly, so the SDK never falls back to profiles on disk.
+    """
+    from anthropic import AsyncAnthropic
+
+    options: dict[str, Any] = {
+        "api_key": connection.api_key,
+        "max_retries": connection.max_retries,
+        "timeout": connection.timeout,
+    }
+    if connection.base_url:
+        options["base_url"] = connection.base_url
+    options.update(overrides)
+    return AsyncAnthropic(**options)
