@@ -15,9 +15,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=4010, help="port to bind, 0 for any free port (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the demo world and outcomes (default: %(default)s)")
-    parser.add_argument("--empty", action="store_true", help="start with no batches instead of the demo world")
+    parser.add_argument(
+        "--port", type=int, default=4010, help="port to bind, 0 for any free port (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for the demo world and outcomes (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--empty", action="store_true", help="start with no batches instead of the demo world"
+    )
     parser.add_argument(
         "--batch-duration",
         type=float,
@@ -33,7 +39,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="fraction of batch requests that fail with retryable errors (default: %(default)s)",
     )
     parser.add_argument(
-        "--ttft", type=float, default=0.4, metavar="SECONDS", help="streaming time to first token (default: %(default)s)"
+        "--ttft",
+        type=float,
+        default=0.4,
+        metavar="SECONDS",
+        help="streaming time to first token (default: %(default)s)",
     )
     parser.add_argument(
         "--tokens-per-second",

@@ -57,7 +57,9 @@ class Connection:
         api_key = env.get(key_env, "").strip()
         if not api_key:
             raise MissingApiKeyError(key_env, profile)
-        return cls(base_url=base_url or env.get("ANTHROPIC_BASE_URL") or None, api_key=api_key, key_env=key_env)
+        return cls(
+            base_url=base_url or env.get("ANTHROPIC_BASE_URL") or None, api_key=api_key, key_env=key_env
+        )
 
 
 def make_client(connection: Connection, **overrides: Any) -> AsyncAnthropic:
