@@ -1,0 +1,524 @@
+"""User settings: read from `config.toml` with tomllib, validated into `Settings`, written with tomli_w.
+
+A bad file never stops the app: `load_settings` returns defaults for whatever it could not use, plus one
+`ConfigProblem` per problem naming the file, the key, what was expected and what it got. API keys are
+never stored: a profile names the environment variable that holds its key.
+
+Problem messages quote values from the file; show them as plain text, never as markup.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import re
+import tempfile
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from batchboard.core import paths
+
+DEFAULT_PROFILE_NAME = "default"
+DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
+API_KEY_PREFIX = "sk-ant-"
+PRICE_FIELDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
+PROFILE_FIELDS = ("api_key_env", "base_url")
+
+#: How validators report a problem: (dotted key, message).
+_Report = Callable[[str, str], None]
+
+_ENV_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class ConfigError(ValueError):
+    """A setting could not be written or resolved; the message names the key and what was expected."""
+
+
+class UnknownProfileError(ConfigError):
+    """`--profile NAME` (or `default_profile`) names no profile in the config file."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Where to find an API key (by environment variable name, never the key itself) and the API."""
+
+    name: str
+    api_key_env: str = DEFAULT_KEY_ENV
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    poll_interval: float = 5.0
+    """Seconds between poll rounds (at least 1)."""
+    theme: str = "textual-dark"
+    keymap: dict[str, str] = field(default_factory=dict)
+    """Binding id -> keys, handed to `App.set_keymap` (for example {"cancel": "x"})."""
+    default_model: str = "claude-sonnet-5-5"
+    expiry_warning_hours: float = 4.0
+    expiry_critical_hours: float = 1.0
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    default_profile: str | None = None
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per-model price overrides in USD per million tokens, keyed by the fields in PRICE_FIELDS."""
+    from_file: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    """Dotted keys whose values came from the config file (the rest are defaults)."""
+
+    def profile(self, name: str | None = None) -> Profile:
+        """Resolve `name`, else `default_profile`, else the implicit profile reading ANTHROPIC_API_KEY."""
+        wanted = name or self.default_profile
+        if wanted is None:
+            return Profile(DEFAULT_PROFILE_NAME)
+        if wanted in self.profiles:
+            return self.profiles[wanted]
+        if wanted == DEFAULT_PROFILE_NAME:
+            return Profile(DEFAULT_PROFILE_NAME)
+        if not self.profiles:
+            raise UnknownProfileError(
+                f"unknown profile {_quote(wanted)}: no profiles are configured "
+                f'(add [profiles.{_toml_key(wanted)}] with api_key_env = "ENV_VAR_NAME" to the config file)'
+            )
+        raise UnknownProfileError(
+            f"unknown profile {_quote(wanted)} (configured: {', '.join(sorted(self.profiles))})"
+            f"{_suggest(wanted, self.profiles)}"
+        )
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    file: Path
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key}: {self.message}" if self.key else f"{self.file}: {self.message}"
+
+
+DEFAULTS = Settings()
+
+# Top-level scalar settings: key -> (what is expected, as said in messages).
+_NUMBERS: dict[str, tuple[float, str]] = {
+    "poll_interval": (1.0, "a number of seconds ≥ 1"),
+    "expiry_warning_hours": (0.0, "a number of hours ≥ 0"),
+    "expiry_critical_hours": (0.0, "a number of hours ≥ 0"),
+}
+_STRINGS: dict[str, str] = {
+    "theme": "a theme name (text)",
+    "default_model": "a model name (text)",
+    "default_profile": "the name of a profile under [profiles]",
+}
+_TABLES = ("keymap", "profiles", "prices")
+KNOWN_KEYS: tuple[str, ...] = (*_NUMBERS, *_STRINGS, *_TABLES)
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def load_settings(path: Path | None = None) -> tuple[Settings, list[ConfigProblem]]:
+    """Read and validate the config file. Never raises on bad content: bad values fall back to defaults."""
+    file = path or paths.config_file()
+    doc, problem = _read_document(file)
+    if problem is not None:
+        return DEFAULTS, [problem]
+    return _validate(doc, file)
+
+
+def _read_document(file: Path) -> tuple[dict[str, Any], ConfigProblem | None]:
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        return {}, None
+    except OSError as exc:
+        return {}, ConfigProblem(file, "", f"cannot read the file ({exc.strerror or exc}); using defaults")
+    try:
+        return tomllib.loads(data.decode("utf-8")), None
+    except UnicodeDecodeError as exc:
+        return {}, ConfigProblem(file, "", f"not UTF-8 text (byte {exc.start}); using defaults")
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.11's TOMLDecodeError has no lineno attribute; the position is in the message.
+        text = str(exc)
+        match = re.search(r"\(at line (\d+), column (\d+)\)", text)
+        reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", text)
+        where = f"line {match[1]}, column {match[2]}" if match else "end of file"
+        return {}, ConfigProblem(file, "", f"invalid TOML at {where}: {reason}; using defaults")
+
+
+def _validate(doc: Mapping[str, Any], file: Path) -> tuple[Settings, list[ConfigProblem]]:
+    problems: list[ConfigProblem] = []
+    from_file: set[str] = set()
+    values: dict[str, Any] = {}
+
+    def problem(key: str, message: str) -> None:
+        problems.append(ConfigProblem(file, key, message))
+
+    for key, value in doc.items():
+        if key in _NUMBERS:
+            minimum, expected = _NUMBERS[key]
+            if _is_number(value) and value >= minimum:
+                values[key] = float(value)
+                from_file.add(key)
+            else:
+                problem(key, f"expected {expected}, got {_describe(value)}")
+        elif key in _STRINGS:
+            if isinstance(value, str) and value.strip() and not _looks_like_api_key(value):
+                values[key] = value.strip()
+                from_file.add(key)
+            else:
+                problem(key, f"expected {_STRINGS[key]}, got {_describe(value)}")
+        elif key == "keymap":
+            values[key] = _validate_keymap(value, problem, from_file)
+        elif key == "profiles":
+            values[key] = _validate_profiles(value, problem, from_file)
+        elif key == "prices":
+            values[key] = _validate_prices(value, problem, from_file)
+        else:
+            problem(key, f"unknown setting {_quote(key)}{_suggest(key, KNOWN_KEYS, 'settings')}")
+
+    warning = values.get("expiry_warning_hours", DEFAULTS.expiry_warning_hours)
+    critical = values.get("expiry_critical_hours", DEFAULTS.expiry_critical_hours)
+    if critical > warning:
+        if "expiry_critical_hours" in values:
+            problem(
+                "expiry_critical_hours",
+                f"expected at most expiry_warning_hours ({_number(warning)}), got {_number(critical)}",
+            )
+            from_file.discard("expiry_critical_hours")
+        # The default (1 h) can itself exceed a small warning threshold: never let critical outrank warning.
+        values["expiry_critical_hours"] = min(DEFAULTS.expiry_critical_hours, warning)
+
+    default_profile = values.get("default_profile")
+    profiles: dict[str, Profile] = values.get("profiles", {})
+    if default_profile is not None and default_profile not in profiles:
+        if default_profile != DEFAULT_PROFILE_NAME:
+            known = ", ".join(sorted(profiles)) or "none configured"
+            problem(
+                "default_profile",
+                f"expected the name of a profile under [profiles] ({known}), got "
+                f"{_describe(default_profile)}{_suggest(default_profile, profiles)}",
+            )
+            from_file.discard("default_profile")
+        values.pop("default_profile")
+
+    return Settings(**values, from_file=frozenset(from_file)), problems
+
+
+def _validate_keymap(value: Any, problem: _Report, from_file: set[str]) -> dict[str, str]:
+    if not isinstance(value, dict):
+        problem("keymap", f'expected a table of binding id = "keys", got {_describe(value)}')
+        return {}
+    keymap: dict[str, str] = {}
+    for binding_id, keys in value.items():
+        dotted = f"keymap.{binding_id}"
+        if isinstance(keys, str) and keys.strip():
+            keymap[binding_id] = keys.strip()
+            from_file.add(dotted)
+        else:
+            problem(dotted, f'expected keys as text (for example "x" or "ctrl+x,f5"), got {_describe(keys)}')
+    return keymap
+
+
+def _validate_profiles(value: Any, problem: _Report, from_file: set[str]) -> dict[str, Profile]:
+    if not isinstance(value, dict):
+        problem("profiles", f"expected a table of [profiles.NAME] tables, got {_describe(value)}")
+        return {}
+    profiles: dict[str, Profile] = {}
+    for name, table in value.items():
+        prefix = f"profiles.{name}"
+        if not isinstance(table, dict):
+            problem(prefix, f"expected a table with api_key_env and base_url, got {_describe(table)}")
+            continue
+        fields: dict[str, str] = {}
+        usable = True
+        for key, item in table.items():
+            dotted = f"{prefix}.{key}"
+            if key == "api_key_env":
+                if isinstance(item, str) and _ENV_VAR_NAME.fullmatch(item):
+                    fields[key] = item
+                    from_file.add(dotted)
+                    continue
+                # Falling back to ANTHROPIC_API_KEY could silently use another account: drop the profile.
+                usable = False
+                if _looks_like_api_key(item):
+                    problem(
+                        dotted,
+                        "expected the name of an environment variable holding the key, got an API key "
+                        "(not shown); remove it from the file, export it as a variable and name that here. "
+                        f"Profile {_quote(name)} is ignored",
+                    )
+                else:
+                    problem(
+                        dotted,
+                        f"expected an environment variable name, got {_describe(item)}; "
+                        f"profile {_quote(name)} is ignored",
+                    )
+            elif key == "base_url":
+                if isinstance(item, str) and re.match(r"https?://[^\s/]", item):
+                    fields[key] = item
+                    from_file.add(dotted)
+                else:
+                    problem(
+                        dotted, f"expected a URL starting with http:// or https://, got {_describe(item)}"
+                    )
+            else:
+                problem(dotted, f"unknown profile setting {_quote(key)}{_suggest(key, PROFILE_FIELDS)}")
+        if usable:
+            profiles[name] = Profile(name, **fields)
+        else:
+            from_file.difference_update(f"{prefix}.{k}" for k in PROFILE_FIELDS)
+    return profiles
+
+
+def _validate_prices(value: Any, problem: _Report, from_file: set[str]) -> dict[str, dict[str, float]]:
+    if not isinstance(value, dict):
+        problem("prices", f"expected a table of [prices.MODEL] tables, got {_describe(value)}")
+        return {}
+    prices: dict[str, dict[str, float]] = {}
+    for model, table in value.items():
+        prefix = f"prices.{model}"
+        if not isinstance(table, dict):
+            problem(prefix, f"expected a table of prices per million tokens, got {_describe(table)}")
+            continue
+        model_prices: dict[str, float] = {}
+        for key, item in table.items():
+            dotted = f"{prefix}.{key}"
+            if key not in PRICE_FIELDS:
+                problem(dotted, f"unknown price {_quote(key)}{_suggest(key, PRICE_FIELDS)}")
+            elif _is_number(item) and item >= 0:
+                model_prices[key] = float(item)
+                from_file.add(dotted)
+            else:
+                problem(dotted, f"expected a price in USD per million tokens ≥ 0, got {_describe(item)}")
+        if model_prices:
+            prices[model] = model_prices
+    return prices
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+def set_setting(key: str, value: str, path: Path | None = None) -> Settings:
+    """Set one (dotted) key from its command-line text, validate, and write the file atomically.
+
+    Raises ConfigError naming the key and what was expected, and writes nothing, if the value is bad,
+    the key unknown, the value looks like an API key, or the existing file cannot be parsed.
+    """
+    file = path or paths.config_file()
+    parts = _split_key(key)
+    if any(_looks_like_api_key(part) for part in (*parts, value)):
+        raise ConfigError(
+            f"{key}: refusing to write what looks like an API key to {file}; batchboard never stores keys. "
+            "Export the key as an environment variable and name it in profiles.NAME.api_key_env"
+        )
+    doc = _document_for_update(file)
+    before = _validate(doc, file)[1]
+    _assign(doc, parts, _parse_value(parts, value))
+    return _write_validated(doc, file, parts, before)
+
+
+def unset_setting(key: str, path: Path | None = None) -> Settings:
+    """Remove one (dotted) key from the file so it returns to its default. Missing keys are not an error."""
+    file = path or paths.config_file()
+    parts = _split_key(key)
+    doc = _document_for_update(file)
+    before = _validate(doc, file)[1]
+    parents: list[dict[str, Any]] = [doc]
+    for part in parts[:-1]:
+        child = parents[-1].get(part)
+        if not isinstance(child, dict):
+            return load_settings(file)[0]
+        parents.append(child)
+    if parts[-1] not in parents[-1]:
+        return load_settings(file)[0]
+    del parents[-1][parts[-1]]
+    # Drop tables the removal left empty, so the file does not fill with [profiles.old] husks.
+    for depth in range(len(parents) - 1, 0, -1):
+        if not parents[depth]:
+            del parents[depth - 1][parts[depth - 1]]
+    return _write_validated(doc, file, parts, before)
+
+
+def _split_key(key: str) -> list[str]:
+    head, _, rest = key.strip().partition(".")
+    if head in _NUMBERS or head in _STRINGS:
+        if rest:
+            raise ConfigError(f"{key}: {head} is a single value, not a table; use '{head}'")
+        return [head]
+    if head == "keymap":
+        if not rest:
+            raise ConfigError(f"{key}: keymap is a table; set one binding, for example keymap.cancel")
+        return [head, rest]
+    if head in ("profiles", "prices"):
+        # The middle part is a name that may itself contain dots (model ids), so split at the last dot.
+        name, _, leaf = rest.rpartition(".")
+        if not name or not leaf:
+            example = "profiles.NAME.api_key_env" if head == "profiles" else "prices.MODEL.input"
+            raise ConfigError(f"{key}: {head} is a table of tables; set one value, for example {example}")
+        return [head, name, leaf]
+    raise ConfigError(f"{key}: unknown setting {_quote(head)}{_suggest(head, KNOWN_KEYS, 'settings')}")
+
+
+def _parse_value(parts: list[str], text: str) -> Any:
+    numeric = parts[0] in _NUMBERS or parts[0] == "prices"
+    if numeric:
+        try:
+            number = float(text)
+        except ValueError:
+            return text  # validation then reports "expected a number ..., got "text""
+        return int(number) if number.is_integer() and math.isfinite(number) else number
+    return text.strip()
+
+
+def _assign(doc: dict[str, Any], parts: list[str], value: Any) -> None:
+    table = doc
+    for part in parts[:-1]:
+        child = table.get(part)
+        if not isinstance(child, dict):
+            child = table[part] = {}
+        table = child
+    table[parts[-1]] = value
+
+
+def _document_for_update(file: Path) -> dict[str, Any]:
+    doc, problem = _read_document(file)
+    if problem is not None:
+        raise ConfigError(f"{problem}; fix or remove the file before setting values with batchboard")
+    return doc
+
+
+def _write_validated(
+    doc: dict[str, Any], file: Path, parts: list[str], before: list[ConfigProblem]
+) -> Settings:
+    """Write `doc` unless it has a problem with the key being changed or a problem it did not have before.
+
+    Old problems elsewhere do not block: the user may be fixing a broken file one key at a time.
+    """
+    settings, problems = _validate(doc, file)
+    dotted = ".".join(parts)
+    old_keys = {p.key for p in before}
+    blocking = [
+        p for p in problems if p.key == dotted or dotted.startswith(p.key + ".") or p.key not in old_keys
+    ]
+    if blocking:
+        raise ConfigError("; ".join(f"{p.key}: {p.message}" for p in blocking))
+    _atomic_write(file, _dump(doc))
+    return settings
+
+
+def _dump(doc: dict[str, Any]) -> str:
+    import tomli_w  # only needed when writing
+
+    return tomli_w.dumps(doc)
+
+
+def _atomic_write(file: Path, text: str) -> None:
+    """Write via a temp file in the same directory and os.replace, so a crash never leaves half a file."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = file.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o600
+    fd, temp_name = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp_name, mode)
+        os.replace(temp_name, file)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------------------------- showing
+
+
+def effective_settings_table(settings: Settings) -> list[tuple[str, str, str]]:
+    """(key, value, source) rows for `batchboard config`; source is "file" or "default"."""
+
+    def source(key: str) -> str:
+        return "file" if key in settings.from_file else "default"
+
+    rows: list[tuple[str, str, str]] = []
+    for key in ("poll_interval", "theme", "default_model", "expiry_warning_hours", "expiry_critical_hours"):
+        value = getattr(settings, key)
+        rows.append((key, _number(value) if isinstance(value, float) else value, source(key)))
+    rows.append(("default_profile", settings.default_profile or "(none)", source("default_profile")))
+
+    if settings.keymap:
+        rows += [(f"keymap.{k}", v, source(f"keymap.{k}")) for k, v in sorted(settings.keymap.items())]
+    else:
+        rows.append(("keymap", "(built-in bindings)", "default"))
+
+    if settings.profiles:
+        for name, profile in sorted(settings.profiles.items()):
+            prefix = f"profiles.{name}"
+            rows.append((f"{prefix}.api_key_env", profile.api_key_env, source(f"{prefix}.api_key_env")))
+            rows.append(
+                (f"{prefix}.base_url", profile.base_url or "(SDK default)", source(f"{prefix}.base_url"))
+            )
+    else:
+        rows.append(("profiles", f"(none: the key comes from {DEFAULT_KEY_ENV})", "default"))
+
+    if settings.prices:
+        for model, table in sorted(settings.prices.items()):
+            rows += [
+                (f"prices.{model}.{k}", _number(v), source(f"prices.{model}.{k}"))
+                for k, v in sorted(table.items())
+            ]
+    else:
+        rows.append(("prices", "(built-in prices)", "default"))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _looks_like_api_key(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().startswith(API_KEY_PREFIX)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _quote(text: str) -> str:
+    # JSON quoting escapes control characters, so a hostile value cannot reach the terminal raw.
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _toml_key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _quote(name)
+
+
+def _describe(value: Any) -> str:
+    """How a bad value is quoted in a message: TOML-ish, and never an API key in clear."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return "an API key (not shown)" if _looks_like_api_key(value) else _quote(value)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return f"a {type(value).__name__}"  # TOML dates and times
+
+
+def _suggest(word: str, choices: Iterable[str], listing: str | None = None) -> str:
+    """ "; did you mean "x"?" for a close match, else (with `listing`) the known names, else nothing."""
+    names = list(choices)
+    matches = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    if matches:
+        return f"; did you mean {_quote(matches[0])}?"
+    return f"; known {listing}: {', '.join(names)}" if listing else ""
