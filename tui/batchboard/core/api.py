@@ -1,0 +1,158 @@
+"""Batch calls through the official SDK's async client, as the app's own `Batch` values.
+
+`BatchApi` is the only place the dashboard touches the SDK: it lists, retrieves and cancels batches,
+counts the calls it makes (the poller's benchmark shows ended batches cost none), and turns every SDK
+exception into one `ApiError` whose message is plain words. Everything in that message comes from the
+network and is untrusted: the UI must show it as text, never as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from batchboard.core.models import Batch
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+
+MAX_PAGE_SIZE = 1000
+
+
+class ApiError(Exception):
+    """A failed API call, said in plain words: HTTP status, error type, the API's message, request id.
+
+    `status` is None when no response arrived (connection refused, timeout, dropped connection).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_type: str | None = None,
+        api_message: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_type = error_type
+        self.api_message = api_message
+        self.request_id = request_id
+
+    @property
+    def is_not_found(self) -> bool:
+        return self.status == 404
+
+    @classmethod
+    def from_sdk(cls, exc: BaseException) -> ApiError:
+        """Describe an SDK exception without importing the SDK (attribute access only)."""
+        status = getattr(exc, "status_code", None)
+        if isinstance(status, int):
+            error_type = getattr(exc, "type", None)
+            api_message = getattr(exc, "api_message", None)
+            request_id = getattr(exc, "request_id", None)
+            parts = [f"HTTP {status}"]
+            if error_type:
+                parts.append(str(error_type))
+            text = " ".join(parts)
+            if api_message:
+                text += f": {api_message}"
+            if request_id:
+                text += f" (request {request_id})"
+            return cls(
+                text,
+                status=status,
+                error_type=str(error_type) if error_type else None,
+                api_message=str(api_message) if api_message else None,
+                request_id=str(request_id) if request_id else None,
+            )
+        name = type(exc).__name__
+        if "Timeout" in name:
+            return cls("The API did not answer in time (timeout).", error_type="timeout")
+        if "Connection" in name:
+            return cls(f"Could not reach the API: {exc}", error_type="connection")
+        return cls(f"{name}: {exc}", error_type="unexpected")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPage:
+    """One page of the list, newest first."""
+
+    batches: list[Batch]
+    has_more: bool
+    first_id: str | None
+    last_id: str | None
+
+
+class BatchApi:
+    """List, retrieve and cancel batches through an `AsyncAnthropic` client.
+
+    `requests_made` counts the calls this object issued (one HTTP request each; the SDK's own
+    retries of a failed attempt are not counted separately).
+    """
+
+    def __init__(self, client: AsyncAnthropic) -> None:
+        self._client = client
+        self.requests_made = 0
+
+    @property
+    def client(self) -> AsyncAnthropic:
+        return self._client
+
+    async def _call(self, coro_factory: Any) -> Any:
+        from anthropic import AnthropicError  # already imported by the client's construction
+
+        self.requests_made += 1
+        try:
+            return await coro_factory()
+        except AnthropicError as exc:
+            raise ApiError.from_sdk(exc) from exc
+
+    async def list_page(
+        self, limit: int = 20, after_id: str | None = None, before_id: str | None = None
+    ) -> BatchPage:
+        """One page of batches, newest first (`after_id` pages towards older ones)."""
+        options: dict[str, Any] = {"limit": max(1, min(limit, MAX_PAGE_SIZE))}
+        if after_id is not None:
+            options["after_id"] = after_id
+        if before_id is not None:
+            options["before_id"] = before_id
+
+        async def fetch() -> Any:
+            return await self._client.messages.batches.list(**options)
+
+        page = await self._call(fetch)
+        return BatchPage(
+            batches=[Batch.from_api(item) for item in page.data],
+            has_more=bool(page.has_more),
+            first_id=page.first_id,
+            last_id=page.last_id,
+        )
+
+    async def list_all(self, page_size: int = MAX_PAGE_SIZE) -> AsyncIterator[BatchPage]:
+        """Every batch in the workspace, page by page, newest first."""
+        after_id: str | None = None
+        while True:
+            page = await self.list_page(limit=page_size, after_id=after_id)
+            yield page
+            if not page.has_more or not page.last_id:
+                return
+            after_id = page.last_id
+
+    async def retrieve(self, batch_id: str) -> Batch:
+        async def fetch() -> Any:
+            return await self._client.messages.batches.retrieve(batch_id)
+
+        return Batch.from_api(await self._call(fetch))
+
+    async def cancel(self, batch_id: str) -> Batch:
+        async def send() -> Any:
+            return await self._client.messages.batches.cancel(batch_id)
+
+        return Batch.from_api(await self._call(send))
+
+    async def close(self) -> None:
+        await self._client.close()
