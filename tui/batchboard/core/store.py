@@ -1,0 +1,366 @@
+"""Local state in SQLite: labels, the batches seen so far, end notifications and batch durations for ETAs.
+
+One `Store` wraps one connection opened with `check_same_thread=False` and guarded by a lock, so the UI
+thread, thread workers and the poller can share it. WAL mode lets a second batchboard read meanwhile.
+
+Schema. The store's own tables evolve through `MIGRATIONS`, an ordered list of SQL scripts; the number
+applied is kept in `PRAGMA user_version`, and each pending script runs in one transaction on open. Never
+edit a released migration: append a new one. Other core modules (the results index, submissions) own
+their tables and declare them with `register_schema(name, sql)` at import time; `sql` must be
+idempotent (`CREATE TABLE IF NOT EXISTS ...`) because it runs on every open. Import the module before
+opening the store, or call `Store.ensure_schemas()` after. They read and write with `query`, `execute`
+and `transaction`, which take the store's lock.
+
+End notifications. A batch's end is announced at most once, ever: a caller notifies for an ended batch
+whose id is not in `end_notified_ids()` and then calls `mark_end_notified`. So that opening the app does
+not announce every batch that ever ended, `record_batches` marks a batch as already notified when it
+first sees it already ended and it ended before the previous `record_batches` call (or on the very
+first call, when there is no previous one). A batch that ended while the app was closed, after the app
+last looked, is therefore announced once on the next start, and never again.
+
+Datetimes are stored as ISO 8601 UTC strings and read back timezone-aware.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from batchboard.core import paths
+from batchboard.core.eta import DurationSample
+from batchboard.core.models import Batch, Outcome
+
+__all__ = ["MIGRATIONS", "DurationSample", "Store", "StoreError", "register_schema"]
+
+MIGRATIONS: list[str] = [
+    # 1: labels, seen batches with end-notification state, durations for ETAs, key/value metadata.
+    """
+    CREATE TABLE labels (
+        batch_id TEXT PRIMARY KEY,
+        label TEXT NOT NULL
+    );
+    CREATE TABLE batches (
+        batch_id TEXT PRIMARY KEY,
+        processing_status TEXT NOT NULL,
+        processing INTEGER NOT NULL,
+        succeeded INTEGER NOT NULL,
+        errored INTEGER NOT NULL,
+        canceled INTEGER NOT NULL,
+        expired INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        ended_at TEXT,
+        first_seen_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        end_notified_at TEXT
+    );
+    CREATE TABLE durations (
+        batch_id TEXT PRIMARY KEY,
+        request_count INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        ended_at TEXT NOT NULL,
+        seconds REAL NOT NULL
+    );
+    CREATE INDEX durations_by_end ON durations (ended_at);
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+]
+
+_registered_schemas: dict[str, str] = {}
+_registry_lock = threading.Lock()
+
+#: Outcomes whose durations say nothing about how long a batch takes to process.
+_SKEWED_OUTCOMES = frozenset({Outcome.CANCELED, Outcome.EXPIRED, Outcome.CANCELING, Outcome.RUNNING})
+_LAST_RECORDED = "last_recorded_at"
+
+
+class StoreError(Exception):
+    """The database cannot be used (for example it was written by a newer batchboard)."""
+
+
+def register_schema(name: str, sql: str) -> None:
+    """Declare another module's tables: an idempotent SQL script run on every `Store.open`.
+
+    Registering the same name again with the same script is a no-op; with a different one, an error,
+    since two modules would be fighting over one name.
+    """
+    with _registry_lock:
+        existing = _registered_schemas.get(name)
+        if existing is not None and existing != sql:
+            raise ValueError(f"schema {name!r} is already registered with different SQL")
+        _registered_schemas[name] = sql
+
+
+def to_db_time(when: datetime) -> str:
+    if when.tzinfo is None:
+        raise ValueError(f"naive datetime {when!r}: the store keeps timezone-aware UTC only")
+    # Fixed width (always microseconds), so text order is time order in SQL comparisons and ORDER BY.
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_db_time(text: str) -> datetime:
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def ended_normally(batch: Batch) -> bool:
+    """Whether a batch's duration is a fair sample of processing time: ended, not canceled, not expired."""
+    return (
+        batch.is_ended
+        and batch.ended_at is not None
+        and batch.cancel_initiated_at is None
+        and batch.outcome not in _SKEWED_OUTCOMES
+        and batch.counts.total > 0
+        and batch.counts.canceled == 0
+        and batch.counts.expired == 0
+    )
+
+
+class Store:
+    def __init__(self, connection: sqlite3.Connection, path: Path | None) -> None:
+        """Use `Store.open` or `Store.memory`; this takes an already-configured connection."""
+        self._db = connection
+        self._lock = threading.RLock()
+        self.path = path
+        self._applied_schemas: set[str] = set()
+        self._migrate()
+        self.ensure_schemas()
+
+    # ------------------------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def open(cls, path: Path | None = None) -> Store:
+        """Open (creating the file and its directory if needed) the database at `path` or the default."""
+        file = path or paths.database_file()
+        file.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(file, check_same_thread=False, timeout=5.0)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; much faster commits
+            return cls(connection, file)
+        except BaseException:
+            connection.close()
+            raise
+
+    @classmethod
+    def memory(cls) -> Store:
+        """A private in-memory store, for tests."""
+        return cls(sqlite3.connect(":memory:", check_same_thread=False), None)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
+            return version
+
+    def _migrate(self) -> None:
+        with self._lock:
+            current = self.schema_version
+            if current > len(MIGRATIONS):
+                raise StoreError(
+                    f"{self.path or 'database'} has schema version {current}, newer than this batchboard "
+                    f"understands ({len(MIGRATIONS)}); upgrade batchboard or use another BATCHBOARD_DATA_DIR"
+                )
+            for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                # executescript commits first and runs statements as given, so the script brings its own
+                # transaction: the migration and its version number land together or not at all.
+                try:
+                    self._db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.rollback()
+                    raise
+
+    def ensure_schemas(self) -> None:
+        """Run registered schema scripts not yet run on this connection (`open` runs all of them)."""
+        with _registry_lock:
+            pending = [(n, s) for n, s in _registered_schemas.items() if n not in self._applied_schemas]
+        with self._lock:
+            for name, script in pending:
+                self._db.executescript(script)
+                self._applied_schemas.add(name)
+
+    # ------------------------------------------------------------------------------- generic access
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Hold the lock and one transaction: commits on success, rolls back on error."""
+        with self._lock, self._db:
+            yield self._db
+
+    def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """Run one statement in its own transaction; returns the number of rows changed."""
+        with self.transaction() as db:
+            return db.execute(sql, parameters).rowcount
+
+    def query(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, parameters).fetchall()
+
+    # ---------------------------------------------------------------------------------------- labels
+
+    def set_label(self, batch_id: str, label: str | None) -> None:
+        """Set a batch's label, stored exactly as given; None, empty or blank removes it."""
+        if label is None or not label.strip():
+            self.execute("DELETE FROM labels WHERE batch_id = ?", (batch_id,))
+        else:
+            self.execute(
+                "INSERT INTO labels (batch_id, label) VALUES (?, ?) "
+                "ON CONFLICT (batch_id) DO UPDATE SET label = excluded.label",
+                (batch_id, label),
+            )
+
+    def labels(self) -> dict[str, str]:
+        return dict(self.query("SELECT batch_id, label FROM labels"))
+
+    def label(self, batch_id: str) -> str | None:
+        rows = self.query("SELECT label FROM labels WHERE batch_id = ?", (batch_id,))
+        return rows[0][0] if rows else None
+
+    # ------------------------------------------------------------------------- seen batches, notices
+
+    def record_batches(self, batches: Iterable[Batch], now: datetime | None = None) -> None:
+        """Upsert the last known state of `batches` in one transaction; also records normal durations.
+
+        `now` (default: the system clock) becomes the mark that decides which batches seen for the first
+        time already ended count as old news (see the module docstring).
+        """
+        now = now or datetime.now(UTC)
+        now_text = to_db_time(now)
+        batch_rows: list[tuple[Any, ...]] = []
+        duration_rows: list[tuple[Any, ...]] = []
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (_LAST_RECORDED,)).fetchone()
+            watermark = from_db_time(row[0]) if row else None
+            for batch in batches:
+                ended_at = batch.ended_at
+                old_news = batch.is_ended and (watermark is None or ended_at is None or ended_at <= watermark)
+                c = batch.counts
+                batch_rows.append(
+                    (
+                        batch.id,
+                        batch.processing_status,
+                        c.processing,
+                        c.succeeded,
+                        c.errored,
+                        c.canceled,
+                        c.expired,
+                        to_db_time(batch.created_at),
+                        to_db_time(ended_at) if ended_at else None,
+                        now_text,
+                        now_text,
+                        now_text if old_news else None,
+                    )
+                )
+                if ended_at is not None and ended_normally(batch):
+                    seconds = (ended_at - batch.created_at).total_seconds()
+                    if seconds > 0:
+                        duration_rows.append(
+                            (batch.id, c.total, to_db_time(batch.created_at), to_db_time(ended_at), seconds)
+                        )
+            # end_notified_at is only set on insert: an update must never un-notify or pre-notify.
+            db.executemany(
+                """
+                INSERT INTO batches (batch_id, processing_status, processing, succeeded, errored, canceled,
+                    expired, created_at, ended_at, first_seen_at, updated_at, end_notified_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (batch_id) DO UPDATE SET
+                    processing_status = excluded.processing_status,
+                    processing = excluded.processing,
+                    succeeded = excluded.succeeded,
+                    errored = excluded.errored,
+                    canceled = excluded.canceled,
+                    expired = excluded.expired,
+                    ended_at = excluded.ended_at,
+                    updated_at = excluded.updated_at
+                """,
+                batch_rows,
+            )
+            db.executemany("INSERT OR IGNORE INTO durations VALUES (?, ?, ?, ?, ?)", duration_rows)
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+                (_LAST_RECORDED, now_text),
+            )
+
+    def known_batch_ids(self) -> set[str]:
+        return {row[0] for row in self.query("SELECT batch_id FROM batches")}
+
+    def ended_batch_ids(self) -> set[str]:
+        """Batches last seen ended: their state is final, so they need no more polling."""
+        return {
+            row[0] for row in self.query("SELECT batch_id FROM batches WHERE processing_status = 'ended'")
+        }
+
+    def mark_end_notified(self, batch_id: str, now: datetime | None = None) -> None:
+        """Remember that a batch's end was announced (also for a batch not recorded yet)."""
+        when = to_db_time(now or datetime.now(UTC))
+        with self.transaction() as db:
+            changed = db.execute(
+                "UPDATE batches SET end_notified_at = coalesce(end_notified_at, ?) WHERE batch_id = ?",
+                (when, batch_id),
+            ).rowcount
+            if not changed:
+                # Unknown so far: keep a placeholder row so the notice is not repeated when it is recorded.
+                db.execute(
+                    "INSERT INTO batches VALUES (?, 'ended', 0, 0, 0, 0, 0, ?, NULL, ?, ?, ?)",
+                    (batch_id, when, when, when, when),
+                )
+
+    def end_notified_ids(self) -> set[str]:
+        return {
+            row[0] for row in self.query("SELECT batch_id FROM batches WHERE end_notified_at IS NOT NULL")
+        }
+
+    # ------------------------------------------------------------------------------------- durations
+
+    def record_duration(
+        self,
+        batch_id: str,
+        request_count: int,
+        created_at: datetime,
+        ended_at: datetime,
+        outcome: Outcome | None = None,
+    ) -> bool:
+        """Keep how long a batch took, for ETAs. Returns False (and keeps nothing) when the sample would
+        skew estimates: a canceled or expired batch, no requests, or a non-positive duration.
+
+        `record_batches` already does this for every batch that ended normally."""
+        seconds = (ended_at - created_at).total_seconds()
+        if (outcome is not None and outcome in _SKEWED_OUTCOMES) or request_count <= 0 or seconds <= 0:
+            return False
+        self.execute(
+            "INSERT OR REPLACE INTO durations VALUES (?, ?, ?, ?, ?)",
+            (batch_id, request_count, to_db_time(created_at), to_db_time(ended_at), seconds),
+        )
+        return True
+
+    def durations(self, limit: int | None = 2000) -> list[DurationSample]:
+        """The most recent `limit` durations (all with None), oldest first: recent behaviour matters most."""
+        rows = self.query(
+            "SELECT request_count, seconds FROM "
+            "(SELECT request_count, seconds, ended_at FROM durations ORDER BY ended_at DESC LIMIT ?) "
+            "ORDER BY ended_at",
+            (-1 if limit is None else limit,),
+        )
+        return [DurationSample(int(count), float(seconds)) for count, seconds in rows]
