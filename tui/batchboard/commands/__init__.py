@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from batchboard.commands import emulator
+from batchboard.commands import config, emulator
 
-COMMANDS: list[ModuleType] = [emulator]
+COMMANDS: list[ModuleType] = [emulator, config]

@@ -1,0 +1,118 @@
+"""Display helpers shared by the table, the detail screen and the CLI: plain strings, never markup.
+
+Everything here is pure and locale-independent, so snapshots and tests are stable on any machine.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from batchboard.core.eta import Eta
+
+DASH = "—"  # shown for a value that is not known (yet); never a made-up number
+ELLIPSIS = "…"
+SHORT_ID_LENGTH = 8
+
+ExpiryLevel = Literal["ok", "warning", "critical"]
+
+
+def countdown(delta: timedelta, past: str = "overdue") -> str:
+    """Time left, two units at most: "2d 4h", "3h 12m", "12m 05s", "45s"; `past` once below zero."""
+    if delta < timedelta(0):
+        return past
+    seconds = int(delta.total_seconds())  # floor: a countdown never claims more time than is left
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def age(delta: timedelta) -> str:
+    """How long ago, one unit: "45s", "5m", "3h", "2d". Negative ages (clock skew) read as "0s"."""
+    seconds = max(int(delta.total_seconds()), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3_600:
+        return f"{seconds // 60}m"
+    if seconds < 86_400:
+        return f"{seconds // 3_600}h"
+    return f"{seconds // 86_400}d"
+
+
+def short_id(batch_id: str) -> str:
+    """ "msgbatch_013Zva2CMHLNnXjNJJKqJ2EF" -> "…NJJKqJ2EF"-style: the last 8 characters after the prefix.
+
+    Batch ids end in random characters, so the tail stays unique in practice; ids already short are
+    returned whole.
+    """
+    _, _, body = batch_id.rpartition("_")
+    body = body or batch_id
+    if len(body) <= SHORT_ID_LENGTH + 1:
+        return body
+    return ELLIPSIS + body[-SHORT_ID_LENGTH:]
+
+
+def human_int(n: int) -> str:
+    return f"{n:,}"
+
+
+def usd(amount: float | None) -> str:
+    """ "$1.23", "$1,234.50", "$0.0042" (two significant digits under a cent), "—" when unknown.
+
+    Amounts under a hundredth of a cent read "<$0.0001" rather than a long row of zeros."""
+    if amount is None:
+        return DASH
+    sign = "-" if amount < 0 else ""
+    value = abs(amount)
+    if value == 0:
+        return "$0.00"
+    if value < 0.0001:
+        return f"{sign}<$0.0001"
+    if value < 0.01:
+        return f"{sign}${value:.2g}"  # two significant digits: 0.0042, 0.00037
+    return f"{sign}${value:,.2f}"
+
+
+def expiry_level(remaining: timedelta, warning_hours: float, critical_hours: float) -> ExpiryLevel:
+    """How urgent a countdown to expiry is: under `critical_hours` (or past) is critical."""
+    if remaining < timedelta(hours=critical_hours):
+        return "critical"
+    if remaining < timedelta(hours=warning_hours):
+        return "warning"
+    return "ok"
+
+
+def timestamp(dt: datetime | None) -> str:
+    """ "2026-11-23 14:05:09 UTC" whatever the local zone; "—" for None. Naive values are taken as UTC."""
+    if dt is None:
+        return DASH
+    aware = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def eta_range(eta: Eta, now: datetime) -> str:
+    """An ETA for a table cell: "in 20m–1h 05m", "in ~40m", "any moment", or "—" with no estimate."""
+    if eta.overdue:
+        return "any moment"
+    if eta.low is None or eta.high is None:
+        return DASH
+    low, high = _coarse(eta.low - now), _coarse(eta.high - now)
+    return f"in ~{low}" if low == high else f"in {low}–{high}"
+
+
+def _coarse(delta: timedelta) -> str:
+    # Minute resolution: an estimate with seconds in it would claim a precision it does not have.
+    minutes = max(int(delta.total_seconds()) // 60, 0)
+    if minutes < 1:
+        return "<1m"
+    hours, minutes = divmod(minutes, 60)
+    if hours >= 24:
+        return f"{hours // 24}d {hours % 24}h"
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
