@@ -1,0 +1,877 @@
+"""Batch results on disk and in the index: one streamed download per batch, then instant triage queries.
+
+`ingest` fetches a batch's results once (results never change) through the SDK's streaming response and,
+in one pass over the bytes, writes the raw JSONL to `results_dir()/<batch_id>.jsonl` (temp file + rename)
+and indexes every line in SQLite: custom_id, result and error type, error message, model, stop reason,
+every usage field, the cost at batch and standard prices, and the line's byte offset and length in the
+raw file, so one item opens with a single seek. Memory stays bounded (one network chunk plus a few
+thousand pending rows); lines are parsed with orjson. It is synchronous and meant for a thread: it takes
+a progress callback and a cancel event, retries a dropped or truncated download, and never counts a
+half-written file as done. Archived batches are marked unavailable; any local copy is kept.
+
+`ResultsIndex` answers the triage views from the index alone: problem groups with counts, a group's
+items (custom_id filter, keyset paging), one item's raw line, usage sums for cost.
+
+Everything read from results (custom_ids, error messages, model output) is untrusted text.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from batchboard.core import paths
+from batchboard.core.config import Settings
+from batchboard.core.cost import UsageGroup
+from batchboard.core.models import Batch
+from batchboard.core.pricing import ModelPrice, TokenCounts, price_for
+from batchboard.core.store import Store, from_db_time, register_schema, to_db_time
+
+if TYPE_CHECKING:
+    from anthropic import Anthropic
+
+    from batchboard.core.client import Connection
+
+RESULT_TYPES = ("succeeded", "errored", "canceled", "expired")
+INVALID = "invalid"
+"""Result type recorded for a line that is not a valid result object (kept, so nothing is silently lost)."""
+
+#: Error types worth retrying unchanged; `invalid_request_error` and the rest need a fix first.
+RETRYABLE_ERRORS = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
+
+CHUNK_SIZE = 256 * 1024
+ROWS_PER_INSERT = 5000
+DEFAULT_PAGE = 200
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS result_files (
+    batch_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,            -- 'complete' or 'unavailable'
+    path TEXT,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    items INTEGER NOT NULL DEFAULT 0,
+    invalid INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT,
+    ended_at TEXT,
+    archived_at TEXT,
+    ingested_at TEXT,
+    message TEXT
+);
+CREATE TABLE IF NOT EXISTS result_items (
+    batch_id TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    custom_id TEXT NOT NULL,
+    result_type TEXT NOT NULL,
+    error_type TEXT NOT NULL,       -- '' unless errored
+    error_message TEXT,
+    model TEXT,
+    stop_reason TEXT,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cache_write_5m INTEGER NOT NULL,
+    cache_write_1h INTEGER NOT NULL,
+    cache_read INTEGER NOT NULL,
+    long_prompt INTEGER NOT NULL,
+    cost_batch REAL,                -- NULL when the model's price is unknown or not billed
+    cost_standard REAL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    PRIMARY KEY (batch_id, line)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS result_items_by_group
+    ON result_items (batch_id, result_type, error_type, custom_id);
+CREATE INDEX IF NOT EXISTS result_items_by_custom_id ON result_items (batch_id, custom_id);
+CREATE TABLE IF NOT EXISTS result_groups (
+    batch_id TEXT NOT NULL,
+    result_type TEXT NOT NULL,
+    error_type TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    sample_message TEXT,
+    PRIMARY KEY (batch_id, result_type, error_type)
+);
+CREATE TABLE IF NOT EXISTS result_usage (
+    batch_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    long_prompt INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cache_write_5m INTEGER NOT NULL,
+    cache_write_1h INTEGER NOT NULL,
+    cache_read INTEGER NOT NULL,
+    PRIMARY KEY (batch_id, model, long_prompt)
+);
+"""
+register_schema("results", SCHEMA)
+
+
+# ------------------------------------------------------------------------------------------ value types
+
+
+class Retryability(StrEnum):
+    RETRYABLE = "retryable"
+    NEEDS_FIX = "needs fix"
+    ON_REQUEST = "on request"  # canceled: retried only when the user asks
+    NOT_APPLICABLE = "-"  # succeeded
+
+
+def retryability(result_type: str, error_type: str = "") -> Retryability:
+    """Whether a group's items can be resubmitted unchanged (the resubmit issue acts on this)."""
+    if result_type == "expired":
+        return Retryability.RETRYABLE
+    if result_type == "canceled":
+        return Retryability.ON_REQUEST
+    if result_type == "errored":
+        return Retryability.RETRYABLE if error_type in RETRYABLE_ERRORS else Retryability.NEEDS_FIX
+    if result_type == INVALID:
+        return Retryability.NEEDS_FIX
+    return Retryability.NOT_APPLICABLE
+
+
+@dataclass(frozen=True, slots=True)
+class GroupKey:
+    result_type: str
+    error_type: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.error_type or self.result_type
+
+
+@dataclass(frozen=True, slots=True)
+class ResultGroup:
+    key: GroupKey
+    count: int
+    sample_message: str | None = None
+
+    @property
+    def retryability(self) -> Retryability:
+        return retryability(self.key.result_type, self.key.error_type)
+
+    @property
+    def retryable(self) -> bool:
+        return self.retryability is Retryability.RETRYABLE
+
+    @property
+    def is_problem(self) -> bool:
+        return self.key.result_type != "succeeded"
+
+
+@dataclass(frozen=True, slots=True)
+class ResultItem:
+    batch_id: str
+    line: int
+    custom_id: str
+    result_type: str
+    error_type: str
+    error_message: str | None
+    model: str | None
+    stop_reason: str | None
+    tokens: TokenCounts
+    cost_batch: float | None
+    offset: int
+    length: int
+
+    @property
+    def cursor(self) -> tuple[str, int]:
+        """Keyset cursor: pass as `after` to get the next page."""
+        return (self.custom_id, self.line)
+
+
+class FileState(StrEnum):
+    COMPLETE = "complete"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsFile:
+    """What the index knows about one batch's results."""
+
+    batch_id: str
+    state: FileState
+    path: Path | None
+    bytes: int
+    items: int
+    invalid: int
+    created_at: datetime | None
+    ended_at: datetime | None
+    archived_at: datetime | None
+    ingested_at: datetime | None
+    message: str | None
+
+    @property
+    def has_local_copy(self) -> bool:
+        return self.path is not None and self.path.is_file()
+
+    @property
+    def indexed(self) -> bool:
+        """Items are queryable: a complete ingestion happened (possibly before the batch was archived)."""
+        return self.items > 0 or self.state is FileState.COMPLETE
+
+
+# ------------------------------------------------------------------------------------------ the index
+
+
+class ResultsIndex:
+    """Index queries over a `Store` (the results tables are registered with it)."""
+
+    def __init__(self, store: Store, directory: Path | None = None) -> None:
+        store.ensure_schemas()
+        self.store = store
+        self._directory = directory
+
+    @property
+    def directory(self) -> Path:
+        return self._directory or paths.results_dir()
+
+    def raw_path(self, batch_id: str) -> Path:
+        if not batch_id or "/" in batch_id or "\\" in batch_id or batch_id.startswith("."):
+            raise ValueError(f"not a batch id: {batch_id!r}")
+        return self.directory / f"{batch_id}.jsonl"
+
+    # ---------------------------------------------------------------------------------- file status
+
+    def file(self, batch_id: str) -> ResultsFile | None:
+        rows = self.store.query(
+            "SELECT batch_id, state, path, bytes, items, invalid, created_at, ended_at, archived_at, "
+            "ingested_at, message FROM result_files WHERE batch_id = ?",
+            (batch_id,),
+        )
+        return _results_file(rows[0]) if rows else None
+
+    def files(self) -> dict[str, ResultsFile]:
+        rows = self.store.query(
+            "SELECT batch_id, state, path, bytes, items, invalid, created_at, ended_at, archived_at, "
+            "ingested_at, message FROM result_files"
+        )
+        return {row[0]: _results_file(row) for row in rows}
+
+    def is_complete(self, batch_id: str) -> bool:
+        info = self.file(batch_id)
+        return info is not None and info.state is FileState.COMPLETE and info.has_local_copy
+
+    # -------------------------------------------------------------------------------------- triage
+
+    def groups(self, batch_id: str, *, include_succeeded: bool = True) -> list[ResultGroup]:
+        """Groups by result and error type, problems first (most items first), succeeded last."""
+        rows = self.store.query(
+            "SELECT result_type, error_type, count, sample_message FROM result_groups WHERE batch_id = ?",
+            (batch_id,),
+        )
+        groups = [ResultGroup(GroupKey(r[0], r[1]), r[2], r[3]) for r in rows]
+        groups = [g for g in groups if include_succeeded or g.is_problem]
+        groups.sort(key=lambda g: (not g.is_problem, -g.count, g.key.result_type, g.key.error_type))
+        return groups
+
+    def problem_groups(self, batch_id: str) -> list[ResultGroup]:
+        return self.groups(batch_id, include_succeeded=False)
+
+    def items(
+        self,
+        batch_id: str,
+        group: GroupKey,
+        *,
+        contains: str = "",
+        after: tuple[str, int] | None = None,
+        limit: int = DEFAULT_PAGE,
+    ) -> list[ResultItem]:
+        """One page of a group's items in custom_id order (index range scan, never a sort)."""
+        sql = [
+            f"SELECT {_ITEM_COLUMNS} FROM result_items INDEXED BY result_items_by_group "
+            "WHERE batch_id = ? AND result_type = ? AND error_type = ?"
+        ]
+        params: list[Any] = [batch_id, group.result_type, group.error_type]
+        if after is not None:
+            sql.append("AND (custom_id, line) > (?, ?)")
+            params += [after[0], after[1]]
+        if contains:
+            sql.append("AND instr(custom_id, ?) > 0")
+            params.append(contains)
+        sql.append("ORDER BY custom_id, line LIMIT ?")
+        params.append(limit)
+        return [_result_item(batch_id, row) for row in self.store.query(" ".join(sql), params)]
+
+    def find(self, batch_id: str, custom_id: str) -> ResultItem | None:
+        rows = self.store.query(
+            f"SELECT {_ITEM_COLUMNS} FROM result_items WHERE batch_id = ? AND custom_id = ? LIMIT 1",
+            (batch_id, custom_id),
+        )
+        return _result_item(batch_id, rows[0]) if rows else None
+
+    def raw_line(self, item: ResultItem) -> bytes:
+        """The item's full JSON line from the local raw file (one seek and read)."""
+        info = self.file(item.batch_id)
+        path = info.path if info and info.path else self.raw_path(item.batch_id)
+        with open(path, "rb") as handle:
+            handle.seek(item.offset)
+            return handle.read(item.length)
+
+    def raw_object(self, item: ResultItem) -> Any:
+        return orjson.loads(self.raw_line(item))
+
+    def pretty(self, item: ResultItem) -> str:
+        """The full result, pretty-printed JSON (for the inspector and copying)."""
+        try:
+            return orjson.dumps(self.raw_object(item), option=orjson.OPT_INDENT_2).decode("utf-8")
+        except orjson.JSONDecodeError:
+            return self.raw_line(item).decode("utf-8", errors="replace")
+
+    def lines_of(self, batch_id: str, result_types: Iterable[str] | None = None) -> Iterator[bytes]:
+        """Raw lines (with their newline) in file order, optionally only some result types; streamed."""
+        info = self.file(batch_id)
+        path = info.path if info and info.path else self.raw_path(batch_id)
+        wanted = set(result_types) if result_types is not None else None
+        with open(path, "rb") as handle:
+            if wanted is None:
+                yield from handle
+                return
+            for line in handle:
+                if _result_type_of(line) in wanted:
+                    yield line
+
+    # ------------------------------------------------------------------------------------------ cost
+
+    def usage_groups(self, batch_id: str | None = None) -> list[UsageGroup]:
+        sql = (
+            "SELECT batch_id, model, long_prompt, requests, input_tokens, output_tokens, cache_write_5m, "
+            "cache_write_1h, cache_read FROM result_usage"
+        )
+        rows = (
+            self.store.query(sql + " WHERE batch_id = ?", (batch_id,)) if batch_id else self.store.query(sql)
+        )
+        return [UsageGroup(r[0], r[1], r[3], TokenCounts(*r[4:9]), bool(r[2])) for r in rows]
+
+    # ---------------------------------------------------------------------------------------- writing
+
+    def mark_unavailable(self, batch: Batch, message: str, now: datetime) -> None:
+        """Remember that the API no longer serves this batch's results; keeps any local copy and index."""
+        with self.store.transaction() as db:
+            db.execute(
+                "INSERT INTO result_files (batch_id, state, created_at, ended_at, archived_at, message) "
+                "VALUES (?, 'unavailable', ?, ?, ?, ?) "
+                "ON CONFLICT (batch_id) DO UPDATE SET state = CASE WHEN result_files.state = 'complete' "
+                "THEN 'complete' ELSE 'unavailable' END, archived_at = excluded.archived_at, "
+                "message = excluded.message",
+                (
+                    batch.id,
+                    to_db_time(batch.created_at),
+                    to_db_time(batch.ended_at) if batch.ended_at else None,
+                    to_db_time(batch.archived_at or now),
+                    message,
+                ),
+            )
+
+    def _clear_items(self, batch_id: str) -> None:
+        with self.store.transaction() as db:
+            for table in ("result_items", "result_groups", "result_usage"):
+                db.execute(f"DELETE FROM {table} WHERE batch_id = ?", (batch_id,))
+
+    def _insert_items(self, rows: list[tuple[Any, ...]]) -> None:
+        with self.store.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO result_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
+            )
+
+
+_ITEM_COLUMNS = (
+    "line, custom_id, result_type, error_type, error_message, model, stop_reason, input_tokens, "
+    "output_tokens, cache_write_5m, cache_write_1h, cache_read, cost_batch, offset, length"
+)
+
+
+def _result_item(batch_id: str, r: tuple[Any, ...]) -> ResultItem:
+    return ResultItem(
+        batch_id, r[0], r[1], r[2], r[3], r[4], r[5], r[6], TokenCounts(*r[7:12]), r[12], r[13], r[14]
+    )
+
+
+def _results_file(r: tuple[Any, ...]) -> ResultsFile:
+    def when(text: str | None) -> datetime | None:
+        return from_db_time(text) if text else None
+
+    return ResultsFile(
+        batch_id=r[0],
+        state=FileState(r[1]),
+        path=Path(r[2]) if r[2] else None,
+        bytes=r[3],
+        items=r[4],
+        invalid=r[5],
+        created_at=when(r[6]),
+        ended_at=when(r[7]),
+        archived_at=when(r[8]),
+        ingested_at=when(r[9]),
+        message=r[10],
+    )
+
+
+def _result_type_of(line: bytes) -> str:
+    try:
+        obj = orjson.loads(line)
+        result_type = obj["result"]["type"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return INVALID
+    return result_type if result_type in RESULT_TYPES else INVALID
+
+
+# ----------------------------------------------------------------------------------------- ingestion
+
+
+class IngestCancelled(Exception):
+    """The user cancelled; nothing was kept."""
+
+
+class IngestError(Exception):
+    """Ingestion failed; the message says what happened in plain words (untrusted parts included)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestProgress:
+    bytes_done: int
+    items_done: int
+    items_expected: int | None
+    attempt: int
+
+    @property
+    def fraction(self) -> float | None:
+        if not self.items_expected:
+            return None
+        return min(1.0, self.items_done / self.items_expected)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    batch_id: str
+    state: FileState
+    path: Path | None
+    items: int
+    bytes: int
+    invalid: int
+    downloaded: bool
+    """False when the index was built (or already complete) from the local copy."""
+    attempts: int
+    seconds: float
+    message: str = ""
+
+
+ProgressCallback = Callable[[IngestProgress], None]
+ChunkSource = Callable[[], AbstractContextManager[Iterable[bytes]]]
+"""Opens one download attempt and yields its byte chunks (the SDK's streamed response by default)."""
+
+
+class _Truncated(Exception):
+    pass
+
+
+@dataclass
+class _Pass:
+    """State of one streamed pass over a results file: writing, parsing, buffering rows."""
+
+    batch_id: str
+    index: ResultsIndex
+    settings: Settings | None
+    prices: dict[str, tuple[ModelPrice | None, ModelPrice | None]] = field(default_factory=dict)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    groups: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    usage: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    pending: bytes = b""
+    offset: int = 0  # file offset of `pending`'s first byte
+    line: int = 0
+    invalid: int = 0
+
+    def price(self, model: str) -> tuple[ModelPrice | None, ModelPrice | None]:
+        cached = self.prices.get(model)
+        if cached is None:
+            standard = price_for(model, self.settings)
+            cached = self.prices[model] = (standard, standard.at_batch() if standard else None)
+        return cached
+
+    def feed(self, chunk: bytes) -> None:
+        data = self.pending + chunk if self.pending else chunk
+        start = 0
+        find = data.find
+        while True:
+            end = find(b"\n", start)
+            if end < 0:
+                break
+            if end > start:
+                self._row(data[start:end], self.offset + start, end + 1 - start)
+            start = end + 1
+        self.pending = data[start:]
+        self.offset += start
+        if len(self.rows) >= ROWS_PER_INSERT:
+            self.flush()
+
+    def finish(self) -> None:
+        if self.pending.strip():
+            raise _Truncated("the download ended in the middle of a line")
+        self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.index._insert_items(self.rows)
+            self.rows = []
+
+    def _row(self, raw: bytes, offset: int, length: int) -> None:
+        line = self.line
+        self.line += 1
+        custom_id = ""
+        error_type = ""
+        error_message = None
+        model = None
+        stop_reason = None
+        tokens = None
+        try:
+            obj = orjson.loads(raw)
+            custom_id = obj["custom_id"]
+            result = obj["result"]
+            result_type = result["type"]
+            if not isinstance(custom_id, str) or result_type not in RESULT_TYPES:
+                raise TypeError("not a result")
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            self.invalid += 1
+            result_type = INVALID
+            custom_id = custom_id if isinstance(custom_id, str) else f"<line {line + 1}>"
+            error_type = "invalid_line"
+            error_message = f"line {line + 1} is not a valid result ({type(exc).__name__})"
+            result = {}
+        try:
+            if result_type == "succeeded":
+                message: Any = result.get("message") or {}
+                model = _text(message.get("model"))
+                stop_reason = _text(message.get("stop_reason"))
+                tokens = TokenCounts.from_usage(message.get("usage"))
+            elif result_type == "errored":
+                envelope: Any = result.get("error") or {}
+                inner: Any = envelope.get("error") if isinstance(envelope.get("error"), dict) else envelope
+                error_type = _text(inner.get("type")) or "unknown_error"
+                error_message = _text(inner.get("message"))
+        except (AttributeError, TypeError):  # right type, wrong shape: keep the line, flag the item
+            error_message = error_message or "the result has an unexpected shape"
+        tokens = tokens or _NO_TOKENS
+        long_prompt = 0
+        cost_batch = cost_standard = None
+        if model is not None:
+            standard, batch = self.price(model)
+            if standard is not None and batch is not None:
+                long_prompt = int(standard.is_long(tokens))
+                cost_standard = standard.cost(tokens)
+                cost_batch = batch.cost(tokens)
+            usage = self.usage.get((model, long_prompt))
+            if usage is None:
+                usage = self.usage[(model, long_prompt)] = [0, 0, 0, 0, 0, 0]
+            usage[0] += 1
+            usage[1] += tokens.input
+            usage[2] += tokens.output
+            usage[3] += tokens.cache_write_5m
+            usage[4] += tokens.cache_write_1h
+            usage[5] += tokens.cache_read
+        group = self.groups.get((result_type, error_type))
+        if group is None:
+            self.groups[(result_type, error_type)] = [1, error_message]
+        else:
+            group[0] += 1
+        self.rows.append(
+            (
+                self.batch_id,
+                line,
+                custom_id,
+                result_type,
+                error_type,
+                error_message,
+                model,
+                stop_reason,
+                tokens.input,
+                tokens.output,
+                tokens.cache_write_5m,
+                tokens.cache_write_1h,
+                tokens.cache_read,
+                long_prompt,
+                cost_batch,
+                cost_standard,
+                offset,
+                length,
+            )
+        )
+
+
+_NO_TOKENS = TokenCounts()
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def make_sync_client(connection: Connection, **overrides: Any) -> Anthropic:
+    """The SDK's sync client, for ingestion in a worker thread (imports the SDK: not on the UI thread)."""
+    from anthropic import Anthropic
+
+    options: dict[str, Any] = {
+        "api_key": connection.api_key,
+        "max_retries": connection.max_retries,
+        "timeout": connection.timeout,
+    }
+    if connection.base_url:
+        options["base_url"] = connection.base_url
+    options.update(overrides)
+    return Anthropic(**options)
+
+
+def sdk_chunks(client: Anthropic, batch_id: str, chunk_size: int = CHUNK_SIZE) -> ChunkSource:
+    """A `ChunkSource` reading the results through the SDK's streaming response (its auth and retries)."""
+
+    @contextmanager
+    def open_stream() -> Iterator[Iterable[bytes]]:
+        with client.messages.batches.with_streaming_response.results(batch_id) as response:
+            yield response.iter_bytes(chunk_size)
+
+    return open_stream
+
+
+def ingest(
+    batch_id: str,
+    index: ResultsIndex,
+    *,
+    client: Anthropic | None = None,
+    batch: Batch | None = None,
+    source: ChunkSource | None = None,
+    settings: Settings | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    attempts: int = 3,
+    backoff: float = 0.5,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sleep: Callable[[float], None] = time.sleep,
+) -> IngestReport:
+    """Make a batch's results available locally: download + index once, or reuse what is there.
+
+    `batch` is the batch as last retrieved (retrieved through `client` when None). With a complete local
+    copy nothing is downloaded; with a local file but no index, the index is rebuilt from the file.
+    Raises IngestCancelled or IngestError; on either, no partial file or index is left behind.
+    """
+    started = time.perf_counter()
+    existing = index.file(batch_id)
+    path = index.raw_path(batch_id)
+    if existing is not None and existing.state is FileState.COMPLETE and path.is_file():
+        return IngestReport(
+            batch_id,
+            FileState.COMPLETE,
+            path,
+            existing.items,
+            existing.bytes,
+            existing.invalid,
+            False,
+            0,
+            0.0,
+        )
+    if batch is None:
+        if client is None:
+            raise IngestError("no client to look the batch up with")
+        batch = _retrieve(client, batch_id)
+    if not batch.is_ended:
+        raise IngestError(
+            f"batch {batch_id} has not ended yet ({batch.processing_status}); results come at the end"
+        )
+    expected = batch.counts.total or None
+
+    if path.is_file():  # a local copy (perhaps from before a crash, or an archived batch): index it
+        try:
+            with open(path, "rb") as handle:
+                report_pass = _run_pass(
+                    batch_id,
+                    index,
+                    settings,
+                    lambda: _file_chunks(handle),
+                    progress,
+                    cancel,
+                    expected,
+                    1,
+                    None,
+                )
+        except _Truncated as exc:
+            index._clear_items(batch_id)
+            raise IngestError(
+                f"the local copy {path} is incomplete ({exc}); delete it and download again"
+            ) from exc
+        except BaseException:
+            index._clear_items(batch_id)
+            raise
+        _commit(index, batch, path, report_pass, now())
+        return IngestReport(
+            batch_id,
+            FileState.COMPLETE,
+            path,
+            report_pass.line,
+            report_pass.offset,
+            report_pass.invalid,
+            False,
+            0,
+            time.perf_counter() - started,
+        )
+
+    if batch.archived_at is not None:
+        message = "results were archived by the API (29 days after creation) and no local copy exists"
+        index.mark_unavailable(batch, message, now())
+        return IngestReport(
+            batch_id, FileState.UNAVAILABLE, None, 0, 0, 0, False, 0, time.perf_counter() - started, message
+        )
+
+    if source is None:
+        if client is None:
+            raise IngestError("no client to download the results with")
+        source = sdk_chunks(client, batch_id)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    last_problem = ""
+    for attempt in range(1, attempts + 1):
+        fd, temp_name = tempfile.mkstemp(prefix=f".{batch_id}.", suffix=".part", dir=path.parent)
+        temp = Path(temp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                state = _run_pass(batch_id, index, settings, source, progress, cancel, expected, attempt, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, path)
+        except IngestCancelled:
+            temp.unlink(missing_ok=True)
+            index._clear_items(batch_id)
+            raise
+        except _Truncated as exc:
+            last_problem = str(exc)
+        except Exception as exc:
+            temp.unlink(missing_ok=True)
+            index._clear_items(batch_id)
+            if not _worth_retrying(exc):
+                raise IngestError(_describe(exc)) from exc
+            last_problem = _describe(exc)
+        else:
+            _commit(index, batch, path, state, now())
+            return IngestReport(
+                batch_id,
+                FileState.COMPLETE,
+                path,
+                state.line,
+                state.offset,
+                state.invalid,
+                True,
+                attempt,
+                time.perf_counter() - started,
+            )
+        temp.unlink(missing_ok=True)
+        index._clear_items(batch_id)
+        if attempt < attempts:
+            sleep(backoff * 2 ** (attempt - 1))
+    raise IngestError(
+        f"could not download the results of {batch_id} after {attempts} attempts: {last_problem}. "
+        "Nothing was kept; try again later."
+    )
+
+
+def _run_pass(
+    batch_id: str,
+    index: ResultsIndex,
+    settings: Settings | None,
+    source: ChunkSource,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    expected: int | None,
+    attempt: int,
+    out: Any,
+) -> _Pass:
+    index._clear_items(batch_id)
+    state = _Pass(batch_id, index, settings)
+    last_report = 0.0
+    with source() as chunks:
+        for chunk in chunks:
+            if cancel is not None and cancel.is_set():
+                raise IngestCancelled(batch_id)
+            if out is not None:
+                out.write(chunk)
+            state.feed(chunk)
+            if progress is not None:
+                now = time.monotonic()
+                if now - last_report >= 0.05:
+                    last_report = now
+                    progress(IngestProgress(state.offset + len(state.pending), state.line, expected, attempt))
+    if cancel is not None and cancel.is_set():
+        raise IngestCancelled(batch_id)
+    state.finish()
+    if expected is not None and state.line < expected:
+        raise _Truncated(f"the download stopped early ({state.line} of {expected} results)")
+    if progress is not None:
+        progress(IngestProgress(state.offset, state.line, expected, attempt))
+    return state
+
+
+def _commit(index: ResultsIndex, batch: Batch, path: Path, state: _Pass, now: datetime) -> None:
+    """Groups, usage sums and the file record, in one transaction: only now does the batch count as done."""
+    with index.store.transaction() as db:
+        db.execute("DELETE FROM result_groups WHERE batch_id = ?", (batch.id,))
+        db.execute("DELETE FROM result_usage WHERE batch_id = ?", (batch.id,))
+        db.executemany(
+            "INSERT INTO result_groups VALUES (?, ?, ?, ?, ?)",
+            [(batch.id, rt, et, v[0], v[1]) for (rt, et), v in state.groups.items()],
+        )
+        db.executemany(
+            "INSERT INTO result_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(batch.id, model, band, *sums) for (model, band), sums in state.usage.items()],
+        )
+        db.execute(
+            "INSERT OR REPLACE INTO result_files VALUES (?, 'complete', ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            (
+                batch.id,
+                str(path),
+                state.offset,
+                state.line,
+                state.invalid,
+                to_db_time(batch.created_at),
+                to_db_time(batch.ended_at) if batch.ended_at else None,
+                to_db_time(batch.archived_at) if batch.archived_at else None,
+                to_db_time(now),
+            ),
+        )
+
+
+@contextmanager
+def _file_chunks(handle: Any) -> Iterator[Iterable[bytes]]:
+    yield iter(lambda: handle.read(CHUNK_SIZE), b"")
+
+
+def _retrieve(client: Anthropic, batch_id: str) -> Batch:
+    try:
+        return Batch.from_api(client.messages.batches.retrieve(batch_id))
+    except Exception as exc:
+        raise IngestError(f"could not look up batch {batch_id}: {_describe(exc)}") from exc
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        return status in (408, 409, 429) or status >= 500
+    if isinstance(exc, OSError):
+        return True
+    # Connection-level failures from the SDK's HTTP stack (dropped, reset, incomplete chunked body).
+    name = type(exc).__name__
+    module = type(exc).__module__
+    return (
+        "Connection" in name
+        or "Protocol" in name
+        or "Read" in name
+        or module.startswith(("httpx", "httpcore"))
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    from batchboard.core.api import ApiError
+
+    return ApiError.from_sdk(exc).message
