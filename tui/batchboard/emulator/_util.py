@@ -1,0 +1,43 @@
+"""Small deterministic helpers: seeded hashes, Anthropic-style ids, RFC 3339 timestamps."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_TWO_64 = float(1 << 64)
+
+
+def stable_hash(*parts: object) -> int:
+    """A 64-bit hash of `parts` that is stable across runs (unlike `hash()`, which is salted)."""
+    data = "\x1f".join(str(part) for part in parts).encode()
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+
+
+def unit_hash(*parts: object) -> float:
+    """A stable pseudo-random number in [0, 1) derived from `parts`."""
+    return stable_hash(*parts) / _TWO_64
+
+
+def base62_id(prefix: str, *parts: object, length: int = 24) -> str:
+    """`prefix` followed by `length` base62 characters derived deterministically from `parts`."""
+    data = "\x1f".join(str(part) for part in parts).encode()
+    number = int.from_bytes(hashlib.blake2b(data, digest_size=20).digest(), "big")
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, 62)
+        chars.append(_BASE62[digit])
+    return prefix + "".join(chars)
+
+
+def rfc3339(when: datetime) -> str:
+    """RFC 3339 in UTC with a `Z` suffix, as the API writes timestamps."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        raise ValueError(f"timestamp {text!r} has no timezone")
+    return when.astimezone(UTC)

@@ -1,0 +1,121 @@
+"""The seeded demo world: every state a user meets, relative to the clock's time when the emulator starts.
+
+Batches in progress end within minutes (one of them by expiring), one is canceling, and the ended ones cover
+success, mixed errors, cancellation, expiry, archive and a 50,000-request batch. Requests are synthesized on
+demand, so building the world takes milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from batchboard.emulator._util import stable_hash
+from batchboard.emulator.store import EXPIRY
+
+if TYPE_CHECKING:
+    from batchboard.emulator.emulator import Emulator
+
+MINUTE = 60.0
+HOUR = 3600.0
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class DemoBatch:
+    count: int
+    model: str
+    kind: str
+    prefix: str
+    age: float  # seconds between creation and the demo's start
+    duration: float  # planned seconds from creation to end
+    error_rate: float = 0.0
+    invalid_rate: float = 0.0
+    cache_ttl: str | None = None
+    system_tokens: int = 0
+    max_tokens: int = 1024
+    canceled_after: float | None = None  # seconds after creation that cancel was initiated
+    cancel_delay: float | None = None
+
+
+DEMO_BATCHES: tuple[DemoBatch, ...] = (
+    # In progress: expires about three minutes in (planned to run past its 24 h window).
+    DemoBatch(2400, "claude-opus-5-5", "summarize", "article", EXPIRY.total_seconds() - 170, 26 * HOUR, 0.01),
+    # In progress, ending while you watch.
+    DemoBatch(600, "claude-haiku-5-5", "classify", "ticket", 25 * MINUTE, 26 * MINUTE + 10),
+    DemoBatch(1200, "claude-sonnet-5-5", "extract", "invoice", HOUR, HOUR + 150, 0.0, 0.0, "5m", 1800, 2048),
+    DemoBatch(300, "claude-fable-5-2", "sentiment", "review", 15 * MINUTE, 19 * MINUTE + 30, 0.02),
+    DemoBatch(8000, "claude-sonnet-4-6", "summarize", "digest", 40 * MINUTE, 5 * HOUR, 0.005),
+    # Canceling: cancel initiated a few seconds ago; it finalises within a minute.
+    DemoBatch(
+        5000,
+        "claude-haiku-4-5",
+        "classify",
+        "triage",
+        2 * HOUR,
+        8 * HOUR,
+        canceled_after=2 * HOUR - 4,
+        cancel_delay=45,
+    ),
+    # Ended, all succeeded, with a cached 1 h system prompt.
+    DemoBatch(1500, "claude-haiku-5-5", "classify", "ticket", 20 * HOUR, 3 * HOUR, 0.0, 0.0, "1h", 2400),
+    # Ended with a mix of overloaded, api_error and invalid_request_error results.
+    DemoBatch(4000, "claude-opus-4-8", "extract", "invoice", 30 * HOUR, 5 * HOUR, 0.05, 0.03),
+    # Ended canceled, four hours into a twelve-hour run.
+    DemoBatch(
+        10000,
+        "claude-mythos-5-2",
+        "summarize",
+        "article",
+        3 * DAY,
+        12 * HOUR,
+        canceled_after=4 * HOUR,
+        cancel_delay=90,
+    ),
+    # Ended by expiry: planned for 30 h, so the last sixth of its requests expired.
+    DemoBatch(20000, "claude-sonnet-5-5", "summarize", "digest", 5 * DAY, 30 * HOUR, 0.01),
+    # Archived: older than 29 days, results no longer downloadable.
+    DemoBatch(3000, "claude-haiku-4-5", "classify", "ticket", 35 * DAY, 2 * HOUR),
+    DemoBatch(800, "claude-opus-4-6", "extract", "invoice", 41 * DAY, 3 * HOUR, 0.01),
+    # The large one.
+    DemoBatch(
+        50000, "claude-haiku-5-5", "classify", "ticket", 2 * DAY, 9 * HOUR, 0.004, 0.001, "5m", 1500, 512
+    ),
+    # Ordinary ended batches over the last days.
+    DemoBatch(250, "claude-opus-5-5", "extract", "invoice", 6 * HOUR, 40 * MINUTE),
+    DemoBatch(900, "claude-fable-5-2", "sentiment", "review", 4 * DAY, 2 * HOUR, 0.002),
+    DemoBatch(2000, "claude-sonnet-5-5", "classify", "ticket", 9 * DAY, 6 * HOUR, 0.0, 0.0, "5m", 1200),
+    DemoBatch(120, "claude-mythos-5-2", "summarize", "article", 12 * DAY, 25 * MINUTE),
+)
+
+
+def build_demo_world(emulator: Emulator) -> list[str]:
+    """Add the demo batches to `emulator`; returns their ids, in the order above."""
+    now = emulator.clock.now()
+    seed = emulator.settings.seed
+    ids = []
+    for number, spec in enumerate(DEMO_BATCHES):
+        # A little seeded jitter (up to 10 s) so different seeds give different worlds, same shape.
+        jitter = stable_hash(seed, "demo", number) % 10_000 / 1000
+        created = now - timedelta(seconds=spec.age + jitter)
+        ids.append(
+            emulator.add_batch(
+                spec.count,
+                spec.model,
+                created_at=created,
+                duration=spec.duration,
+                error_rate=spec.error_rate,
+                custom_id_prefix=spec.prefix,
+                kind=spec.kind,
+                max_tokens=spec.max_tokens,
+                invalid_rate=spec.invalid_rate,
+                cache_ttl=spec.cache_ttl,
+                system_tokens=spec.system_tokens,
+                cancel_initiated_at=created + timedelta(seconds=spec.canceled_after)
+                if spec.canceled_after is not None
+                else None,
+                cancel_delay=spec.cancel_delay,
+            )
+        )
+    return ids

@@ -1,0 +1,616 @@
+"""The emulator's HTTP surface: aiohttp routes and middleware that speak the Anthropic API's wire format."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import ijson
+import orjson
+from aiohttp import StreamReader, web
+
+from batchboard.emulator._util import base62_id, rfc3339, stable_hash
+from batchboard.emulator.catalog import MODELS, lookup_model
+from batchboard.emulator.faults import Fault
+from batchboard.emulator.store import (
+    INVALID,
+    ApiError,
+    RecordedRequests,
+    Request,
+    error_envelope,
+    fate_for,
+    message_for,
+)
+from batchboard.emulator.text import pieces, reply_for
+from batchboard.emulator.validation import ParamError, Prompt, validate_params
+
+if TYPE_CHECKING:
+    from batchboard.emulator.emulator import Emulator
+
+log = logging.getLogger("batchboard.emulator")
+
+CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+RESULTS_CHUNK = 256 * 1024
+#: Small bodies are kept so an empty result can say whether `requests` was missing, empty or not a list.
+SNIFF_BYTES = 1 << 20
+EMULATOR_KEY: web.AppKey[Emulator] = web.AppKey("emulator")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _emulator(request: web.Request) -> Emulator:
+    return request.app[EMULATOR_KEY]
+
+
+def _json(data: object, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def error_response(request: web.Request, status: int, kind: str, message: str) -> web.Response:
+    return _json(error_envelope(kind, message, request.get("request_id")), status=status)
+
+
+def _origin(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class CountingReader:
+    """Reads a request body for ijson, counting bytes so an oversized body is refused while it streams in."""
+
+    def __init__(self, stream: StreamReader, limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self.size = 0
+        self.head = bytearray()
+
+    async def read(self, n: int = -1) -> bytes:
+        if n == 0:
+            return b""  # ijson probes with read(0) to tell bytes from str
+        chunk = await self._stream.read(n if n > 0 else 65536)
+        self.size += len(chunk)
+        if self.size > self._limit:
+            raise BodyTooLarge
+        if len(self.head) < SNIFF_BYTES:
+            self.head += chunk[: SNIFF_BYTES - len(self.head)]
+        return chunk
+
+    async def drain(self) -> None:
+        while await self.read(65536):
+            pass
+
+
+def _too_large(request: web.Request, limit: int) -> web.Response:
+    return error_response(
+        request, 413, "request_too_large", f"Request exceeds the maximum allowed number of bytes ({limit:,})."
+    )
+
+
+# --- middleware ---
+
+
+@web.middleware
+async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    emulator = _emulator(request)
+    request["request_id"] = emulator.next_request_id()
+    control = request.path.startswith("/_emulator/")
+    try:
+        if control:
+            return await handler(request)
+        emulator.request_log.append((request.method, request.path))
+        if not (request.headers.get("x-api-key") or request.headers.get("authorization", "").strip()):
+            raise ApiError(
+                401,
+                "authentication_error",
+                "x-api-key header is required (or an Authorization: Bearer header)",
+            )
+        fault = emulator.faults.take(request.method, request.path)
+        if fault is not None:
+            return await _apply_fault(fault, request, handler)
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(request, exc.status, exc.kind, exc.message)
+    except web.HTTPRequestEntityTooLarge:
+        return _too_large(request, emulator.settings.max_body_bytes)
+    except web.HTTPException as exc:
+        if exc.status == 404:
+            return error_response(request, 404, "not_found_error", "Not Found")
+        if exc.status == 405:
+            return error_response(
+                request, 405, "invalid_request_error", f"Method {request.method} not allowed"
+            )
+        return error_response(request, exc.status, "invalid_request_error", exc.reason)
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    except Exception:
+        log.exception("emulator: unhandled error for %s %s", request.method, request.path)
+        return error_response(request, 500, "api_error", "Internal server error")
+
+
+async def _add_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    if "request_id" in request:
+        response.headers.setdefault("request-id", request["request_id"])
+
+
+def _drop(request: web.Request) -> None:
+    if request.transport is not None:
+        request.transport.abort()
+
+
+async def _apply_fault(fault: Fault, request: web.Request, handler: Handler) -> web.StreamResponse:
+    if fault.kind == "rate_limit":
+        limited = error_response(
+            request, 429, "rate_limit_error", "Number of requests has exceeded your rate limit"
+        )
+        limited.headers["retry-after-ms"] = str(fault.retry_after_ms)
+        limited.headers["retry-after"] = str(max(1, math.ceil(fault.retry_after_ms / 1000)))
+        return limited
+    if fault.kind == "overloaded":
+        return error_response(request, 529, "overloaded_error", "Overloaded")
+    if fault.kind == "api_error":
+        return error_response(request, 500, "api_error", "Internal server error")
+    if fault.kind == "drop_before":
+        _drop(request)
+        raise ConnectionResetError("emulator fault: connection dropped before processing")
+    # drop_after: do the work, then cut the response off halfway through its body.
+    response: web.StreamResponse
+    try:
+        response = await handler(request)
+    except ApiError as exc:
+        response = error_response(request, exc.status, exc.kind, exc.message)
+    if isinstance(response, web.Response) and response.body is not None:
+        body = bytes(response.body)  # type: ignore[arg-type]
+        partial = web.StreamResponse(status=response.status, headers=response.headers)
+        partial.content_length = len(body)
+        await partial.prepare(request)
+        await partial.write(body[: len(body) // 2])
+    _drop(request)
+    raise ConnectionResetError("emulator fault: connection dropped mid-response")
+
+
+# --- batches ---
+
+
+def _envelope_error(message: str) -> ApiError:
+    return ApiError(400, "invalid_request_error", message)
+
+
+def _describe_empty(head: bytes) -> str:
+    try:
+        body = orjson.loads(head)
+    except orjson.JSONDecodeError:
+        return "requests: Field required"
+    if not isinstance(body, dict) or "requests" not in body:
+        return "requests: Field required"
+    if not isinstance(body["requests"], list):
+        return "requests: Input should be a valid list"
+    return "requests: List should have at least 1 item after validation, not 0"
+
+
+async def create_batch(request: web.Request) -> web.Response:
+    emulator = _emulator(request)
+    settings = emulator.settings
+    limit = settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return _too_large(request, limit)
+    reader = CountingReader(request.content, limit)
+    seed = settings.seed
+    error_rate = settings.error_rate
+    records: list[Request] = []
+    seen: set[str] = set()
+    problem: str | None = None
+    try:
+        async for index, item in _enumerate(ijson.items_async(reader, "requests.item", use_float=True)):
+            if index >= settings.max_batch_requests:
+                problem = (
+                    f"requests: too many requests ({index + 1:,} or more); a batch may contain at most "
+                    f"{settings.max_batch_requests:,} requests"
+                )
+                break
+            if not isinstance(item, dict):
+                problem = (
+                    f"requests.{index}: Input should be a valid dictionary or object to extract fields from"
+                )
+                break
+            extra = sorted(set(item) - {"custom_id", "params"})
+            if extra:
+                problem = f"requests.{index}.{extra[0]}: Extra inputs are not permitted"
+                break
+            custom_id = item.get("custom_id")
+            if custom_id is None:
+                problem = f"requests.{index}.custom_id: Field required"
+                break
+            if not isinstance(custom_id, str) or not CUSTOM_ID.match(custom_id):
+                problem = (
+                    f"requests.{index}.custom_id: custom_id {custom_id!r} is invalid: it must be 1 to 64 "
+                    "characters, letters, digits, '_' or '-' (^[a-zA-Z0-9_-]{1,64}$)"
+                )
+                break
+            if custom_id in seen:
+                problem = (
+                    f"requests.{index}.custom_id: duplicate custom_id '{custom_id}'; "
+                    "custom_id values must be unique within a batch"
+                )
+                break
+            seen.add(custom_id)
+            if "params" not in item:
+                problem = f"requests.{index}.params: Field required"
+                break
+            params = item["params"]
+            if not isinstance(params, dict):
+                problem = f"requests.{index}.params: Input should be a valid dictionary or object"
+                break
+            records.append(_record(seed, custom_id, params, error_rate))
+        if problem is not None:
+            await reader.drain()
+    except BodyTooLarge:
+        return _too_large(request, limit)
+    except ijson.JSONError as exc:
+        raise _envelope_error(f"Request body is not valid JSON: {exc}") from None
+    if problem is not None:
+        raise _envelope_error(problem)
+    if not records:
+        raise _envelope_error(_describe_empty(bytes(reader.head)))
+    now = emulator.clock.now()
+    batch = emulator.store.add(now, settings.batch_duration, RecordedRequests(records))
+    return _json(batch.to_json(now, _origin(request)))
+
+
+async def _enumerate(items: AsyncIterator[Any]) -> AsyncIterator[tuple[int, Any]]:
+    index = 0
+    async for item in items:
+        yield index, item
+        index += 1
+
+
+def _record(seed: int, custom_id: str, params: dict[str, Any], error_rate: float) -> Request:
+    point = 1.0 - stable_hash(seed, custom_id, "order") / float(1 << 64)  # in (0, 1]
+    try:
+        prompt = validate_params(params, in_batch=True)
+    except ParamError as exc:
+        # Invalid requests are rejected by validation, early in the batch's processing.
+        return Request(custom_id, INVALID, point * 0.05, None, str(exc))
+    return Request(custom_id, fate_for(seed, custom_id, error_rate), point, prompt)
+
+
+async def retrieve_batch(request: web.Request) -> web.Response:
+    emulator = _emulator(request)
+    batch = emulator.store.get(request.match_info["batch_id"])
+    return _json(batch.to_json(emulator.clock.now(), _origin(request)))
+
+
+def _limit(request: web.Request) -> int:
+    raw = request.query.get("limit", "20")
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise _envelope_error(
+            f"limit: Input should be a valid integer, unable to parse string {raw!r}"
+        ) from None
+    if limit < 1:
+        raise _envelope_error("limit: Input should be greater than or equal to 1")
+    if limit > 1000:
+        raise _envelope_error("limit: Input should be less than or equal to 1000")
+    return limit
+
+
+def _cursors(request: web.Request) -> tuple[str | None, str | None]:
+    after_id = request.query.get("after_id") or None
+    before_id = request.query.get("before_id") or None
+    if after_id and before_id:
+        raise _envelope_error("after_id and before_id cannot both be set")
+    return after_id, before_id
+
+
+async def list_batches(request: web.Request) -> web.Response:
+    emulator = _emulator(request)
+    limit = _limit(request)
+    after_id, before_id = _cursors(request)
+    batches, has_more = emulator.store.page(limit, after_id, before_id)
+    now = emulator.clock.now()
+    origin = _origin(request)
+    data = [batch.to_json(now, origin) for batch in batches]
+    return _json(
+        {
+            "data": data,
+            "has_more": has_more,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+        }
+    )
+
+
+async def cancel_batch(request: web.Request) -> web.Response:
+    emulator = _emulator(request)
+    now = emulator.clock.now()
+    batch = emulator.store.cancel(request.match_info["batch_id"], now)
+    return _json(batch.to_json(now, _origin(request)))
+
+
+async def delete_batch(request: web.Request) -> web.Response:
+    emulator = _emulator(request)
+    batch_id = request.match_info["batch_id"]
+    emulator.store.delete(batch_id, emulator.clock.now())
+    return _json({"id": batch_id, "type": "message_batch_deleted"})
+
+
+async def batch_results(request: web.Request) -> web.StreamResponse:
+    emulator = _emulator(request)
+    now = emulator.clock.now()
+    batch = emulator.store.get(request.match_info["batch_id"])
+    if not batch.is_ended(now):
+        raise ApiError(
+            400,
+            "invalid_request_error",
+            f"Batch {batch.id} has not finished processing (status '{batch.status(now)}'); "
+            "results are available once it has ended.",
+        )
+    archived = batch.archived_at(now)
+    if archived is not None:
+        raise ApiError(
+            404,
+            "not_found_error",
+            f"Results for batch {batch.id} are no longer available: the batch was archived at "
+            f"{rfc3339(archived)}, 29 days after it was created.",
+        )
+    response = web.StreamResponse(headers={"Content-Type": "application/binary"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    buffer = bytearray()
+    for line in batch.result_lines(emulator.settings.seed):
+        buffer += line
+        if len(buffer) >= RESULTS_CHUNK:
+            await response.write(bytes(buffer))
+            buffer.clear()
+    if buffer:
+        await response.write(bytes(buffer))
+    await response.write_eof()
+    return response
+
+
+# --- messages ---
+
+
+async def _read_json(request: web.Request) -> Any:
+    emulator = _emulator(request)
+    limit = emulator.settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(
+            413, "request_too_large", f"Request exceeds the maximum allowed number of bytes ({limit:,})."
+        )
+    body = await request.read()
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise _envelope_error(f"Request body is not valid JSON: {exc}") from None
+
+
+def _validate(body: object, *, in_batch: bool) -> Prompt:
+    try:
+        return validate_params(body, in_batch=in_batch)
+    except ParamError as exc:
+        raise _envelope_error(str(exc)) from None
+
+
+async def create_message(request: web.Request) -> web.StreamResponse:
+    emulator = _emulator(request)
+    body = await _read_json(request)
+    prompt = _validate(body, in_batch=False)
+    number = emulator.next_message_number()
+    message_id = base62_id("msg_", emulator.settings.seed, "message", number)
+    salt = stable_hash(emulator.settings.seed, "message", number)
+    cache_write = emulator.touch_prompt_cache(prompt)
+    message = message_for(prompt, message_id, salt, cache_write=cache_write, service_tier="standard")
+    if isinstance(body, dict) and body.get("stream"):
+        return await _stream_message(request, prompt, message, salt)
+    return _json(message)
+
+
+def _event(name: str, data: dict[str, Any]) -> bytes:
+    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+async def _stream_message(
+    request: web.Request, prompt: Prompt, message: dict[str, Any], salt: int
+) -> web.StreamResponse:
+    emulator = _emulator(request)
+    settings = emulator.settings
+    text, output_tokens, stop_reason = reply_for(prompt.kind, prompt.snippet, salt, prompt.max_tokens)
+    tokens = pieces(text)
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+    )
+    await response.prepare(request)
+    start = dict(message, content=[], stop_reason=None, stop_sequence=None)
+    start["usage"] = dict(message["usage"], output_tokens=min(1, output_tokens))
+    fault = emulator.faults.take(request.method, request.path, mid_stream=True)
+    loop = asyncio.get_running_loop()
+    try:
+        await response.write(
+            _event("message_start", {"type": "message_start", "message": start})
+            + _event(
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            )
+            + _event("ping", {"type": "ping"})
+        )
+        first = loop.time() + settings.ttft
+        rate = settings.tokens_per_second
+        sent = deltas = 0
+        while sent < len(tokens):
+            if fault is not None and deltas >= fault.after_events:
+                break
+            # Token i is due at first + i / rate: absolute deadlines, so sleeping late never drifts the rate,
+            # and tokens already overdue go out together in one delta.
+            due = first + (sent / rate if rate > 0 else 0.0)
+            now = loop.time()
+            if now < due:
+                await asyncio.sleep(due - now)
+                now = loop.time()
+            ready = len(tokens) if rate <= 0 else math.floor((now - first) * rate + 1e-9) + 1
+            ready = min(len(tokens), max(ready, sent + 1))
+            chunk = "".join(tokens[sent:ready])
+            sent = ready
+            deltas += 1
+            await response.write(
+                _event(
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": chunk},
+                    },
+                )
+            )
+        if fault is not None:
+            await response.write(
+                _event(
+                    "error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+                )
+            )
+            await response.write_eof()
+            return response
+        await response.write(
+            _event("content_block_stop", {"type": "content_block_stop", "index": 0})
+            + _event(
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                    "usage": {"output_tokens": output_tokens},
+                },
+            )
+            + _event("message_stop", {"type": "message_stop"})
+        )
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client went away mid-stream
+    return response
+
+
+async def count_tokens(request: web.Request) -> web.Response:
+    body = await _read_json(request)
+    if isinstance(body, dict) and "max_tokens" not in body:
+        body = dict(body, max_tokens=0)
+    prompt = _validate(body, in_batch=False)
+    return _json({"input_tokens": prompt.input_tokens})
+
+
+# --- models ---
+
+
+async def list_models(request: web.Request) -> web.Response:
+    limit = _limit(request)
+    after_id, before_id = _cursors(request)
+    wanted: set[str] = set()
+    for key in ("lifecycle", "lifecycle[]"):
+        for value in request.query.getall(key, []):
+            wanted.update(part for part in value.split(",") if part)
+    wanted = wanted or {"active", "deprecated"}
+    models = [model for model in MODELS if model.lifecycle in wanted]
+    ids = [model.id for model in models]
+    if before_id is not None:
+        if before_id not in ids:
+            raise _envelope_error(f"before_id: unknown model '{before_id}'")
+        end = ids.index(before_id)
+        page = models[max(0, end - limit) : end]
+        has_more = end - limit > 0
+    else:
+        if after_id is not None and after_id not in ids:
+            raise _envelope_error(f"after_id: unknown model '{after_id}'")
+        start = ids.index(after_id) + 1 if after_id is not None else 0
+        page = models[start : start + limit]
+        has_more = start + limit < len(models)
+    return _json(
+        {
+            "data": [model.to_json() for model in page],
+            "has_more": has_more,
+            "first_id": page[0].id if page else None,
+            "last_id": page[-1].id if page else None,
+        }
+    )
+
+
+async def get_model(request: web.Request) -> web.Response:
+    model_id = request.match_info["model_id"]
+    spec = lookup_model(model_id)
+    if spec is None:
+        raise ApiError(404, "not_found_error", f"model: {model_id}")
+    return _json(spec.to_json())
+
+
+# --- control plane ---
+
+
+async def add_faults(request: web.Request) -> web.Response:
+    emulator = _emulator(request)
+    try:
+        body = orjson.loads(await request.read())
+        items = body if isinstance(body, list) else [body]
+        faults = [Fault.from_json(item) for item in items]
+    except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
+        return error_response(request, 400, "invalid_request_error", f"invalid fault: {exc}")
+    for fault in faults:
+        emulator.faults.add(fault)
+    return _json({"faults": [fault.to_json() for fault in emulator.faults.pending()]})
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    _emulator(request).faults.clear()
+    return _json({"faults": []})
+
+
+async def state(request: web.Request) -> web.Response:
+    return _json(_emulator(request).state())
+
+
+async def advance_clock(request: web.Request) -> web.Response:
+    emulator = _emulator(request)
+    advance = getattr(emulator.clock, "advance", None)
+    if advance is None:
+        return error_response(
+            request,
+            400,
+            "invalid_request_error",
+            "the emulator runs on the system clock; it cannot be advanced",
+        )
+    try:
+        body = orjson.loads(await request.read())
+        seconds = float(body["seconds"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return error_response(request, 400, "invalid_request_error", 'expected a body like {"seconds": 60}')
+    advance(timedelta(seconds=seconds).total_seconds())
+    return _json({"now": rfc3339(emulator.clock.now())})
+
+
+def build_app(emulator: Emulator) -> web.Application:
+    app = web.Application(
+        middlewares=[api_middleware],
+        client_max_size=emulator.settings.max_body_bytes,
+        handler_args={"max_field_size": 65536},
+    )
+    app[EMULATOR_KEY] = emulator
+    app.on_response_prepare.append(_add_request_id)
+    app.router.add_post("/v1/messages/batches", create_batch)
+    app.router.add_get("/v1/messages/batches", list_batches)
+    app.router.add_get("/v1/messages/batches/{batch_id}", retrieve_batch)
+    app.router.add_delete("/v1/messages/batches/{batch_id}", delete_batch)
+    app.router.add_post("/v1/messages/batches/{batch_id}/cancel", cancel_batch)
+    app.router.add_get("/v1/messages/batches/{batch_id}/results", batch_results)
+    app.router.add_post("/v1/messages", create_message)
+    app.router.add_post("/v1/messages/count_tokens", count_tokens)
+    app.router.add_get("/v1/models", list_models)
+    app.router.add_get("/v1/models/{model_id}", get_model)
+    app.router.add_post("/_emulator/faults", add_faults)
+    app.router.add_delete("/_emulator/faults", clear_faults)
+    app.router.add_get("/_emulator/state", state)
+    app.router.add_post("/_emulator/clock/advance", advance_clock)
+    return app

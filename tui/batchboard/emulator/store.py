@@ -1,0 +1,554 @@
+"""The emulator's batches and their life, computed from the clock on every read.
+
+Nothing runs in the background: a batch's status, counts and end follow from its creation time, planned
+duration, cancel time and the current instant, so advancing a manual clock takes effect at once.
+
+Each request gets a completion point (a fraction of the batch's planned duration) and a fate (succeeded,
+invalid request, overloaded, api_error), both deterministic from the seed and its custom_id. When the batch
+ends at its planned end, every request has its fate; when it ends early (cancel, 24 h expiry), requests
+whose completion point lies beyond the end are `canceled` or `expired`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, Protocol
+
+import orjson
+
+from batchboard.emulator._util import base62_id, rfc3339, stable_hash, unit_hash
+from batchboard.emulator.text import reply_for
+from batchboard.emulator.validation import Prompt
+
+EXPIRY = timedelta(hours=24)
+ARCHIVE_AFTER = timedelta(days=29)
+MAX_CANCEL_DELAY = 20.0
+CANCEL_DELAY_SHARE = 0.1
+#: Share of caching requests in a batch that write the cache (batch requests may not see each other's writes).
+CACHE_WRITE_SHARE = 0.3
+
+SUCCEEDED, INVALID, OVERLOADED, API_ERROR = 0, 1, 2, 3
+
+
+class ApiError(Exception):
+    """An error the HTTP layer turns into the API's error envelope."""
+
+    def __init__(self, status: int, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.message = message
+
+
+@dataclass(slots=True)
+class Request:
+    """One request of a batch, as the results file needs it."""
+
+    custom_id: str
+    fate: int
+    point: float  # completion point, a fraction of the planned duration in (0, 1]
+    prompt: Prompt | None
+    error: str | None = None
+
+
+class RequestSource(Protocol):
+    """The requests of a batch: recorded from a create call, or synthesized (demo, add_batch)."""
+
+    def __len__(self) -> int: ...
+
+    def completed(self, cutoff: float) -> tuple[int, int]:
+        """(succeeded, errored) among the requests whose completion point is at or before `cutoff`."""
+        ...
+
+    def __iter__(self) -> Iterator[Request]: ...
+
+
+def fate_for(seed: int, custom_id: str, error_rate: float) -> int:
+    """Retryable failures are chosen from the seed and custom_id, so reruns fail the same requests."""
+    if error_rate > 0 and unit_hash(seed, custom_id, "fail") < error_rate:
+        return OVERLOADED if unit_hash(seed, custom_id, "failkind") < 0.6 else API_ERROR
+    return SUCCEEDED
+
+
+class RecordedRequests:
+    """Requests parsed from a create call, kept as compact records."""
+
+    def __init__(self, requests: list[Request]) -> None:
+        self._requests = requests
+        self._completed: dict[float, tuple[int, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._requests)
+
+    def __iter__(self) -> Iterator[Request]:
+        return iter(self._requests)
+
+    def completed(self, cutoff: float) -> tuple[int, int]:
+        cached = self._completed.get(cutoff)
+        if cached is None:
+            succeeded = errored = 0
+            for request in self._requests:
+                if request.point <= cutoff:
+                    if request.fate == SUCCEEDED:
+                        succeeded += 1
+                    else:
+                        errored += 1
+            cached = self._completed[cutoff] = (succeeded, errored)
+        return cached
+
+
+# Synthesized requests: the completion order is an affine permutation of the index and the fate a periodic
+# pattern over that order, so counts at any cutoff are O(1) even for 10,000 batches of 1,000 requests.
+_PERIOD = 1000
+_STRIDE = 619  # coprime with _PERIOD: the fate pattern visits every residue once per period
+
+
+@lru_cache(maxsize=64)
+def _fate_prefix(invalid_per_period: int, failing_per_period: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Prefix sums of (succeeded, errored) over one period of completion ranks."""
+    ok, bad = [0], [0]
+    for rank in range(_PERIOD):
+        code = (rank * _STRIDE) % _PERIOD
+        failed = code < invalid_per_period + failing_per_period
+        ok.append(ok[-1] + (not failed))
+        bad.append(bad[-1] + failed)
+    return tuple(ok), tuple(bad)
+
+
+_SUBJECTS = (
+    "my latest invoice",
+    "the mobile app",
+    "the password reset email",
+    "the March statement",
+    "the CSV export",
+    "two-factor login",
+    "my refund",
+    "the shipping label",
+    "the usage dashboard",
+    "the team invitation link",
+    "the annual plan upgrade",
+    "the webhook deliveries",
+)
+_PROBLEMS = (
+    "was charged twice",
+    "crashes as soon as it opens",
+    "never arrives",
+    "shows the wrong currency",
+    "times out after a minute",
+    "is missing half the rows",
+    "keeps asking for a code",
+    "has not been processed",
+    "prints with the wrong address",
+    "shows zero for last week",
+)
+_CONTEXTS = (
+    "since the last update",
+    "on Android 15",
+    "for everyone on our team",
+    "after I switched plans",
+    "only in Safari",
+    "for orders shipped to Canada",
+    "every Monday morning",
+)
+_TOPICS = (
+    "Grid-scale battery storage in rural Spain",
+    "Coastal erosion along the Norfolk shoreline",
+    "Remote work and the future of city centres",
+    "Antibiotic resistance in livestock farming",
+    "The revival of night trains across Europe",
+    "Heat pumps in older terraced houses",
+    "Microplastics found in Alpine snow",
+    "Open banking adoption among small businesses",
+)
+_VENDORS = ("Northwind Traders", "Acme Logistics", "Globex Supplies", "Initech Services", "Umbrella Foods")
+
+SYSTEM_PROMPTS = {
+    "classify": "You are a support-ticket triage assistant. Classify each ticket into exactly one category: "
+    "billing, bug report, feature request, account access, shipping, other. Give a confidence and a reason.",
+    "summarize": "You are an editor. Summarise articles in three short bullet points for a news digest.",
+    "extract": "You extract structured fields from invoice text and answer with JSON only.",
+    "sentiment": "You label product reviews by sentiment: positive, negative, mixed or neutral.",
+}
+
+
+def synthetic_prompt(kind: str, index: int, salt: int) -> str:
+    """A realistic bulk-work prompt for request `index` of a synthesized batch."""
+    h = stable_hash(salt, index)
+    subject = _SUBJECTS[h % len(_SUBJECTS)]
+    problem = _PROBLEMS[(h >> 8) % len(_PROBLEMS)]
+    context = _CONTEXTS[(h >> 16) % len(_CONTEXTS)]
+    if kind == "summarize":
+        topic = _TOPICS[h % len(_TOPICS)]
+        return (
+            f"Summarise the following article in three bullet points:\n\n{topic}. Reporters found that "
+            f"{subject} {problem} {context}, prompting councils to review funding and planning rules."
+        )
+    if kind == "extract":
+        vendor = _VENDORS[h % len(_VENDORS)]
+        return (
+            f"Extract vendor, invoice number, total and due date as JSON from this invoice: Invoice "
+            f"INV-{10000 + index} from {vendor}. Consulting services, logistics surcharge. Total due "
+            f"{100 + h % 9000}.{h % 100:02d} EUR by 2026-{1 + (h >> 8) % 12:02d}-{1 + (h >> 16) % 28:02d}."
+        )
+    if kind == "sentiment":
+        return (
+            f"Classify the sentiment of this review: Ordered the blender for {subject}; "
+            f"it {problem} {context}."
+        )
+    return f"Classify this support ticket: Hi, {subject} {problem} {context}. Ticket #{40000 + index}."
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """What a synthesized batch's requests look like."""
+
+    model: str
+    kind: str = "classify"
+    max_tokens: int = 1024
+    cache_ttl: str | None = None  # the shared system prompt is cached with this ttl
+    system_tokens: int = 0
+    invalid_rate: float = 0.0
+    error_rate: float = 0.0
+
+
+class SyntheticRequests:
+    """`count` requests generated on demand from their index: nothing per request is stored."""
+
+    def __init__(self, count: int, prefix: str, workload: Workload, seed: int, salt: str) -> None:
+        self._count = count
+        self._prefix = prefix
+        self._workload = workload
+        self._seed = seed
+        self._salt = stable_hash(seed, salt)
+        self._width = max(5, len(str(count - 1)))
+        multiplier = 1 + self._salt % max(count - 1, 1)
+        while math.gcd(multiplier, count) != 1:
+            multiplier += 1
+        self._multiplier = multiplier
+        self._offset = (self._salt >> 20) % count
+        self._invalid = round(workload.invalid_rate * _PERIOD)
+        self._failing = round(workload.error_rate * _PERIOD)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _rank(self, index: int) -> int:
+        return (self._multiplier * index + self._offset) % self._count
+
+    def completed(self, cutoff: float) -> tuple[int, int]:
+        done = min(self._count, math.floor(cutoff * self._count + 1e-9))
+        ok, bad = _fate_prefix(self._invalid, self._failing)
+        full, rest = divmod(done, _PERIOD)
+        return full * ok[-1] + ok[rest], full * bad[-1] + bad[rest]
+
+    def __iter__(self) -> Iterator[Request]:
+        for index in range(self._count):
+            yield self.request(index)
+
+    def request(self, index: int) -> Request:
+        workload = self._workload
+        custom_id = f"{self._prefix}-{index:0{self._width}d}"
+        rank = self._rank(index)
+        code = (rank * _STRIDE) % _PERIOD
+        text = synthetic_prompt(workload.kind, index, self._salt)
+        if code < self._invalid:
+            fate = INVALID
+            error = (
+                f"max_tokens: {workload.max_tokens * 64} > 64000, which is the maximum allowed number of "
+                f"output tokens for {workload.model}"
+                if code % 2
+                else "messages: text content blocks must be non-empty"
+            )
+            return Request(custom_id, fate, (rank + 1) / self._count, None, error)
+        fate = SUCCEEDED
+        if code < self._invalid + self._failing:
+            fate = OVERLOADED if code % 3 else API_ERROR
+        kind = "classify" if workload.kind == "sentiment" else workload.kind
+        prompt = Prompt(
+            model=workload.model,
+            max_tokens=workload.max_tokens,
+            snippet=text[:240],
+            kind=kind,
+            input_tokens=workload.system_tokens + math.ceil(len(text) / 4) + 3,
+        )
+        if workload.cache_ttl is not None and workload.system_tokens >= 1024:
+            if workload.cache_ttl == "1h":
+                prompt.cache_1h = workload.system_tokens
+            else:
+                prompt.cache_5m = workload.system_tokens
+        return Request(custom_id, fate, (rank + 1) / self._count, prompt)
+
+
+@dataclass
+class Batch:
+    id: str
+    seq: int
+    created_at: datetime
+    duration: float
+    source: RequestSource
+    cancel_delay: float
+    cancel_initiated_at: datetime | None = None
+    deleted: bool = False
+    archived_override: bool = False
+    _lines_meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.created_at + EXPIRY
+
+    @property
+    def sort_key(self) -> tuple[float, int]:
+        # Ascending order of this key is newest first.
+        return (-self.created_at.timestamp(), -self.seq)
+
+    def end(self) -> tuple[datetime, str]:
+        """The instant processing ends and why: 'planned', 'expired' or 'canceled'."""
+        end = self.created_at + timedelta(seconds=self.duration)
+        reason = "planned"
+        if self.expires_at < end:
+            end, reason = self.expires_at, "expired"
+        if self.cancel_initiated_at is not None:
+            cancel_end = self.cancel_initiated_at + timedelta(seconds=self.cancel_delay)
+            if cancel_end < end:
+                end, reason = cancel_end, "canceled"
+        return end, reason
+
+    def cutoff(self) -> float:
+        end, reason = self.end()
+        if reason == "planned":
+            return 1.0
+        return (end - self.created_at).total_seconds() / self.duration if self.duration > 0 else 1.0
+
+    def is_ended(self, now: datetime) -> bool:
+        return now >= self.end()[0]
+
+    def archived_at(self, now: datetime) -> datetime | None:
+        when = self.created_at + ARCHIVE_AFTER
+        return when if now >= when and self.is_ended(now) else None
+
+    def counts(self, now: datetime) -> dict[str, int]:
+        total = len(self.source)
+        counts = {"processing": total, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+        if not self.is_ended(now):
+            return counts
+        _end, reason = self.end()
+        succeeded, errored = self.source.completed(self.cutoff())
+        unfinished = total - succeeded - errored
+        counts.update(processing=0, succeeded=succeeded, errored=errored)
+        if unfinished:
+            counts["canceled" if reason == "canceled" else "expired"] = unfinished
+        return counts
+
+    def status(self, now: datetime) -> str:
+        if self.is_ended(now):
+            return "ended"
+        return "canceling" if self.cancel_initiated_at is not None else "in_progress"
+
+    def to_json(self, now: datetime, origin: str) -> dict[str, Any]:
+        ended = self.is_ended(now)
+        end, _reason = self.end()
+        archived = self.archived_at(now)
+        return {
+            "id": self.id,
+            "type": "message_batch",
+            "processing_status": self.status(now),
+            "request_counts": self.counts(now),
+            "created_at": rfc3339(self.created_at),
+            "expires_at": rfc3339(self.expires_at),
+            "ended_at": rfc3339(end) if ended else None,
+            "cancel_initiated_at": rfc3339(self.cancel_initiated_at) if self.cancel_initiated_at else None,
+            "archived_at": rfc3339(archived) if archived else None,
+            "results_url": f"{origin}/v1/messages/batches/{self.id}/results" if ended else None,
+        }
+
+    def result_lines(self, seed: int) -> Iterator[bytes]:
+        """The results file, one JSONL line per request, generated on the fly."""
+        cutoff = self.cutoff()
+        _end, reason = self.end()
+        unfinished = orjson.dumps({"type": "canceled" if reason == "canceled" else "expired"})
+        for request in self.source:
+            custom_id = orjson.dumps(request.custom_id)
+            if request.point > cutoff:
+                yield b'{"custom_id":' + custom_id + b',"result":' + unfinished + b"}\n"
+                continue
+            result = result_for(request, seed, self.id)
+            yield b'{"custom_id":' + custom_id + b',"result":' + orjson.dumps(result) + b"}\n"
+
+
+_RETRYABLE = {
+    OVERLOADED: ("overloaded_error", "Overloaded"),
+    API_ERROR: ("api_error", "Internal server error"),
+}
+
+
+def error_envelope(kind: str, message: str, request_id: str | None) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": kind, "message": message}, "request_id": request_id}
+
+
+def usage_for(prompt: Prompt, output_tokens: int, *, cache_write: bool, service_tier: str) -> dict[str, Any]:
+    cached = prompt.cached_tokens
+    writes_5m = prompt.cache_5m if cache_write else 0
+    writes_1h = prompt.cache_1h if cache_write else 0
+    return {
+        "input_tokens": prompt.input_tokens - cached,
+        "cache_creation_input_tokens": writes_5m + writes_1h,
+        "cache_read_input_tokens": 0 if cache_write else cached,
+        "cache_creation": {"ephemeral_5m_input_tokens": writes_5m, "ephemeral_1h_input_tokens": writes_1h},
+        "output_tokens": output_tokens,
+        "service_tier": service_tier,
+    }
+
+
+def message_for(
+    prompt: Prompt, message_id: str, salt: int, *, cache_write: bool, service_tier: str
+) -> dict[str, Any]:
+    text, output_tokens, stop_reason = reply_for(prompt.kind, prompt.snippet, salt, prompt.max_tokens)
+    return {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": prompt.model,
+        "content": [{"type": "text", "text": text}] if text else [],
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": usage_for(prompt, output_tokens, cache_write=cache_write, service_tier=service_tier),
+    }
+
+
+def result_for(request: Request, seed: int, batch_id: str) -> dict[str, Any]:
+    if request.fate == INVALID or request.prompt is None:
+        return {
+            "type": "errored",
+            "error": error_envelope("invalid_request_error", request.error or "Invalid request", None),
+        }
+    if request.fate in _RETRYABLE:
+        kind, text = _RETRYABLE[request.fate]
+        return {"type": "errored", "error": error_envelope(kind, text, None)}
+    salt = stable_hash(seed, batch_id, request.custom_id)
+    cache_write = request.prompt.cached_tokens > 0 and unit_hash(seed, request.custom_id, "cache") < (
+        CACHE_WRITE_SHARE
+    )
+    message = message_for(
+        request.prompt,
+        base62_id("msg_", seed, batch_id, request.custom_id),
+        salt,
+        cache_write=cache_write,
+        service_tier="batch",
+    )
+    return {"type": "succeeded", "message": message}
+
+
+class BatchStore:
+    """All batches, newest first, behind one lock (the server thread and test threads share it)."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._lock = threading.RLock()
+        self._batches: dict[str, Batch] = {}
+        self._order: list[tuple[float, int]] = []  # sort keys, ascending = newest first
+        self._ids: list[str] = []
+        self._seq = 0
+
+    def __len__(self) -> int:
+        with self._lock:
+            return sum(1 for batch in self._batches.values() if not batch.deleted)
+
+    @property
+    def next_seq(self) -> int:
+        return self._seq
+
+    def add(
+        self, created_at: datetime, duration: float, source: RequestSource, cancel_delay: float | None = None
+    ) -> Batch:
+        with self._lock:
+            seq = self._seq
+            self._seq += 1
+            batch = Batch(
+                id=base62_id("msgbatch_", self.seed, "batch", seq),
+                seq=seq,
+                created_at=created_at,
+                duration=max(duration, 1e-3),
+                source=source,
+                cancel_delay=cancel_delay
+                if cancel_delay is not None
+                else min(max(duration, 0.0) * CANCEL_DELAY_SHARE, MAX_CANCEL_DELAY),
+            )
+            position = bisect.bisect_left(self._order, batch.sort_key)
+            self._order.insert(position, batch.sort_key)
+            self._ids.insert(position, batch.id)
+            self._batches[batch.id] = batch
+            return batch
+
+    def get(self, batch_id: str) -> Batch:
+        with self._lock:
+            batch = self._batches.get(batch_id)
+            if batch is None or batch.deleted:
+                raise ApiError(404, "not_found_error", f"No batch found with id '{batch_id}'")
+            return batch
+
+    def cancel(self, batch_id: str, now: datetime) -> Batch:
+        with self._lock:
+            batch = self.get(batch_id)
+            status = batch.status(now)
+            if status != "in_progress":
+                raise ApiError(
+                    400,
+                    "invalid_request_error",
+                    f"Batch {batch_id} cannot be canceled because its processing status is '{status}'.",
+                )
+            batch.cancel_initiated_at = now
+            return batch
+
+    def delete(self, batch_id: str, now: datetime) -> None:
+        with self._lock:
+            batch = self.get(batch_id)
+            if not batch.is_ended(now):
+                raise ApiError(
+                    400,
+                    "invalid_request_error",
+                    f"Batch {batch_id} cannot be deleted while it is still processing "
+                    f"(status '{batch.status(now)}'). Cancel it first, then delete it once it has ended.",
+                )
+            batch.deleted = True
+
+    def page(self, limit: int, after_id: str | None, before_id: str | None) -> tuple[list[Batch], bool]:
+        """A page newest first: after `after_id` (older), or the `limit` just before `before_id` (newer)."""
+        with self._lock:
+            if before_id is not None:
+                end = self._position(before_id, "before_id")
+                picked: list[Batch] = []
+                index = end - 1
+                while index >= 0 and len(picked) < limit:
+                    batch = self._batches[self._ids[index]]
+                    if not batch.deleted:
+                        picked.append(batch)
+                    index -= 1
+                has_more = any(not self._batches[self._ids[i]].deleted for i in range(index, -1, -1))
+                picked.reverse()
+                return picked, has_more
+            start = self._position(after_id, "after_id") + 1 if after_id is not None else 0
+            picked = []
+            index = start
+            while index < len(self._ids) and len(picked) < limit:
+                batch = self._batches[self._ids[index]]
+                if not batch.deleted:
+                    picked.append(batch)
+                index += 1
+            has_more = any(not self._batches[self._ids[i]].deleted for i in range(index, len(self._ids)))
+            return picked, has_more
+
+    def _position(self, batch_id: str, name: str) -> int:
+        batch = self._batches.get(batch_id)
+        if batch is None:
+            raise ApiError(400, "invalid_request_error", f"{name}: no batch found with id '{batch_id}'")
+        return bisect.bisect_left(self._order, batch.sort_key)
+
+    def all(self) -> list[Batch]:
+        with self._lock:
+            return [self._batches[i] for i in self._ids if not self._batches[i].deleted]

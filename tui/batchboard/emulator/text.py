@@ -1,0 +1,265 @@
+"""Deterministic stand-ins for a model: a token estimator (~4 characters a token) and plausible replies that
+answer the prompt's own words, so results look like the bulk work that produced them."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from batchboard.emulator._util import stable_hash
+
+_PIECE = re.compile(r"\s*\S{1,4}")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
+
+_STOPWORDS = frozenset(
+    {
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "among",
+        "and",
+        "another",
+        "any",
+        "are",
+        "around",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "came",
+        "can",
+        "cannot",
+        "could",
+        "did",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "either",
+        "else",
+        "even",
+        "every",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "here",
+        "hers",
+        "herself",
+        "himself",
+        "into",
+        "itself",
+        "just",
+        "like",
+        "made",
+        "make",
+        "many",
+        "might",
+        "more",
+        "most",
+        "much",
+        "must",
+        "myself",
+        "need",
+        "never",
+        "only",
+        "other",
+        "ought",
+        "ours",
+        "over",
+        "own",
+        "same",
+        "shall",
+        "should",
+        "since",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "though",
+        "through",
+        "under",
+        "until",
+        "very",
+        "want",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "will",
+        "with",
+        "within",
+        "without",
+        "would",
+        "your",
+        "yours",
+        "please",
+        "following",
+        "text",
+        "given",
+        "write",
+        "return",
+        "answer",
+        "respond",
+        "reply",
+        "using",
+        "based",
+        "three",
+        "five",
+        "json",
+        "one",
+        "two",
+    }
+)
+
+_LABELS = ("billing", "bug report", "feature request", "account access", "shipping", "other")
+_SENTIMENTS = ("positive", "negative", "mixed", "neutral")
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens for `text` at about four characters a token (the estimator count_tokens also uses)."""
+    return math.ceil(len(text) / 4) if text else 0
+
+
+def pieces(text: str) -> list[str]:
+    """Split `text` into token-sized pieces whose concatenation is `text` (trailing whitespace aside)."""
+    return _PIECE.findall(text)
+
+
+def count_output_tokens(text: str) -> int:
+    return len(_PIECE.findall(text))
+
+
+def detect_kind(text: str) -> str:
+    """What kind of bulk task a prompt asks for, from its wording."""
+    lowered = text.lower()
+    if "classif" in lowered or "categor" in lowered or "sentiment" in lowered or "label" in lowered:
+        return "classify"
+    if "summar" in lowered or "tl;dr" in lowered or "key points" in lowered:
+        return "summarize"
+    if "extract" in lowered or "json" in lowered or "fields" in lowered:
+        return "extract"
+    if "translat" in lowered:
+        return "translate"
+    return "answer"
+
+
+def keywords(text: str, limit: int = 8) -> list[str]:
+    """The prompt's most telling words, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for match in _WORD.finditer(text):
+        word = match.group(0).strip("'-")
+        lowered = word.lower()
+        if lowered in _STOPWORDS or lowered in seen:
+            continue
+        seen[lowered] = None
+        if len(seen) >= limit * 3:
+            break
+    ranked = sorted(seen, key=lambda w: (-len(w), w))[:limit]
+    order = {w: i for i, w in enumerate(seen)}
+    return sorted(ranked, key=order.__getitem__)
+
+
+def compose_reply(kind: str, prompt: str, salt: int, target_tokens: int) -> str:
+    """A reply of about `target_tokens` tokens to `prompt`, built from its words; deterministic in `salt`."""
+    words = keywords(prompt) or ["request", "details", "context"]
+    pick = stable_hash(salt, "pick")
+
+    def w(i: int) -> str:
+        return words[(pick + i) % len(words)]
+
+    parts: list[str]
+    if kind == "classify":
+        label = (
+            _SENTIMENTS[pick % len(_SENTIMENTS)]
+            if "sentiment" in prompt.lower()
+            else _LABELS[pick % len(_LABELS)]
+        )
+        parts = [
+            f"Category: {label}",
+            f"\nConfidence: {0.55 + (pick % 44) / 100:.2f}",
+            f"\nReason: the mention of {w(0)} and {w(1)} points to {label}.",
+            f" The text also refers to {w(2)}, which is consistent with this label.",
+        ]
+    elif kind == "summarize":
+        parts = [
+            f"- The text centres on {w(0)} and how it relates to {w(1)}.",
+            f"\n- It notes that {w(2)} affects {w(3)}, with {w(4)} as the main concern.",
+            f"\n- It concludes that {w(5)} should be reviewed alongside {w(6)}.",
+        ]
+    elif kind == "extract":
+        parts = [
+            "{",
+            f'\n  "subject": "{w(0)}",',
+            f'\n  "entities": ["{w(1)}", "{w(2)}", "{w(3)}"],',
+            f'\n  "amount": {100 + pick % 9000}.{pick % 100:02d},',
+            f'\n  "date": "2026-{1 + pick % 12:02d}-{1 + pick % 28:02d}"',
+            "\n}",
+        ]
+    elif kind == "translate":
+        parts = [f"Traduction : {' '.join(words[:6])}."]
+    else:
+        parts = [
+            f"Here is a short answer about {w(0)}.",
+            f" In brief, {w(1)} depends on {w(2)}, and {w(3)} is the part most worth checking.",
+        ]
+    # Pad with commentary that keeps reusing the prompt's words until the target length is reached.
+    text = "".join(parts)
+    filler = 0
+    while count_output_tokens(text) < target_tokens and filler < 400:
+        text += f" Note {filler + 1}: {w(filler)} is linked to {w(filler + 3)} in the source."
+        filler += 1
+    return text
+
+
+def reply_length(kind: str, salt: int) -> int:
+    """How many tokens a reply of this kind would naturally run to."""
+    low, high = {
+        "classify": (18, 60),
+        "summarize": (60, 160),
+        "extract": (30, 80),
+        "translate": (20, 90),
+    }.get(kind, (40, 220))
+    return low + stable_hash(salt, "len") % (high - low + 1)
+
+
+def truncate_to_tokens(text: str, max_tokens: int) -> tuple[str, bool]:
+    """`text` cut to at most `max_tokens` pieces, and whether it was cut."""
+    split = pieces(text)
+    if len(split) <= max_tokens:
+        return text, False
+    return "".join(split[:max_tokens]), True
+
+
+def reply_for(kind: str, prompt: str, salt: int, max_tokens: int) -> tuple[str, int, str]:
+    """The reply text, its output token count and the stop reason for a request."""
+    if max_tokens <= 0:
+        return "", 0, "max_tokens"
+    text = compose_reply(kind, prompt, salt, reply_length(kind, salt))
+    split = pieces(text)
+    if len(split) > max_tokens:
+        return "".join(split[:max_tokens]), max_tokens, "max_tokens"
+    return "".join(split), max(len(split), 1), "end_turn"

@@ -1,0 +1,294 @@
+"""Validation of Messages API parameters, with the real API's wording, reduced to a compact `Prompt`.
+
+Batch create runs it per request (a failure becomes an `errored` result), `POST /v1/messages` runs it up
+front (a failure is a 400). Only what the emulator needs to answer is kept, so 100,000 requests stay small.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from batchboard.emulator.catalog import MIN_CACHEABLE_TOKENS, resolve_model
+from batchboard.emulator.text import detect_kind
+
+SNIPPET_CHARS = 240
+IMAGE_TOKENS = 1600
+DOCUMENT_TOKENS = 2400
+MESSAGE_OVERHEAD_TOKENS = 3
+
+KNOWN_PARAMS = frozenset(
+    {
+        "model",
+        "max_tokens",
+        "messages",
+        "cache_control",
+        "container",
+        "context_management",
+        "diagnostics",
+        "inference_geo",
+        "mcp_servers",
+        "metadata",
+        "output_config",
+        "service_tier",
+        "speed",
+        "stop_sequences",
+        "stream",
+        "system",
+        "temperature",
+        "thinking",
+        "tool_choice",
+        "tools",
+        "top_k",
+        "top_p",
+        "user_profile_id",
+    }
+)
+
+
+class ParamError(ValueError):
+    """An invalid parameter; the message names it the way the API does (`field.path: problem`)."""
+
+
+@dataclass(slots=True)
+class Prompt:
+    """What a valid request contributes to its answer and its usage."""
+
+    model: str
+    max_tokens: int
+    snippet: str
+    kind: str
+    input_tokens: int
+    cache_5m: int = 0
+    cache_1h: int = 0
+    cache_key: str | None = None
+
+    @property
+    def cached_tokens(self) -> int:
+        return self.cache_5m + self.cache_1h
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_range(name: str, value: object, low: float, high: float | None) -> None:
+    if not _is_number(value):
+        raise ParamError(f"{name}: Input should be a valid number")
+    assert isinstance(value, int | float)
+    if value < low:
+        raise ParamError(f"{name}: Input should be greater than or equal to {low:g}")
+    if high is not None and value > high:
+        raise ParamError(f"{name}: Input should be less than or equal to {high:g}")
+
+
+def _cache_ttl(path: str, block: dict[str, Any]) -> str | None:
+    control = block.get("cache_control")
+    if control is None:
+        return None
+    if not isinstance(control, dict) or control.get("type") != "ephemeral":
+        raise ParamError(f"{path}.cache_control.type: Input should be 'ephemeral'")
+    ttl = control.get("ttl", "5m")
+    if ttl not in ("5m", "1h"):
+        raise ParamError(f"{path}.cache_control.ttl: Input should be '5m' or '1h'")
+    return str(ttl)
+
+
+class _Walker:
+    """Accumulates the prompt's size in order (tools, system, messages) and its cache breakpoints."""
+
+    def __init__(self) -> None:
+        self.chars = 0
+        self.extra_tokens = 0
+        self.breakpoints: list[tuple[int, str]] = []
+        self.digest = hashlib.blake2b(digest_size=16)
+        self.cached_digest: str | None = None
+
+    @property
+    def tokens(self) -> int:
+        return math.ceil(self.chars / 4) + self.extra_tokens
+
+    def add(self, unit: object, chars: int = 0, tokens: int = 0, ttl: str | None = None) -> None:
+        self.chars += chars
+        self.extra_tokens += tokens
+        self.digest.update(orjson.dumps(unit, option=orjson.OPT_SORT_KEYS))
+        if ttl is not None:
+            self.mark(ttl)
+
+    def mark(self, ttl: str) -> None:
+        self.breakpoints.append((self.tokens, ttl))
+        self.cached_digest = self.digest.copy().hexdigest()
+
+
+def _walk_block(walker: _Walker, path: str, block: object) -> str:
+    """Add one content block; returns its text (for the snippet) if it is a text block."""
+    if not isinstance(block, dict):
+        raise ParamError(f"{path}: Input should be a valid dictionary or object to extract fields from")
+    kind = block.get("type")
+    ttl = _cache_ttl(path, block)
+    if kind == "text":
+        text = block.get("text")
+        if not isinstance(text, str):
+            problem = "Field required" if text is None else "Input should be a valid string"
+            raise ParamError(f"{path}.text: {problem}")
+        if not text:
+            raise ParamError("messages: text content blocks must be non-empty")
+        walker.add(block, chars=len(text), ttl=ttl)
+        return text
+    if kind == "image":
+        walker.add(block, tokens=IMAGE_TOKENS, ttl=ttl)
+    elif kind == "document":
+        walker.add(block, tokens=DOCUMENT_TOKENS, ttl=ttl)
+    elif isinstance(kind, str):  # tool_use, tool_result, thinking, search_result...: sized by their JSON
+        walker.add(block, chars=len(orjson.dumps(block)), ttl=ttl)
+    else:
+        raise ParamError(f"{path}.type: Field required")
+    return ""
+
+
+def validate_params(params: object, *, in_batch: bool) -> Prompt:
+    """Check Messages API parameters like the API does; raise ParamError naming the first problem."""
+    if not isinstance(params, dict):
+        raise ParamError("params: Input should be a valid dictionary or object to extract fields from")
+    for key in params:
+        if key not in KNOWN_PARAMS:
+            raise ParamError(f"{key}: Extra inputs are not permitted")
+    for required in ("model", "max_tokens", "messages"):
+        if required not in params:
+            raise ParamError(f"{required}: Field required")
+
+    model_name = params["model"]
+    if not isinstance(model_name, str):
+        raise ParamError("model: Input should be a valid string")
+    spec = resolve_model(model_name)
+    if spec is None:
+        raise ParamError(f"model: {model_name}")
+
+    max_tokens = params["max_tokens"]
+    if not _is_int(max_tokens):
+        raise ParamError("max_tokens: Input should be a valid integer")
+    if max_tokens < 0:
+        raise ParamError("max_tokens: Input should be greater than or equal to 0")
+    if max_tokens > spec.max_tokens:
+        raise ParamError(
+            f"max_tokens: {max_tokens} > {spec.max_tokens}, which is the maximum allowed number of output "
+            f"tokens for {model_name}"
+        )
+
+    if params.get("stream") and in_batch:
+        raise ParamError("stream: streaming is not supported in the Message Batches API")
+    if "stream" in params and not isinstance(params["stream"], bool):
+        raise ParamError("stream: Input should be a valid boolean")
+    if "temperature" in params:
+        _check_range("temperature", params["temperature"], 0.0, 1.0)
+    if "top_p" in params:
+        _check_range("top_p", params["top_p"], 0.0, 1.0)
+    if "top_k" in params:
+        if not _is_int(params["top_k"]):
+            raise ParamError("top_k: Input should be a valid integer")
+        _check_range("top_k", params["top_k"], 0, None)
+    stops = params.get("stop_sequences")
+    if stops is not None and (not isinstance(stops, list) or not all(isinstance(s, str) for s in stops)):
+        raise ParamError("stop_sequences: Input should be a valid list of strings")
+    thinking = params.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        budget = thinking.get("budget_tokens")
+        if not isinstance(budget, int) or isinstance(budget, bool):
+            raise ParamError("thinking.enabled.budget_tokens: Field required")
+        if budget < 1024:
+            raise ParamError("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
+        if budget >= max_tokens:
+            raise ParamError("`max_tokens` must be greater than `thinking.budget_tokens`")
+
+    walker = _Walker()
+    walker.add(model_name)
+    tools = params.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            raise ParamError("tools: Input should be a valid list")
+        for index, tool in enumerate(tools):
+            if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
+                raise ParamError(f"tools.{index}.name: Field required")
+            walker.add(tool, chars=len(orjson.dumps(tool)), ttl=_cache_ttl(f"tools.{index}", tool))
+
+    system = params.get("system")
+    system_text = ""
+    if isinstance(system, str):
+        system_text = system
+        walker.add(system, chars=len(system))
+    elif isinstance(system, list):
+        for index, block in enumerate(system):
+            if not isinstance(block, dict) or block.get("type") != "text":
+                raise ParamError(f"system.{index}.type: Input should be 'text'")
+            system_text += _walk_block(walker, f"system.{index}", block)
+    elif system is not None:
+        raise ParamError("system: Input should be a valid string or a list of text blocks")
+
+    messages = params["messages"]
+    if not isinstance(messages, list):
+        raise ParamError("messages: Input should be a valid list")
+    if not messages:
+        raise ParamError("messages: at least one message is required")
+    last_user_text = ""
+    for index, message in enumerate(messages):
+        path = f"messages.{index}"
+        if not isinstance(message, dict):
+            raise ParamError(f"{path}: Input should be a valid dictionary or object to extract fields from")
+        role = message.get("role")
+        if role is None:
+            raise ParamError(f"{path}.role: Field required")
+        if role not in ("user", "assistant"):
+            raise ParamError(f"{path}.role: Input should be 'user' or 'assistant'")
+        if "content" not in message:
+            raise ParamError(f"{path}.content: Field required")
+        content = message["content"]
+        walker.add(role, tokens=MESSAGE_OVERHEAD_TOKENS)
+        text = ""
+        if isinstance(content, str):
+            if not content and not (role == "assistant" and index == len(messages) - 1):
+                raise ParamError("messages: text content blocks must be non-empty")
+            walker.add(content, chars=len(content))
+            text = content
+        elif isinstance(content, list):
+            if not content:
+                raise ParamError(f"{path}.content: List should have at least 1 item after validation, not 0")
+            for block_index, block in enumerate(content):
+                text += _walk_block(walker, f"{path}.content.{block_index}", block)
+        else:
+            raise ParamError(f"{path}.content: Input should be a valid string or a list of content blocks")
+        if role == "user" and text:
+            last_user_text = text
+
+    top_level = params.get("cache_control")
+    if top_level is not None:
+        ttl = _cache_ttl("", {"cache_control": top_level})
+        if ttl is not None:
+            walker.mark(ttl)
+
+    snippet = last_user_text[:SNIPPET_CHARS]
+    prompt = Prompt(
+        model=model_name,
+        max_tokens=max_tokens,
+        snippet=snippet,
+        kind=detect_kind(system_text[:600] + " " + snippet),
+        input_tokens=walker.tokens,
+    )
+    if walker.breakpoints and walker.breakpoints[-1][0] >= MIN_CACHEABLE_TOKENS:
+        previous = 0
+        for tokens, ttl in walker.breakpoints:
+            segment = max(tokens - previous, 0)
+            previous = max(previous, tokens)
+            if ttl == "1h":
+                prompt.cache_1h += segment
+            else:
+                prompt.cache_5m += segment
+        prompt.cache_key = walker.cached_digest
+    return prompt
