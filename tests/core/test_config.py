@@ -300,7 +300,7 @@ def test_set_nested_keys_and_preserve_the_rest() -> None:
         ("poll_interval", "inf", "poll_interval: expected a number of seconds ≥ 1, got inf"),
         ("pol_interval", "3", 'pol_interval: unknown setting "pol_interval"; did you mean "poll_interval"?'),
         ("theme.dark", "x", "theme.dark: theme is a single value, not a table; use 'theme'"),
-        ("keymap", "x", "keymap: keymap is a table; set one binding, for example keymap.cancel"),
+        ("keymap", "x", "keymap: keymap is a table; set one binding, for example keymap.dashboard.cancel"),
         (
             "profiles.work",
             "X",
@@ -417,6 +417,17 @@ def test_unset_refuses_to_break_a_reference() -> None:
     assert file.read_text() == FULL
 
 
+def test_dotted_binding_ids_quoted_or_not() -> None:
+    write('[keymap]\ndashboard.cancel = "x"\n"app.quit" = "ctrl+q"\n')
+    settings, problems = load_settings()
+    assert problems == []
+    assert settings.keymap == {"dashboard.cancel": "x", "app.quit": "ctrl+q"}
+    set_setting("keymap.dashboard.cancel", "k")
+    unset_setting("keymap.app.quit")
+    assert load_settings() == (Settings(keymap={"dashboard.cancel": "k"}), [])
+    assert '"dashboard.cancel" = "k"' in paths.config_file().read_text()
+
+
 # -------------------------------------------------------------------------------------------- table
 
 
@@ -437,3 +448,13 @@ def test_effective_settings_table_sources() -> None:
     assert ("keymap.refresh", "r,f5", "file") in rows
     assert ("profiles.work.base_url", "(SDK default)", "default") in rows
     assert ("prices.claude-haiku-5-5.output", "5.5", "file") in rows
+
+
+def test_readme_example_is_valid() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration and local state", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    settings, problems = load_settings(write(example))
+    assert problems == []
+    assert settings.profile(None).api_key_env == "WORK_ANTHROPIC_API_KEY"
+    assert settings.keymap == {"dashboard.cancel": "x", "app.quit": "q,ctrl+q"}

@@ -212,7 +212,7 @@ def _validate_keymap(value: Any, problem: _Report, from_file: set[str]) -> dict[
         problem("keymap", f'expected a table of binding id = "keys", got {_describe(value)}')
         return {}
     keymap: dict[str, str] = {}
-    for binding_id, keys in value.items():
+    for binding_id, keys in _flatten(value).items():
         dotted = f"keymap.{binding_id}"
         if isinstance(keys, str) and keys.strip():
             keymap[binding_id] = keys.strip()
@@ -220,6 +220,17 @@ def _validate_keymap(value: Any, problem: _Report, from_file: set[str]) -> dict[
         else:
             problem(dotted, f'expected keys as text (for example "x" or "ctrl+x,f5"), got {_describe(keys)}')
     return keymap
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Binding ids contain dots ("dashboard.cancel"): unquoted in TOML they read as nested tables."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _validate_profiles(value: Any, problem: _Report, from_file: set[str]) -> dict[str, Profile]:
@@ -350,7 +361,9 @@ def _split_key(key: str) -> list[str]:
         return [head]
     if head == "keymap":
         if not rest:
-            raise ConfigError(f"{key}: keymap is a table; set one binding, for example keymap.cancel")
+            raise ConfigError(
+                f"{key}: keymap is a table; set one binding, for example keymap.dashboard.cancel"
+            )
         return [head, rest]
     if head in ("profiles", "prices"):
         # The middle part is a name that may itself contain dots (model ids), so split at the last dot.
@@ -387,6 +400,8 @@ def _document_for_update(file: Path) -> dict[str, Any]:
     doc, problem = _read_document(file)
     if problem is not None:
         raise ConfigError(f"{problem}; fix or remove the file before setting values with batchboard")
+    if isinstance(doc.get("keymap"), dict):
+        doc["keymap"] = _flatten(doc["keymap"])  # one spelling per binding id, so set/unset find it
     return doc
 
 
