@@ -89,6 +89,9 @@ _OPTIONAL_STRING_PARAMS = ("inference_geo",)
 _STRING_PARAMS = ("user_profile_id", "workspace_id")
 
 Severity = Literal["error", "warning"]
+MISSING_MODEL = ("a model name", ', for example "claude-sonnet-5-5"')
+MISSING_MAX_TOKENS = ("a positive integer", ": the most tokens the model may write in its answer")
+MISSING_MESSAGES = ("a non-empty array of messages", ', for example [{"role": "user", "content": "Hello"}]')
 LINE_SHAPE = 'each line must be one JSON object: {"custom_id": "...", "params": {...}}'
 
 
@@ -183,15 +186,19 @@ class Report:
 def describe(value: Any) -> str:
     """How a bad value appears in a message: short JSON for scalars, the type's name for containers."""
     if isinstance(value, dict):
-        return "an object"
+        return "an object" if value else "an empty object"
     if isinstance(value, list):
-        return "an array"
+        return "an array" if value else "an empty array"
     text = orjson.dumps(value).decode()
     return text if len(text) <= 40 else text[:37] + '..."'
 
 
 def _quote(text: str) -> str:
     return describe(text)
+
+
+def _expected(what: str, obj: dict[str, Any], key: str) -> str:
+    return f"expected {what}, got {describe(obj[key])}" if key in obj else f"missing; expected {what}"
 
 
 def serialized_size(request: Any) -> int:
@@ -230,9 +237,14 @@ class _Validator:
             )
             return
         detail = str(error)
-        match = re.search(r"line \d+ column (\d+)", detail)
         reason = detail.rsplit(": line", 1)[0]
-        where = f" at column {match.group(1)}" if match else ""
+        match = re.search(r"\(char (\d+)\)", detail)
+        where = ""
+        if match:
+            # orjson counts characters of the whole line with its newline: a truncated line errs past its end.
+            position = int(match.group(1))
+            text = raw.decode("utf-8").rstrip("\r\n")
+            where = " at the end of the line" if position >= len(text) else f" at column {position + 1}"
         self.problem(None, f"not valid JSON ({reason}{where}); {LINE_SHAPE}")
 
     def check_line(self, obj: Any) -> int:
@@ -263,11 +275,11 @@ class _Validator:
             return -1
         return size
 
-    def too_big(self, size: int) -> None:
+    def too_big(self, size: int, what: str = "this request is") -> None:
         self.problem(
             None,
-            f"this request is {size:,} bytes serialized, over the {self.limits.max_request_bytes:,} "
-            "bytes that fit in one batch; split its content across several requests",
+            f"{what} {size:,} bytes, over the {self.limits.max_request_bytes:,} bytes that fit in one "
+            "batch; split its content across several requests",
         )
 
     def check_envelope(self, obj: dict[str, Any]) -> None:
@@ -325,7 +337,7 @@ class _Validator:
         messages = params.get("messages")
 
         if model is None:
-            self.problem("params.model", self._missing_or_null(params, "model", "a model name"))
+            self.problem("params.model", self._missing_or_null(params, "model", MISSING_MODEL))
         elif type(model) is not str or not model:
             self.problem("params.model", f"expected a model name, got {describe(model)}")
             model = None
@@ -334,15 +346,13 @@ class _Validator:
             self.unknown_models_warned.add(model)
             self.problem(
                 "params.model",
-                f"unknown model {_quote(model)} (not in this version's model list); "
-                "check the spelling, or ignore this if the model is newer than batchboard",
+                f"unknown model {_quote(model)} (not in this version's model list; reported once per "
+                "model): check the spelling, or ignore this if the model is newer than batchboard",
                 "warning",
             )
 
         if max_tokens is None:
-            self.problem(
-                "params.max_tokens", self._missing_or_null(params, "max_tokens", "a positive integer")
-            )
+            self.problem("params.max_tokens", self._missing_or_null(params, "max_tokens", MISSING_MAX_TOKENS))
         elif type(max_tokens) is not int or max_tokens < 1:
             self.problem("params.max_tokens", f"expected a positive integer, got {describe(max_tokens)}")
             max_tokens = None
@@ -351,7 +361,7 @@ class _Validator:
         prefix_chars = 0
         marked_in_messages = False
         if messages is None:
-            self.problem("params.messages", self._missing_or_null(params, "messages", "a non-empty array"))
+            self.problem("params.messages", self._missing_or_null(params, "messages", MISSING_MESSAGES))
         elif type(messages) is not list or not messages:
             self.problem(
                 "params.messages", f"expected a non-empty array of messages, got {describe(messages)}"
@@ -393,10 +403,9 @@ class _Validator:
         return True
 
     @staticmethod
-    def _missing_or_null(params: dict[str, Any], key: str, expected: str) -> str:
-        return (
-            f"expected {expected}, got null" if key in params else f"missing; every request needs {expected}"
-        )
+    def _missing_or_null(params: dict[str, Any], key: str, expected: tuple[str, str]) -> str:
+        what, hint = expected
+        return f"expected {what}, got null" if key in params else f"missing; every request needs {what}{hint}"
 
     def check_message(self, message: Any, index: int) -> tuple[int, bool]:
         """Validate one message; returns (text characters, whether it holds a cache breakpoint)."""
@@ -408,8 +417,7 @@ class _Validator:
             return 0, False
         role = message.get("role")
         if role not in ROLES:
-            got = "missing" if "role" not in message else f"got {describe(role)}"
-            self.problem(f"{where}.role", f'expected "user", "assistant" or "system", {got}')
+            self.problem(f"{where}.role", _expected('"user", "assistant" or "system"', message, "role"))
         content = message.get("content")
         if type(content) is str:
             return len(content), False
@@ -435,14 +443,14 @@ class _Validator:
                 continue
             kind = block.get("type")
             if type(kind) is not str:
-                got = "missing" if "type" not in block else f"got {describe(kind)}"
-                self.problem(f"{where}[{index}].type", f'expected a block type such as "text", {got}')
+                self.problem(
+                    f"{where}[{index}].type", _expected('a block type such as "text"', block, "type")
+                )
                 continue
             if kind == "text":
                 text = block.get("text")
                 if type(text) is not str:
-                    got = "missing" if "text" not in block else f"got {describe(text)}"
-                    self.problem(f"{where}[{index}].text", f"expected a string, {got}")
+                    self.problem(f"{where}[{index}].text", _expected("a string", block, "text"))
                 else:
                     chars += len(text)
             else:
@@ -560,7 +568,7 @@ def validate_file(
                     if piece[-1] == 10:
                         break
                 v.line = line
-                v.too_big(length)
+                v.too_big(length, "this line is")
             elif raw.isspace():
                 if not blank_count:
                     blank_first = line
@@ -595,7 +603,8 @@ def validate_file(
                         max_tokens = params.get("max_tokens")
                         messages = params.get("messages")
                         count = len(params)
-                        system = params.get("system") if count == 4 else ""
+                        # The fast path takes model, max_tokens, messages and at most a string system prompt.
+                        system = "" if count == 3 else params.get("system") if count == 4 else None
                         if (
                             type(model) is str
                             and model in known_models
@@ -603,9 +612,9 @@ def validate_file(
                             and max_tokens > 0
                             and type(messages) is list
                             and messages
-                            and (count == 3 or type(system) is str)
+                            and type(system) is str
                         ):
-                            chars = len(system)  # type: ignore[arg-type]
+                            chars = len(system)
                             for message in messages:
                                 if type(message) is not dict or message.get("role") not in ROLES:
                                     break
@@ -625,8 +634,8 @@ def validate_file(
                                 if size > max_request:
                                     v.line = line
                                     v.too_big(size)
-                                    size = -1
-                if size < 0 and obj is not _INVALID:
+                                    size = -2  # reported: not sent, and not checked again below
+                if size == -1 and obj is not _INVALID:
                     v.line = line
                     size = v.check_line(obj)
             if size >= 0 and not report.errors:  # with errors nothing is sent, so chunking can stop

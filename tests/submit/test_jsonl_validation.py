@@ -1,0 +1,196 @@
+"""Validation and chunking of submission files: the bad-file corpus with its exact messages, and chunks."""
+
+from __future__ import annotations
+
+import json
+import typing
+from pathlib import Path
+
+import orjson
+import pytest
+from tests.conftest import HOSTILE
+
+from batchboard.core.jsonl import (
+    BODY_OVERHEAD,
+    KNOWN_PARAMS,
+    SDK_MODELS,
+    Limits,
+    Problem,
+    iter_chunk,
+    validate_file,
+)
+
+CORPUS = Path(__file__).parent / "corpus"
+CORPUS_FILES = sorted(CORPUS.glob("*.jsonl"))
+
+
+def expected_for(path: Path) -> tuple[Limits | None, list[str]]:
+    lines = path.with_suffix(".expected").read_text(encoding="utf-8").splitlines()
+    limits = None
+    if lines and lines[0].startswith("# limits:"):
+        settings = dict(item.split("=") for item in lines.pop(0).removeprefix("# limits:").split())
+        limits = Limits(**{key: int(value) for key, value in settings.items()})
+    return limits, lines
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=[p.stem for p in CORPUS_FILES])
+def test_corpus_file_reports_exactly_the_expected_problems(path: Path) -> None:
+    limits, expected = expected_for(path)
+    report = validate_file(path, display_name=path.name, limits=limits)
+    assert [str(problem) for problem in report.problems] == expected
+    has_errors = any(": warning: " not in line for line in expected)
+    assert report.ok is not has_errors
+    # A file with errors sends nothing, so it has no chunks; a clean one is all in one chunk here.
+    assert len(report.chunks) == (0 if has_errors else 1)
+
+
+def test_corpus_covers_every_problem_the_issue_lists() -> None:
+    names = {p.stem for p in CORPUS_FILES}
+    assert {
+        "not_json",
+        "not_object",
+        "missing_custom_id",
+        "missing_params",
+        "bad_custom_id",
+        "duplicate_custom_id",
+        "missing_fields",
+        "stream_true",
+        "wrong_types",
+        "unknown_model",
+        "non_utf8",
+        "empty",
+        "blank_lines",
+        "huge_lines",
+        "mixed",
+    } <= names
+
+
+def test_problem_str_matches_the_house_format() -> None:
+    problem = Problem("requests.jsonl", 12, "params.max_tokens", 'expected a positive integer, got "100"')
+    assert str(problem) == 'requests.jsonl:12: params.max_tokens: expected a positive integer, got "100"'
+    assert str(Problem("f.jsonl", None, None, "the file is empty")) == "f.jsonl: the file is empty"
+    assert str(Problem("f.jsonl", 3, None, "blank line, skipped", "warning")) == (
+        "f.jsonl:3: warning: blank line, skipped"
+    )
+
+
+def write_requests(path: Path, count: int, *, text: str = "Hello", blank_every: int = 0) -> list[bytes]:
+    lines = []
+    for i in range(count):
+        request = {
+            "custom_id": f"r{i}",
+            "params": {
+                "model": "claude-sonnet-5-5",
+                "max_tokens": 10 + i,
+                "messages": [{"role": "user", "content": f"{text} {i}"}],
+            },
+        }
+        lines.append(json.dumps(request).encode())  # spaced JSON: the serialized size must not be the line's
+        if blank_every and i % blank_every == 0:
+            lines.append(b"")
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return lines
+
+
+def body_size(requests: list[dict[str, object]]) -> int:
+    """The body exactly as the SDK serializes it (json.dumps, compact, non-ASCII kept)."""
+    return len(json.dumps({"requests": requests}, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def test_chunks_split_by_request_count_like_a_250k_file_into_three(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 250, blank_every=7)
+    report = validate_file(path, limits=Limits(max_requests=100))
+    assert report.ok and report.requests == 250
+    assert [c.requests for c in report.chunks] == [100, 100, 50]
+    ids = [[request["custom_id"] for _, request in iter_chunk(path, chunk)] for chunk in report.chunks]
+    assert ids == [[f"r{i}" for i in range(a, b)] for a, b in ((0, 100), (100, 200), (200, 250))]
+    # Chunks tile the file: each starts where the last ended, the last ends at the end of the file.
+    assert report.chunks[0].start_offset == 0
+    for before, after in zip(report.chunks, report.chunks[1:], strict=False):
+        assert before.end_offset == after.start_offset
+        assert before.last_line < after.first_line
+    assert report.chunks[-1].end_offset == path.stat().st_size
+
+
+def test_chunks_split_by_serialized_bytes_and_never_exceed_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 40, text="é" * 300)  # non-ASCII: bytes, not characters, are what counts
+    limits = Limits(max_bytes=BODY_OVERHEAD + 5_000)
+    report = validate_file(path, limits=limits)
+    assert report.ok
+    assert len(report.chunks) > 1
+    total = 0
+    for chunk in report.chunks:
+        requests = [request for _, request in iter_chunk(path, chunk)]
+        total += len(requests)
+        assert len(requests) == chunk.requests
+        actual = body_size(requests)
+        assert actual <= limits.max_bytes
+        # Measured to the byte: what we count is what the SDK sends, plus the fixed allowance.
+        assert chunk.body_bytes - BODY_OVERHEAD + len('{"requests":[]}') == actual
+    assert total == 40
+    # Greedy packing: a chunk closes only when the next request would not have fitted.
+    first, second = report.chunks[0], report.chunks[1]
+    next_size = len(orjson.dumps(next(iter_chunk(path, second))[1]))
+    assert first.body_bytes + next_size + 1 > limits.max_bytes
+
+
+def test_a_file_with_errors_is_still_checked_to_the_end_but_not_chunked(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    lines = write_requests(path, 30)
+    lines[3] = b"{oops"
+    lines[25] = b'{"custom_id": "r1", "params": {}}'
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    report = validate_file(path, display_name="r.jsonl")
+    assert report.chunks == []
+    assert [(p.line, p.field) for p in report.problems] == [
+        (4, None),
+        (26, "custom_id"),
+        (26, "params.model"),
+        (26, "params.max_tokens"),
+        (26, "params.messages"),
+    ]
+
+
+def test_problems_beyond_the_cap_are_counted_not_kept(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b"[]\n" * 50)
+    report = validate_file(path, max_problems=10)
+    assert (report.errors, len(report.problems), report.omitted) == (50, 10, 40)
+
+
+def test_crlf_line_endings_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    lines = write_requests(path, 3)
+    path.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    report = validate_file(path)
+    assert report.ok and report.warnings == 0 and report.chunks[0].requests == 3
+    assert [r["custom_id"] for _, r in iter_chunk(path, report.chunks[0])] == ["r0", "r1", "r2"]
+
+
+def test_hostile_values_are_quoted_with_control_characters_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(orjson.dumps({"custom_id": HOSTILE, "params": {"model": HOSTILE}}) + b"\n")
+    report = validate_file(path)
+    text = "\n".join(str(p) for p in report.problems)
+    assert "\x1b" not in text and "\\u001b" in text
+
+
+def test_tallies_feed_the_estimate() -> None:
+    report = validate_file(CORPUS / "valid.jsonl")
+    tally = report.models["claude-sonnet-5-5"]
+    assert tally.requests == 4
+    assert tally.max_tokens == 400
+    # Two requests set a cache breakpoint: one on the system prompt, one with top-level cache_control.
+    assert tally.cached_requests == 2
+    assert 0 < tally.cached_prefix_chars <= tally.text_chars
+
+
+def test_known_params_and_models_match_the_installed_sdk() -> None:
+    from anthropic.types import ModelParam
+    from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
+
+    assert set(MessageCreateParamsNonStreaming.__annotations__) == KNOWN_PARAMS
+    literal = next(arg for arg in typing.get_args(ModelParam) if typing.get_origin(arg) is typing.Literal)
+    assert set(typing.get_args(literal)) == SDK_MODELS
