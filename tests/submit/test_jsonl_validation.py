@@ -8,7 +8,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from tests.conftest import HOSTILE
 
 from batchboard.core.jsonl import (
     BODY_OVERHEAD,
@@ -19,6 +18,7 @@ from batchboard.core.jsonl import (
     iter_chunk,
     validate_file,
 )
+from conftest import HOSTILE
 
 CORPUS = Path(__file__).parent / "corpus"
 CORPUS_FILES = sorted(CORPUS.glob("*.jsonl"))
