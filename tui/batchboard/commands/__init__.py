@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from batchboard.commands import config, emulator
+from batchboard.commands import batches, config, cost, emulator, results
 
-COMMANDS: list[ModuleType] = [emulator, config]
+COMMANDS: list[ModuleType] = [emulator, config, batches, results, cost]

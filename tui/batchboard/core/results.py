@@ -754,6 +754,10 @@ def ingest(
             if not _worth_retrying(exc):
                 raise IngestError(_describe(exc)) from exc
             last_problem = _describe(exc)
+        except BaseException:  # KeyboardInterrupt, a worker being torn down: still leave nothing behind
+            temp.unlink(missing_ok=True)
+            index._clear_items(batch_id)
+            raise
         else:
             _commit(index, batch, path, state, now())
             return IngestReport(

@@ -1,0 +1,111 @@
+"""Shared by `results`, `list` and `cost`: credentials from the environment or a profile, the local index,
+a progress bar on stderr, and printing untrusted text safely. Imports nothing heavy at module level."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from batchboard.core.client import Connection
+    from batchboard.core.config import Settings
+    from batchboard.core.results import IngestProgress, ResultsIndex
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class CommandError(Exception):
+    """A failure to report as `batchboard: <message>` with an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def printable(text: str) -> str:
+    """Escape control characters, so text from the API cannot drive the terminal."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m[0]):02x}", text)
+
+
+def fail(error: CommandError) -> int:
+    print(f"batchboard: {printable(str(error))}", file=sys.stderr)
+    return error.code
+
+
+def load_settings_quietly() -> Settings:
+    from batchboard.core.config import load_settings
+
+    settings, problems = load_settings()
+    for problem in problems:
+        print(f"batchboard: {printable(str(problem))}", file=sys.stderr)
+    return settings
+
+
+def connection_from_args(args: argparse.Namespace, settings: Settings) -> Connection:
+    """The API connection for `--profile` (or the default profile, or ANTHROPIC_API_KEY and
+    ANTHROPIC_BASE_URL, which is also how tests point the CLI at the emulator)."""
+    from batchboard.core.client import Connection, MissingApiKeyError
+    from batchboard.core.config import ConfigError
+
+    try:
+        profile = settings.profile(getattr(args, "profile", None))
+    except ConfigError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from exc
+    try:
+        return Connection.from_env(
+            key_env=profile.api_key_env,
+            base_url=profile.base_url,
+            profile=profile.name if profile.name != "default" else None,
+        )
+    except MissingApiKeyError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from exc
+
+
+def open_index() -> ResultsIndex:
+    from batchboard.core.results import ResultsIndex
+    from batchboard.core.store import Store
+
+    return ResultsIndex(Store.open())
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, redrawn at most every 0.1 s; silent when stderr is not a TTY."""
+
+    def __init__(self, label: str, stream: TextIO | None = None, width: int = 30) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.enabled = self.stream.isatty()
+        self._last = 0.0
+        self._drawn = False
+
+    def __call__(self, progress: IngestProgress) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and progress.fraction != 1.0:
+            return
+        self._last = now
+        fraction = progress.fraction
+        megabytes = progress.bytes_done / 1_000_000
+        if fraction is None:
+            bar = f"{progress.items_done:,} results"
+        else:
+            filled = int(fraction * self.width)
+            bar = (
+                f"[{'#' * filled}{'.' * (self.width - filled)}] {fraction:4.0%} "
+                f"{progress.items_done:,}/{progress.items_expected:,}"
+            )
+        retry = f" (attempt {progress.attempt})" if progress.attempt > 1 else ""
+        self.stream.write(f"\r{self.label} {bar} {megabytes:.1f} MB{retry}\x1b[K")
+        self.stream.flush()
+        self._drawn = True
+
+    def done(self) -> None:
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()

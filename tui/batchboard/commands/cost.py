@@ -1,0 +1,127 @@
+"""`batchboard cost [BATCH_ID]`: what a batch cost (per model and token kind, at batch price, with the
+standard-price equivalent and the saving), or the totals today / this month / all time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from batchboard.commands._results_common import (
+    CommandError,
+    fail,
+    load_settings_quietly,
+    open_index,
+    printable,
+)
+
+if TYPE_CHECKING:
+    from batchboard.core.cost import BatchCost
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "cost",
+        help="print a batch's cost and savings, or the totals (today, this month, all time)",
+        description=(
+            "With BATCH_ID: the batch's actual cost from its results (downloaded first if needed; only "
+            "succeeded requests are billed), per model and token kind, at batch price (50%% of standard), "
+            "with the standard-price equivalent and the saving. Without: totals over every batch whose "
+            "results are downloaded. Prices: the bundled table, overridable per model under [prices.MODEL] "
+            "in the config file."
+        ),
+    )
+    parser.add_argument("batch_id", metavar="BATCH_ID", nargs="?")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from batchboard.core.cost import batch_cost, totals
+
+    settings = load_settings_quietly()
+    try:
+        index = open_index()
+        if args.batch_id:
+            from batchboard.commands.results import ensure_local
+
+            ensure_local(args, index)
+            cost = batch_cost(args.batch_id, index.usage_groups(args.batch_id), settings)
+            if args.json:
+                print(json.dumps(cost.as_dict(), indent=2, ensure_ascii=False))
+            else:
+                _print_batch(cost)
+            return 0
+    except CommandError as error:
+        return fail(error)
+    files = index.files()
+    usage = index.usage_groups()
+    costs = {b: batch_cost(b, usage, settings) for b, f in files.items() if f.indexed}
+    result = totals(costs, {b: files[b].ended_at for b in costs}, datetime.now(UTC))
+    if args.json:
+        print(
+            json.dumps({**result.as_dict(), "batches": {b: c.as_dict() for b, c in costs.items()}}, indent=2)
+        )
+        return 0
+    _print_totals(result, costs)
+    return 0
+
+
+def _print_batch(cost: BatchCost) -> None:
+    from batchboard.core.format import human_int, usd
+    from batchboard.core.pricing import PRICE_UNKNOWN, TOKEN_KINDS, bundled_table
+
+    print(f"batch {printable(cost.batch_id)}: {human_int(cost.requests)} billed (succeeded) requests")
+    for model in cost.models:
+        source = f" ({model.price_source} prices)" if model.price_known else ""
+        print(f"\n  {printable(model.model)}: {human_int(model.requests)} requests{source}")
+        if not model.price_known:
+            print(f"    {PRICE_UNKNOWN}: {printable(bundled_table().why_unknown(model.model))}")
+        rows = [("kind", "tokens", "batch", "standard", "saved")]
+        for kind in TOKEN_KINDS:
+            tokens = getattr(model.tokens, kind)
+            if not tokens:
+                continue
+            b = model.batch_by_kind.get(kind) if model.price_known else None
+            s = model.standard_by_kind.get(kind) if model.price_known else None
+            rows.append(
+                (
+                    kind,
+                    human_int(tokens),
+                    usd(b),
+                    usd(s),
+                    usd(s - b) if b is not None and s is not None else "—",
+                )
+            )
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        for row in rows:
+            print(
+                "    "
+                + "  ".join(
+                    c.ljust(w) if i == 0 else c.rjust(w)
+                    for i, (c, w) in enumerate(zip(row, widths, strict=True))
+                )
+            )
+    suffix = "" if cost.complete else f" (excluding {', '.join(cost.unknown_models)}: {PRICE_UNKNOWN})"
+    print(
+        f"\n  total: {usd(cost.batch_cost)} at batch price, {usd(cost.standard_cost)} at standard price, "
+        f"saved {usd(cost.saving)}{printable(suffix)}"
+    )
+
+
+def _print_totals(result: Any, costs: dict[str, BatchCost]) -> None:
+    from batchboard.core.format import usd
+
+    def line(name: str, spend: Any) -> str:
+        flag = " (some models: price unknown)" if spend.incomplete else ""
+        amounts = f"{usd(spend.cost):>12} spent  {usd(spend.saving):>12} saved"
+        return f"{name:<11} {amounts}  {spend.batches:>5} batches{flag}"
+
+    print(line("today", result.today))
+    print(line("this month", result.this_month))
+    print(line("all time", result.all_time))
+    if not costs:
+        print(
+            "(no downloaded results yet: 'batchboard results BATCH_ID' or 'd' in the dashboard fetches them)"
+        )
