@@ -1,0 +1,389 @@
+"""The chat pane: ask a question, watch the reply stream with live stats, send the same request as a batch,
+and compare the two (time to first token / end-to-end, cost, the answers side by side).
+
+The screen takes its dependencies in its constructor (an API backend, a batch submitter, a price lookup,
+the model list, a clock and a monotonic timer), so tests push it in a small App with fakes or the emulator.
+Install it on the app (`open_chat`) so `escape` returns to the table without losing the conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.timer import Timer as TextualTimer
+from textual.widgets import Footer, Input, Label, Markdown, Select, Static
+from textual.worker import Worker
+
+from batchboard.core.chat import (
+    BatchRun,
+    ChatBackend,
+    Conversation,
+    PriceLookup,
+    SubmitBatch,
+    Timer,
+    Turn,
+    TurnState,
+    compare,
+    comparison_custom_id,
+    describe_error,
+    format_seconds,
+    printable,
+    run_stream,
+    to_markdown,
+)
+from batchboard.core.clock import Clock, SystemClock
+from batchboard.ui.widgets.chat_export import ExportChatModal
+from batchboard.ui.widgets.chat_prompt import ChatPrompt
+from batchboard.ui.widgets.chat_reply import ReplyStream
+from batchboard.ui.widgets.chat_turn import TurnView, stats_text
+
+CHAT_SCREEN_NAME = "chat"
+DEFAULT_MAX_TOKENS = 1024
+#: Live stats refresh rate while a reply streams.
+STATS_INTERVAL = 0.1
+
+
+class ChatCommands(Provider):
+    """The pane's actions in the command palette."""
+
+    async def search(self, query: str) -> Hits:
+        screen = self.screen
+        if not isinstance(screen, ChatScreen):
+            return
+        matcher = self.matcher(query)
+        commands: list[tuple[str, str, Callable[[], object]]] = [
+            ("Chat: send the last request as a batch", "send_as_batch", screen.action_send_as_batch),
+            ("Chat: export the conversation as Markdown", "export", screen.action_export),
+            ("Chat: stop the reply", "stop", screen.action_stop),
+            ("Chat: back to the table", "leave", screen.action_leave),
+        ]
+        for title, action, callback in commands:
+            if screen.check_action(action, ()) is not True:
+                continue
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback)
+
+
+class ChatScreen(Screen[None]):
+    """Streamed vs batched, on the user's own prompt."""
+
+    CSS_PATH = "../chat.tcss"
+    COMMANDS = {ChatCommands}
+    BINDINGS = [
+        Binding("escape", "leave", "Back", id="chat.leave", tooltip="Stop the reply, or return to the table"),
+        Binding(
+            "ctrl+c",
+            "stop",
+            "Stop",
+            id="chat.stop",
+            priority=True,
+            tooltip="Stop the reply, keeping its text",
+        ),
+        Binding("b,ctrl+b", "send_as_batch", "Send as batch", id="chat.batch", tooltip="Same request, as a batch"),
+        Binding("ctrl+s", "export", "Export", id="chat.export", tooltip="Save the conversation as Markdown"),
+    ]
+
+    def __init__(
+        self,
+        backend: ChatBackend,
+        *,
+        submit: SubmitBatch,
+        prices: PriceLookup,
+        models: Sequence[str],
+        default_model: str | None = None,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        clock: Clock | None = None,
+        timer: Timer = time.perf_counter,
+        poll_interval: float = 5.0,
+        export_dir: Path | None = None,
+        on_batch_submitted: Callable[[str], object] | None = None,
+        name: str | None = None,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id)
+        self.backend = backend
+        self.submit = submit
+        self.prices = prices
+        self.models = list(dict.fromkeys(models)) or ([default_model] if default_model else [])
+        self.default_model = default_model if default_model in self.models else self.models[0]
+        self.default_max_tokens = max_tokens
+        self.clock = clock or SystemClock()
+        self.timer = timer
+        self.poll_interval = poll_interval
+        self.export_dir = export_dir
+        self.on_batch_submitted = on_batch_submitted
+        self.conversation = Conversation(timer)
+        self._views: dict[int, TurnView] = {}
+        self._stream_worker: Worker[None] | None = None
+        self._stats_timer: TextualTimer | None = None
+        self._salt = random.Random().getrandbits(24)
+        self.last_export: Path | None = None
+
+    # ------------------------------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="chat-settings"):
+            yield Label("Model", classes="chat-setting-label")
+            yield Select(
+                [(model, model) for model in self.models],
+                value=self.default_model,
+                allow_blank=False,
+                id="chat-model",
+            )
+            yield Label("max_tokens", classes="chat-setting-label")
+            yield Input(str(self.default_max_tokens), type="integer", id="chat-max-tokens")
+            yield Input(placeholder="System prompt (optional)", id="chat-system")
+        yield VerticalScroll(id="chat-log", can_focus=True)
+        yield Static(id="chat-stats")
+        yield ChatPrompt(id="chat-prompt")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#chat-log", VerticalScroll).anchor()
+        self._show_idle_hint()
+        self.query_one(ChatPrompt).focus()
+        self._prepare_backend()
+
+    @work(group="chat-prepare", exit_on_error=False)
+    async def _prepare_backend(self) -> None:
+        # Build the SDK client now (in a thread, by the backend), so the first reply's TTFT excludes it.
+        try:
+            await self.backend.prepare()
+        except Exception as exc:
+            self._set_status(f"Not connected: {describe_error(exc)}", error=True)
+
+    # ------------------------------------------------------------------------------------------ state
+
+    @property
+    def streaming(self) -> bool:
+        return self._stream_worker is not None and self._stream_worker.is_running
+
+    @property
+    def last_turn(self) -> Turn | None:
+        return self.conversation.last
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":
+            return self.streaming
+        if action == "send_as_batch":
+            turn = self.last_turn
+            return (
+                turn is not None
+                and turn.state is TurnState.DONE
+                and turn.batch is None
+                and not self.streaming
+            )
+        if action == "export":
+            return bool(self.conversation.turns)
+        return True
+
+    def _refresh_bindings(self) -> None:
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------------------------------------ sending
+
+    @on(ChatPrompt.Submitted)
+    async def _prompt_submitted(self, event: ChatPrompt.Submitted) -> None:
+        event.stop()
+        if self.streaming:
+            self.notify("A reply is still streaming: wait, or stop it with ctrl+c.", severity="warning")
+            return
+        max_tokens = self._max_tokens()
+        if max_tokens is None:
+            return
+        model = self.query_one("#chat-model", Select).value
+        assert isinstance(model, str)
+        system = self.query_one("#chat-system", Input).value.strip() or None
+        prompt = event.prompt
+        prompt.remember(event.text)
+        prompt.load_text("")
+        await self.send(event.text, model=model, max_tokens=max_tokens, system=system)
+
+    def _max_tokens(self) -> int | None:
+        raw = self.query_one("#chat-max-tokens", Input).value.strip()
+        try:
+            value = int(raw)
+        except ValueError:
+            value = 0
+        if value < 1:
+            self.notify("max_tokens must be a whole number of at least 1.", severity="error")
+            return None
+        return value
+
+    async def send(self, prompt: str, *, model: str, max_tokens: int, system: str | None = None) -> Turn:
+        """Start streaming a reply to `prompt` (the history so far goes with it)."""
+        turn = self.conversation.start_turn(prompt, model, max_tokens, system)
+        view = TurnView(turn)
+        self._views[turn.index] = view
+        log = self.query_one("#chat-log", VerticalScroll)
+        await log.mount(view)
+        log.anchor()
+        self._stream_worker = self._stream(turn, view)
+        self._start_stats()
+        self._refresh_bindings()
+        return turn
+
+    @work(group="chat-stream", exclusive=True, exit_on_error=False)
+    async def _stream(self, turn: Turn, view: TurnView) -> None:
+        stream = ReplyStream.get_stream(view.reply)
+        try:
+            await run_stream(self.backend, turn, stream.write)
+        finally:
+            await stream.stop()
+            self._finish(turn, view)
+
+    def _finish(self, turn: Turn, view: TurnView) -> None:
+        if self._stats_timer is not None:
+            self._stats_timer.pause()
+        view.show_outcome(self.prices(turn.request.model))
+        self._show_live_stats(turn)
+        self.call_after_refresh(self._refresh_bindings)
+
+    def _start_stats(self) -> None:
+        if self._stats_timer is None:
+            self._stats_timer = self.set_interval(STATS_INTERVAL, self._tick_stats)
+        else:
+            self._stats_timer.resume()
+
+    def _tick_stats(self) -> None:
+        turn = self.last_turn
+        if turn is not None:
+            self._show_live_stats(turn)
+            view = self._views.get(turn.index)
+            if view is not None and not turn.finished:
+                view.show_stats(self.prices(turn.request.model))
+
+    def _show_live_stats(self, turn: Turn) -> None:
+        state = {
+            TurnState.WAITING: "waiting for the first token…",
+            TurnState.STREAMING: "streaming…",
+            TurnState.DONE: "done",
+            TurnState.STOPPED: "stopped",
+            TurnState.FAILED: "failed",
+        }[turn.state]
+        line = Text.assemble((f"Turn {turn.index} {state}  ", "bold"))
+        line.append_text(stats_text(turn, self.prices(turn.request.model)))
+        self.query_one("#chat-stats", Static).update(line)
+
+    def _show_idle_hint(self) -> None:
+        self._set_status(
+            "Type a prompt and press enter (shift+enter or ctrl+j for a new line; up/down for history)."
+        )
+
+    def _set_status(self, message: str, *, error: bool = False) -> None:
+        stats = self.query_one("#chat-stats", Static)
+        stats.update(Text(printable(message)))
+        stats.set_class(error, "-error")
+
+    # ------------------------------------------------------------------------------------------ actions
+
+    def action_stop(self) -> None:
+        """Stop the streaming reply; the worker's finally keeps what arrived and shows the outcome."""
+        if self._stream_worker is not None and self._stream_worker.is_running:
+            self._stream_worker.cancel()
+
+    def action_leave(self) -> None:
+        if self.streaming:
+            self.action_stop()
+            return
+        if len(self.app.screen_stack) > 1:
+            self.dismiss()
+
+    def action_send_as_batch(self) -> None:
+        turn = self.last_turn
+        if turn is None or turn.state is not TurnState.DONE or turn.batch is not None:
+            return
+        turn.batch = BatchRun(comparison_custom_id(turn.index, self._salt), submitted_at=self.timer())
+        self._run_batch(turn)
+        self._refresh_bindings()
+
+    @work(group="chat-batch", exit_on_error=False)
+    async def _run_batch(self, turn: Turn) -> None:
+        run = turn.batch
+        assert run is not None
+        view = self._views[turn.index]
+        price = self.prices(turn.request.model)
+        await view.show_batch(f"Sending the same request as a one-request batch ({run.custom_id})…")
+        try:
+            run.batch_id = await self.submit(turn.request, run.custom_id)
+            if self.on_batch_submitted is not None:
+                self.on_batch_submitted(run.batch_id)
+            await view.show_batch(
+                f"Batch {run.batch_id} submitted: waiting for it to end "
+                f"(checking every {format_seconds(self.poll_interval)})…"
+            )
+            run.answer = await self.backend.wait_for_batch(run.batch_id, run.custom_id, self.poll_interval)
+            run.finished_at = self.timer()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            run.error = describe_error(exc)
+            await view.show_batch(f"The batch comparison failed: {run.error}")
+            self.notify(Text(f"Batch comparison failed: {run.error}").plain, severity="error", markup=False)
+            return
+        answer = run.answer
+        status = f"Batch {run.batch_id} ended ({answer.status}) after {format_seconds(run.end_to_end)}."
+        if answer.error:
+            status += f" {answer.error}"
+        await view.show_batch(status, compare(turn, price))
+        self.notify(f"Turn {turn.index}: the batch ended; comparison card ready.", markup=False)
+
+    def action_export(self) -> None:
+        if not self.conversation.turns:
+            return
+        folder = self.export_dir or Path.cwd()
+        stamp = self.clock.now().strftime("%Y%m%d-%H%M%S")
+        self.app.push_screen(ExportChatModal(folder / f"batchboard-chat-{stamp}.md"), self._export_to)
+
+    def _export_to(self, path: Path | None) -> None:
+        if path is not None:
+            self._write_export(path)
+
+    @work(group="chat-export", exit_on_error=False)
+    async def _write_export(self, path: Path) -> None:
+        text = to_markdown(self.conversation, self.prices, self.clock.now(), self._system_prompt())
+        try:
+            await asyncio.to_thread(partial(path.write_text, text, encoding="utf-8"))
+        except OSError as exc:
+            self.notify(f"Could not write {path}: {exc.strerror or exc}", severity="error", markup=False)
+            return
+        self.last_export = path
+        self.notify(f"Saved the conversation to {path}", markup=False)
+
+    def _system_prompt(self) -> str | None:
+        turn = self.last_turn
+        return turn.request.system if turn is not None else None
+
+    # ------------------------------------------------------------------------------------------ links
+
+    @on(Markdown.LinkClicked)
+    def _link_clicked(self, event: Markdown.LinkClicked) -> None:
+        # Model output is untrusted: a click shows where a link goes and never opens it.
+        event.stop()
+        self.notify(f"Link (not opened): {printable(event.href)}", markup=False, timeout=8)
+
+
+def open_chat(app: App[object], make_screen: Callable[[], ChatScreen]) -> ChatScreen:
+    """Show the chat pane, creating and installing it the first time so its conversation survives `escape`."""
+    installed = app.get_screen(CHAT_SCREEN_NAME) if app.is_screen_installed(CHAT_SCREEN_NAME) else None
+    if isinstance(installed, ChatScreen):
+        screen = installed
+    else:
+        screen = make_screen()
+        app.install_screen(screen, CHAT_SCREEN_NAME)
+    if app.screen is not screen:
+        app.push_screen(CHAT_SCREEN_NAME)
+    return screen
