@@ -111,3 +111,19 @@ def test_percentile_interpolates() -> None:
     assert percentile([1.0], 0.25) == 1.0
     assert percentile([0.0, 10.0], 0.25) == 2.5
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 0.75) == 4.0
+
+
+def test_size_exponent_follows_the_most_recent_samples() -> None:
+    sizes = (10, 100, 1000, 10000)
+    old_constant = [DurationSample(sizes[i % 4], 600.0) for i in range(500)]
+    recent_linear = [DurationSample(sizes[i % 4], sizes[i % 4] * 6.0) for i in range(500)]
+    assert size_exponent(old_constant + recent_linear) == pytest.approx(1.0)
+    assert size_exponent(recent_linear + old_constant) == pytest.approx(0.0)
+
+
+def test_similar_means_within_a_factor_of_four() -> None:
+    edge = history(400, 10, 10, 10, 10, 10) + history(401, 99, 99, 99, 99, 99)
+    eta = estimate_eta(100, CREATED, CREATED, edge)
+    # 400 is exactly 4x 100, so only those five count; 401 is not similar.
+    assert eta.samples == 5
+    assert eta.high is not None and eta.high < CREATED + minutes(20)

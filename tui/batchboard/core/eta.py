@@ -24,6 +24,8 @@ LOW_PERCENTILE, HIGH_PERCENTILE = 0.25, 0.75
 #: How duration grows with size (duration ~ size ** exponent) when history cannot tell: sublinear,
 #: because queueing and start-up make up much of a batch's time.
 DEFAULT_SIZE_EXPONENT = 0.5
+#: At most this many (most recent) samples go into fitting the exponent.
+FIT_SAMPLES = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,8 @@ def estimate_eta(
             reason=f"too little history: {len(usable)} of {MIN_SAMPLES} ended batches needed",
         )
     size = max(request_count, 1)
-    similar = [s for s in usable if abs(math.log(s.request_count / size)) <= math.log(SIMILAR_SIZE_FACTOR)]
+    smallest, largest = size / SIMILAR_SIZE_FACTOR, size * SIMILAR_SIZE_FACTOR
+    similar = [s for s in usable if smallest <= s.request_count <= largest]
     chosen = similar if len(similar) >= MIN_SAMPLES else usable
     exponent = size_exponent(usable)
     scaled = sorted(s.seconds * (size / s.request_count) ** exponent for s in chosen)
@@ -84,7 +87,11 @@ def estimate_eta(
 
 
 def size_exponent(samples: Sequence[DurationSample]) -> float:
-    """Fit duration ~ size ** k on log scales, clamped to [0, 1]; the default when sizes barely vary."""
+    """Fit duration ~ size ** k on log scales, clamped to [0, 1]; the default when sizes barely vary.
+
+    `samples` are oldest first, as `Store.durations` returns them.
+    """
+    samples = samples[-FIT_SAMPLES:]  # the most recent: bounds the cost, and recent behaviour matters most
     sizes = [s.request_count for s in samples]
     if len(samples) < 2 * MIN_SAMPLES or max(sizes) < SIMILAR_SIZE_FACTOR * min(sizes):
         return DEFAULT_SIZE_EXPONENT

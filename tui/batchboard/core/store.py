@@ -355,7 +355,7 @@ class Store:
         )
         return True
 
-    def durations(self, limit: int | None = 2000) -> list[DurationSample]:
+    def durations(self, limit: int | None = 1000) -> list[DurationSample]:
         """The most recent `limit` durations (all with None), oldest first: recent behaviour matters most."""
         rows = self.query(
             "SELECT request_count, seconds FROM "
