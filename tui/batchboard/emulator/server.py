@@ -39,6 +39,7 @@ RESULTS_CHUNK = 256 * 1024
 #: Small bodies are kept so an empty result can say whether `requests` was missing, empty or not a list.
 SNIFF_BYTES = 1 << 20
 EMULATOR_KEY: web.AppKey[Emulator] = web.AppKey("emulator")
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -52,7 +53,7 @@ def _json(data: object, status: int = 200) -> web.Response:
 
 
 def error_response(request: web.Request, status: int, kind: str, message: str) -> web.Response:
-    return _json(error_envelope(kind, message, request.get("request_id")), status=status)
+    return _json(error_envelope(kind, message, request.get(REQUEST_ID)), status=status)
 
 
 def _origin(request: web.Request) -> str:
@@ -100,7 +101,7 @@ def _too_large(request: web.Request, limit: int) -> web.Response:
 @web.middleware
 async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     emulator = _emulator(request)
-    request["request_id"] = emulator.next_request_id()
+    request[REQUEST_ID] = emulator.next_request_id()
     control = request.path.startswith("/_emulator/")
     try:
         if control:
@@ -136,8 +137,8 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 async def _add_request_id(request: web.Request, response: web.StreamResponse) -> None:
-    if "request_id" in request:
-        response.headers.setdefault("request-id", request["request_id"])
+    if REQUEST_ID in request:
+        response.headers.setdefault("request-id", request[REQUEST_ID])
 
 
 def _drop(request: web.Request) -> None:

@@ -135,6 +135,33 @@ _STOPWORDS = frozenset(
     }
 )
 
+# Task words say what to do, not what the text is about: keep them out of the reply.
+_TASK_WORDS = frozenset(
+    {
+        "classify",
+        "classification",
+        "categorise",
+        "categorize",
+        "summarise",
+        "summarize",
+        "summary",
+        "extract",
+        "translate",
+        "explain",
+        "describe",
+        "ticket",
+        "review",
+        "article",
+        "sentiment",
+        "bullet",
+        "points",
+        "category",
+        "label",
+        "invoice",
+        "hello",
+    }
+)
+
 _LABELS = ("billing", "bug report", "feature request", "account access", "shipping", "other")
 _SENTIMENTS = ("positive", "negative", "mixed", "neutral")
 
@@ -173,7 +200,7 @@ def keywords(text: str, limit: int = 8) -> list[str]:
     for match in _WORD.finditer(text):
         word = match.group(0).strip("'-")
         lowered = word.lower()
-        if lowered in _STOPWORDS or lowered in seen:
+        if lowered in _STOPWORDS or lowered in _TASK_WORDS or lowered in seen:
             continue
         seen[lowered] = None
         if len(seen) >= limit * 3:
