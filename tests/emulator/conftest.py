@@ -1,8 +1,9 @@
-"""Fixtures for the emulator tests: a manual clock, an emulator serving from a thread, and SDK clients on it."""
+"""Emulator test fixtures: a manual clock, an emulator serving from a thread, and SDK clients on it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+
 import anthropic
 import pytest
 from anthropic.types.messages import MessageBatchIndividualResponse

@@ -7,10 +7,10 @@ from datetime import timedelta
 import anthropic
 import pytest
 from anthropic.types.messages import MessageBatchIndividualResponse
+from tests.emulator.conftest import request, sync_client, validated_results
 
 from batchboard.core.clock import ManualClock
 from batchboard.emulator import Emulator, EmulatorSettings
-from tests.emulator.conftest import request, sync_client, validated_results
 
 
 def test_create_then_counts_move_only_when_the_whole_batch_ends(
@@ -91,7 +91,8 @@ def test_invalid_params_become_errored_results_naming_the_value(
             assert line.result.error.error.type == "invalid_request_error"
             errors[line.custom_id] = line.result.error.error.message
     assert errors["too-long"] == (
-        "max_tokens: 200000 > 64000, which is the maximum allowed number of output tokens for claude-haiku-5-5"
+        "max_tokens: 200000 > 64000, which is the maximum allowed number of output tokens "
+        "for claude-haiku-5-5"
     )
     assert errors["no-model"] == "model: claude-nope"
     assert errors["bad-role"] == "messages.0.role: Input should be 'user' or 'assistant'"

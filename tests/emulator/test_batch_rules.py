@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import anthropic
 import pytest
+from tests.emulator.conftest import request, validated_results
 
 from batchboard.core.clock import ManualClock
 from batchboard.emulator import Emulator
-from tests.emulator.conftest import request, validated_results
 
 
 def add_history(emulator: Emulator, clock: ManualClock, count: int) -> list[str]:
