@@ -255,6 +255,10 @@ def test_profile_resolution() -> None:
 
 def test_implicit_default_profile() -> None:
     assert Settings().profile(None) == Profile("default", "ANTHROPIC_API_KEY", None)
+    write('default_profile = "default"\n')
+    settings, problems = load_settings()
+    assert problems == [] and settings.default_profile == "default"
+    assert settings.profile(None) == Profile("default", "ANTHROPIC_API_KEY", None)
 
 
 def test_unknown_profile_is_a_clear_error() -> None:

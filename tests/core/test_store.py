@@ -248,13 +248,15 @@ def test_batch_that_ended_while_the_app_was_closed_is_announced_once(tmp_path: P
 
 def test_mark_before_record_is_remembered(db: Store) -> None:
     db.record_batches([], now=T0)
-    db.mark_end_notified("msgbatch_unseen", now=T0)
+    db.mark_end_notified("msgbatch_unseen", now=T0 + timedelta(minutes=5))
     db.record_batches(
         [Batch("msgbatch_unseen", "ended", RequestCounts(succeeded=1), T0, T0 + timedelta(hours=24), T0)],
         now=T0 + timedelta(hours=1),
     )
     assert "msgbatch_unseen" in db.end_notified_ids()
-    assert db.query("SELECT succeeded FROM batches WHERE batch_id = 'msgbatch_unseen'") == [(1,)]
+    assert db.query("SELECT succeeded, created_at FROM batches WHERE batch_id = 'msgbatch_unseen'") == [
+        (1, to_db_time(T0))
+    ]
 
 
 # --------------------------------------------------------------------------------------- durations

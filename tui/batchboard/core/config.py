@@ -191,17 +191,17 @@ def _validate(doc: Mapping[str, Any], file: Path) -> tuple[Settings, list[Config
         # The default (1 h) can itself exceed a small warning threshold: never let critical outrank warning.
         values["expiry_critical_hours"] = min(DEFAULTS.expiry_critical_hours, warning)
 
-    default_profile = values.get("default_profile")
+    default_profile: str | None = values.get("default_profile")
     profiles: dict[str, Profile] = values.get("profiles", {})
-    if default_profile is not None and default_profile not in profiles:
-        if default_profile != DEFAULT_PROFILE_NAME:
-            known = ", ".join(sorted(profiles)) or "none configured"
-            problem(
-                "default_profile",
-                f"expected the name of a profile under [profiles] ({known}), got "
-                f"{_describe(default_profile)}{_suggest(default_profile, profiles)}",
-            )
-            from_file.discard("default_profile")
+    # "default" names the implicit profile (ANTHROPIC_API_KEY), so it is valid without a [profiles] entry.
+    if default_profile is not None and default_profile not in (DEFAULT_PROFILE_NAME, *profiles):
+        known = ", ".join(sorted(profiles)) or "none configured"
+        problem(
+            "default_profile",
+            f"expected the name of a profile under [profiles] ({known}), got "
+            f"{_describe(default_profile)}{_suggest(default_profile, profiles)}",
+        )
+        from_file.discard("default_profile")
         values.pop("default_profile")
 
     return Settings(**values, from_file=frozenset(from_file)), problems

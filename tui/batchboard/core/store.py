@@ -291,6 +291,7 @@ class Store:
                     errored = excluded.errored,
                     canceled = excluded.canceled,
                     expired = excluded.expired,
+                    created_at = excluded.created_at,
                     ended_at = excluded.ended_at,
                     updated_at = excluded.updated_at
                 """,
