@@ -1,0 +1,140 @@
+"""Pilot tests of the problems screen and the inspector, pushed directly with a real index."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.results.helpers import chunked, ended_batch, errored, jsonl, other, succeeded
+from textual.app import App
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, OptionList, Static, TextArea
+
+from batchboard.core.results import GroupKey, ResultsIndex, ingest
+from batchboard.core.store import Store
+from batchboard.ui.screens.inspector import InspectorScreen
+from batchboard.ui.screens.problems import ProblemsScreen
+from conftest import HOSTILE
+
+BATCH = "msgbatch_problems"
+
+
+class Host(App[None]):
+    def __init__(self, make_screen: Callable[[], Screen[Any]]) -> None:
+        super().__init__()
+        self.make_screen = make_screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self.make_screen())
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[ResultsIndex]:
+    lines: list[dict[str, Any]] = [succeeded(f"ok-{i:04d}", text=HOSTILE) for i in range(450)]
+    lines += [errored(f"over-{i:03d}") for i in range(30)]
+    lines += [
+        errored(HOSTILE, "invalid_request_error", HOSTILE),
+        errored("bad-2", "invalid_request_error", "x"),
+    ]
+    lines += [other("gone-1", "expired"), other("stop-1", "canceled")]
+    store = Store.open(tmp_path / "db.sqlite3")
+    index = ResultsIndex(store, tmp_path / "results")
+    batch = ended_batch(BATCH, lines)
+    ingest(BATCH, index, batch=batch, source=chunked(jsonl(lines), 1 << 16))
+    yield index
+    store.close()
+
+
+def cell_texts(table: DataTable[Any], column: int = 0) -> list[str]:
+    return [str(table.get_row_at(row)[column]) for row in range(table.row_count)]
+
+
+async def test_groups_items_and_navigation(index: ResultsIndex) -> None:
+    app = Host(lambda: ProblemsScreen(index, BATCH, page_size=100))
+    async with app.run_test(size=(140, 40), notifications=True) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ProblemsScreen)
+        groups = screen.query_one("#problems-groups", OptionList)
+        labels = [str(groups.get_option_at_index(i).prompt) for i in range(groups.option_count)]
+        assert labels[0].startswith("overloaded_error  30  ↻ retryable")
+        assert any(label.startswith("invalid_request_error  2  ✎ needs a fix") for label in labels)
+        assert labels[-1].startswith("succeeded  450")
+        table = screen.query_one("#problems-items", DataTable)
+        assert cell_texts(table)[:2] == ["over-000", "over-001"] and table.row_count == 30
+
+        await pilot.press("right_square_bracket")  # next group: invalid_request_error, with the hostile text
+        assert screen.group is not None and screen.group.key == GroupKey("errored", "invalid_request_error")
+        assert HOSTILE in cell_texts(table) and HOSTILE in cell_texts(table, 2)
+        status = screen.query_one("#problems-status", Static)
+        assert HOSTILE in str(status.render())
+
+        await pilot.press("left_square_bracket", "left_square_bracket")  # wraps around to succeeded
+        assert screen.group is not None and screen.group.key == GroupKey("succeeded")
+        assert table.row_count == 100  # one page
+        table.move_cursor(row=table.row_count - 1)
+        await pilot.pause()
+        assert table.row_count == 200  # the next page loaded as the cursor neared the end
+
+        await pilot.press("slash")
+        assert screen.query_one("#problems-filter", Input).has_focus
+        await pilot.press(*"ok-012")
+        await pilot.pause()
+        assert cell_texts(table) == [f"ok-012{i}" for i in range(10)]
+        await pilot.press("escape")  # leaves the filter, stays on the screen
+        assert table.has_focus and app.screen is screen
+        assert app.is_running
+
+
+async def test_inspector_shows_result_copies_and_has_no_request(index: ResultsIndex) -> None:
+    app = Host(
+        lambda: ProblemsScreen(index, BATCH, initial_group=GroupKey("errored", "invalid_request_error"))
+    )
+    async with app.run_test(size=(140, 40), notifications=True) as pilot:
+        table = app.screen.query_one("#problems-items", DataTable)
+        table.move_cursor(row=cell_texts(table).index(HOSTILE))
+        await pilot.press("enter")
+        inspector = app.screen
+        assert isinstance(inspector, InspectorScreen)
+        result = inspector.query_one("#inspector-result", TextArea)
+        assert HOSTILE.replace("\x1b", "\\u001b") in result.text or HOSTILE in result.text
+        assert '"invalid_request_error"' in result.text
+        assert HOSTILE in str(inspector.query_one("#inspector-header", Static).render())
+        await pilot.press("c")
+        assert app.clipboard == result.text
+        await pilot.press("t")
+        assert inspector.showing_request
+        assert "Not stored locally" in inspector.query_one("#inspector-request", TextArea).text
+        await pilot.press("escape")
+        assert isinstance(app.screen, ProblemsScreen)
+        assert app.is_running
+
+
+async def test_inspector_shows_a_stored_request(index: ResultsIndex) -> None:
+    stored = {
+        "custom_id": "over-007",
+        "params": {"model": "claude-haiku-5-5", "max_tokens": 5, "messages": []},
+    }
+
+    def lookup(batch_id: str, custom_id: str) -> Any:
+        return stored if (batch_id, custom_id) == (BATCH, "over-007") else None
+
+    app = Host(lambda: ProblemsScreen(index, BATCH, request_lookup=lookup))
+    async with app.run_test(size=(140, 40)) as pilot:
+        table = app.screen.query_one("#problems-items", DataTable)
+        table.move_cursor(row=7)
+        await pilot.press("i")
+        inspector = app.screen
+        assert isinstance(inspector, InspectorScreen)
+        await pilot.press("t", "c")
+        assert '"claude-haiku-5-5"' in inspector.query_one("#inspector-request", TextArea).text
+        assert app.clipboard == inspector.request_text
+
+
+async def test_no_results_yet(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "db.sqlite3")
+    app = Host(lambda: ProblemsScreen(ResultsIndex(store, tmp_path), "msgbatch_none"))
+    async with app.run_test(size=(100, 30)):
+        assert "press d" in str(app.screen.query_one("#problems-status", Static).render())
+    store.close()
