@@ -556,9 +556,10 @@ def validate_file(
     line = offset = requests = 0
     blank_first = blank_count = 0
     chunk_n = chunk_bytes = chunk_first = chunk_last = chunk_start = 0
+    limit = max_line + 1
     with path.open("rb") as handle:
         readline = handle.readline
-        while raw := readline(max_line + 1):
+        while raw := readline(limit):
             length = len(raw)
             line += 1
             size = -1
@@ -590,51 +591,56 @@ def validate_file(
                     v.line = line
                     v.not_json(raw, error, offset)
                     obj = _INVALID
-                if type(obj) is dict and len(obj) == 2:
-                    custom_id = obj.get("custom_id")
-                    params = obj.get("params")
+                try:
+                    # The fast path: plain requests (model, max_tokens, string messages, at most a string
+                    # system prompt). Anything else leaves it through _Unusual or a KeyError.
+                    if type(obj) is not dict or len(obj) != 2:
+                        raise _Unusual
+                    custom_id = obj["custom_id"]
+                    params = obj["params"]
+                    if type(custom_id) is not str or custom_id in seen or id_ok(custom_id) is None:
+                        raise _Unusual
+                    count = len(params)
+                    model = params["model"]
+                    max_tokens = params["max_tokens"]
+                    messages = params["messages"]
+                    chars = 0 if count == 3 else len(params["system"]) if count == 4 else -1
                     if (
-                        type(custom_id) is str
-                        and type(params) is dict
-                        and custom_id not in seen
-                        and id_ok(custom_id) is not None
+                        chars < 0
+                        or type(params) is not dict
+                        or type(model) is not str
+                        or model not in known_models
+                        or type(max_tokens) is not int
+                        or max_tokens < 1
+                        or type(messages) is not list
+                        or not messages
+                        or (count == 4 and type(params["system"]) is not str)
                     ):
-                        model = params.get("model")
-                        max_tokens = params.get("max_tokens")
-                        messages = params.get("messages")
-                        count = len(params)
-                        # The fast path takes model, max_tokens, messages and at most a string system prompt.
-                        system = "" if count == 3 else params.get("system") if count == 4 else None
+                        raise _Unusual
+                    for message in messages:
+                        content = message["content"]
                         if (
-                            type(model) is str
-                            and model in known_models
-                            and type(max_tokens) is int
-                            and max_tokens > 0
-                            and type(messages) is list
-                            and messages
-                            and type(system) is str
+                            type(message) is not dict
+                            or len(message) != 2
+                            or message["role"] not in ROLES
+                            or type(content) is not str
                         ):
-                            chars = len(system)
-                            for message in messages:
-                                if type(message) is not dict or message.get("role") not in ROLES:
-                                    break
-                                content = message.get("content")
-                                if type(content) is not str:
-                                    break
-                                chars += len(content)
-                            else:
-                                seen[custom_id] = line
-                                size = len(dumps(obj))
-                                tally = tallies.get(model)
-                                if tally is None:
-                                    tally = tallies[model] = ModelTally()
-                                tally.requests += 1
-                                tally.max_tokens += max_tokens
-                                tally.text_chars += chars
-                                if size > max_request:
-                                    v.line = line
-                                    v.too_big(size)
-                                    size = -2  # reported: not sent, and not checked again below
+                            raise _Unusual
+                        chars += len(content)
+                    seen[custom_id] = line
+                    size = len(dumps(obj))
+                    tally = tallies.get(model)
+                    if tally is None:
+                        tally = tallies[model] = ModelTally()
+                    tally.requests += 1
+                    tally.max_tokens += max_tokens
+                    tally.text_chars += chars
+                    if size > max_request:
+                        v.line = line
+                        v.too_big(size)
+                        size = -2  # reported: not sent, and not checked again below
+                except (_Unusual, KeyError, TypeError):
+                    pass
                 if size == -1 and obj is not _INVALID:
                     v.line = line
                     size = v.check_line(obj)
@@ -673,6 +679,10 @@ def validate_file(
 
 
 _INVALID = object()
+
+
+class _Unusual(Exception):
+    """Raised to leave the fast path for the thorough check."""
 
 
 def _report_blank(v: _Validator, first: int, count: int) -> None:

@@ -1,0 +1,142 @@
+"""Benchmark: validating and chunking a 100,000-request JSONL file against a bare orjson parse of it.
+
+Targets (issue 5): validation + chunking at >= 1/3 the speed of `for line in file: orjson.loads(line)` on the
+same file in the same run, and peak RSS <= 200 MB (VmHWM of a child process that only validates).
+Run: `python bench/bench_submit.py [--requests N] [--record]`; `--record` appends the figures to bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tui"))
+
+from batchboard.core.jsonl import validate_file  # noqa: E402
+
+SPEED_TARGET = 1 / 3
+RSS_TARGET_MB = 200
+WORDS = (
+    "summarize the following customer review in one sentence and classify its sentiment as positive "
+    "negative or mixed the product arrived late but works well battery life is great screen is dim"
+).split()
+
+
+def generate(path: Path, count: int, seed: int = 0) -> None:
+    """A realistic mix: a system prompt and one to three turns; one request in ten uses a cached system
+    block and metadata (those take the validator's thorough path)."""
+    rng = random.Random(seed)
+    with path.open("wb") as handle:
+        for i in range(count):
+            turns = [{"role": "user", "content": " ".join(rng.choices(WORDS, k=rng.randint(40, 160)))}]
+            if rng.random() < 0.2:
+                turns += [
+                    {"role": "assistant", "content": "Sure."},
+                    {"role": "user", "content": "Now in French."},
+                ]
+            params: dict[str, object] = {
+                "model": "claude-haiku-5-5" if i % 3 else "claude-sonnet-5-5",
+                "max_tokens": rng.choice((256, 512, 1024)),
+                "system": "You are a careful analyst of product reviews.",
+                "messages": turns,
+            }
+            if i % 10 == 0:
+                params["system"] = [
+                    {
+                        "type": "text",
+                        "text": "You are a careful analyst of product reviews.",
+                        "cache_control": {"type": "ephemeral"},
+                    }
+                ]
+                params["metadata"] = {"user_id": f"u-{i % 97}"}
+            handle.write(orjson.dumps({"custom_id": f"review-{i:07d}", "params": params}) + b"\n")
+
+
+def plain_parse(path: Path) -> int:
+    count = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            orjson.loads(line)
+            count += 1
+    return count
+
+
+def best_of(rounds: int, path: Path) -> tuple[float, float]:
+    """Interleave the two so machine noise hits both alike; keep each one's best time."""
+    base = ours = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        plain_parse(path)
+        base = min(base, time.perf_counter() - start)
+        start = time.perf_counter()
+        report = validate_file(path)
+        ours = min(ours, time.perf_counter() - start)
+        assert report.ok and report.requests > 0, report.problems[:5]
+    return base, ours
+
+
+def peak_rss_mb(path: Path) -> float:
+    """VmHWM of a fresh process that imports the validator and validates `path`."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[2]);"
+        "from batchboard.core.jsonl import validate_file;"
+        "r = validate_file(sys.argv[1]); assert r.ok;"
+        "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(ROOT / "tui")], capture_output=True, text=True, check=True
+    )
+    return int(out.stdout.strip()) / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--record", action="store_true", help="append the figures to bench/README.md")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "requests.jsonl"
+        generate(path, args.requests)
+        size_mb = path.stat().st_size / 1e6
+        base, ours = best_of(args.rounds, path)
+        rss = peak_rss_mb(path)
+    ratio = base / ours
+    speed_ok = ratio >= SPEED_TARGET
+    rss_ok = rss <= RSS_TARGET_MB
+    print(f"file: {args.requests:,} requests, {size_mb:.1f} MB")
+    print(f"plain orjson parse:      {base:.3f} s")
+    print(f"validate + chunk:        {ours:.3f} s")
+    print(f"speed ratio (parse/ours): {ratio:.2f}  (target >= {SPEED_TARGET:.2f}) {'PASS' if speed_ok else 'FAIL'}")
+    print(f"peak RSS (VmHWM):        {rss:.0f} MB (target <= {RSS_TARGET_MB} MB) {'PASS' if rss_ok else 'FAIL'}")
+    if args.record:
+        when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        line = (
+            f"| {when} | {args.requests:,} requests, {size_mb:.0f} MB | {base:.3f} s | {ours:.3f} s | "
+            f"{ratio:.2f} | {rss:.0f} MB |\n"
+        )
+        readme = ROOT / "bench" / "README.md"
+        text = readme.read_text(encoding="utf-8")
+        if "## bench_submit.py" not in text:
+            text += (
+                "\n## bench_submit.py\n\nValidating and chunking a JSONL submission vs a bare orjson parse of the "
+                "same file (targets: ratio >= 0.33, peak RSS <= 200 MB).\n\n"
+                "| when | file | orjson parse | validate + chunk | ratio | peak RSS |\n"
+                "|---|---|---|---|---|---|\n"
+            )
+        readme.write_text(text + line, encoding="utf-8")
+    return 0 if speed_ok and rss_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
