@@ -101,7 +101,9 @@ class FakeBackend:
 class ChatTestApp(App[None]):
     """A base screen with the chat pane pushed over it, as the dashboard would."""
 
-    def __init__(self, backend: FakeBackend | object, timer: FakeTimer | None = None, **options: object) -> None:
+    def __init__(
+        self, backend: FakeBackend | object, timer: FakeTimer | None = None, **options: object
+    ) -> None:
         super().__init__()
         self.backend = backend
         self.timer = timer

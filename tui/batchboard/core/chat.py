@@ -253,9 +253,12 @@ class StreamStats:
 
     @property
     def output_tokens(self) -> int:
-        if self.usage is not None and (self.exact_usage or self.usage.output_tokens):
-            return self.usage.output_tokens
-        return math.ceil(self.chars / 4) if self.chars else 0
+        """The final count once known; while streaming, the larger of the API's running count (message_start
+        already says 1) and an estimate from the text so far."""
+        reported = self.usage.output_tokens if self.usage is not None else 0
+        if self.exact_usage:
+            return reported
+        return max(reported, math.ceil(self.chars / 4))
 
     @property
     def input_tokens(self) -> int | None:

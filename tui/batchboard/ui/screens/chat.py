@@ -9,7 +9,6 @@ Install it on the app (`open_chat`) so `escape` returns to the table without los
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -92,7 +91,9 @@ class ChatScreen(Screen[None]):
             priority=True,
             tooltip="Stop the reply, keeping its text",
         ),
-        Binding("b,ctrl+b", "send_as_batch", "Send as batch", id="chat.batch", tooltip="Same request, as a batch"),
+        Binding(
+            "b,ctrl+b", "send_as_batch", "Send as batch", id="chat.batch", tooltip="Same request, as a batch"
+        ),
         Binding("ctrl+s", "export", "Export", id="chat.export", tooltip="Save the conversation as Markdown"),
     ]
 
@@ -129,7 +130,8 @@ class ChatScreen(Screen[None]):
         self._views: dict[int, TurnView] = {}
         self._stream_worker: Worker[None] | None = None
         self._stats_timer: TextualTimer | None = None
-        self._salt = random.Random().getrandbits(24)
+        # Tells this session's comparison batches apart from an earlier run's in the table.
+        self._salt = int(self.clock.now().timestamp()) & 0xFFFFFF
         self.last_export: Path | None = None
 
     # ------------------------------------------------------------------------------------------ layout

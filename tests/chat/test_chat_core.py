@@ -1,0 +1,183 @@
+"""The chat pane's logic without Textual: stats from an injected timer, costs, errors, history, export."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from batchboard.core.chat import (
+    BatchAnswer,
+    BatchRun,
+    ChatMessage,
+    Conversation,
+    StreamStats,
+    TurnState,
+    Usage,
+    compare,
+    comparison_custom_id,
+    cost,
+    describe_error,
+    printable,
+    run_stream,
+    to_markdown,
+)
+from batchboard.core.pricing import price_for
+from chat.fakes import FakeBackend, FakeTimer, StatusError
+from conftest import HOSTILE
+
+SONNET = price_for("claude-sonnet-5-5")
+
+
+def test_stats_measure_ttft_total_and_rate_from_the_timer() -> None:
+    timer = FakeTimer()
+    stats = StreamStats(timer)
+    stats.start()
+    timer.advance(0.4)
+    stats.on_text("Hel")
+    for _ in range(9):
+        timer.advance(0.05)
+        stats.on_text("lo")
+    timer.advance(0.01)
+    stats.finish("end_turn", Usage(input_tokens=30, output_tokens=10))
+    assert stats.ttft == pytest.approx(0.4)
+    assert stats.total() == pytest.approx(0.86)
+    # 9 tokens after the first arrive over 0.45 s.
+    assert stats.tokens_per_second() == pytest.approx(20.0)
+    assert stats.exact_usage and stats.output_tokens == 10 and stats.input_tokens == 30
+
+
+def test_live_stats_estimate_output_until_usage_arrives() -> None:
+    timer = FakeTimer()
+    stats = StreamStats(timer)
+    stats.start()
+    stats.on_usage(Usage(input_tokens=50, output_tokens=1))
+    timer.advance(0.2)
+    stats.on_text("x" * 40)
+    timer.advance(1.0)
+    assert stats.total() == pytest.approx(1.2)  # still running: measured to now
+    assert stats.output_tokens == 10  # message_start says 1; the text so far says ≈40/4
+    stats.on_usage(Usage(output_tokens=25))
+    assert stats.output_tokens == 25  # a running count from the API wins when it is larger
+    assert not stats.exact_usage
+    assert stats.usage_for_cost().input_tokens == 50
+
+
+def test_costs_standard_and_batch_use_the_price_table() -> None:
+    assert SONNET is not None
+    usage = Usage(input_tokens=1_000_000, output_tokens=100_000)
+    assert cost(usage, SONNET) == pytest.approx(2.0 + 1.0)
+    assert cost(usage, SONNET, batch=True) == pytest.approx(1.5)
+    cached = Usage(input_tokens=0, cache_creation_input_tokens=1_000_000, cache_write_1h_tokens=400_000)
+    assert cost(cached, SONNET) == pytest.approx(0.6 * 2.5 + 0.4 * 4.0)
+
+
+def test_unknown_price_is_none_never_zero() -> None:
+    stats = StreamStats(FakeTimer())
+    assert stats.costs(None) == (None, None)
+
+
+def test_describe_error_says_what_happened_in_plain_words() -> None:
+    assert describe_error(StatusError(529, "overloaded_error", "Overloaded")) == (
+        "The API is overloaded (HTTP 529, overloaded_error): Overloaded [request req_test]"
+    )
+    mid = describe_error(StatusError(200, "overloaded_error", "Overloaded"))
+    assert mid.startswith("The stream broke off with an error (overloaded_error)")
+
+    class APIConnectionError(Exception):
+        pass
+
+    assert "Could not reach the API" in describe_error(APIConnectionError("refused"))
+
+
+def test_printable_neutralises_terminal_controls() -> None:
+    text = printable(HOSTILE + "\x9b2J\x07\r\nnext\tline")
+    assert "\x1b" not in text and "\x9b" not in text and "\x07" not in text
+    assert "␛[31mred" in text and "\\x9b2J" in text and "\nnext\tline" in text
+    assert "[@click=app.quit]" in text  # markup characters are kept as text
+
+
+async def test_run_stream_keeps_partial_text_on_a_mid_stream_error() -> None:
+    timer = FakeTimer()
+    backend = FakeBackend(
+        timer, chunks=("one ", "two ", "three"), fail_after=StatusError(200, "overloaded_error", "x")
+    )
+    conversation = Conversation(timer)
+    turn = conversation.start_turn("hi", "claude-sonnet-5-5", 100, None)
+    await run_stream(backend, turn)
+    assert turn.state is TurnState.FAILED and turn.reply == "one two three"
+    assert turn.error is not None and "broke off" in turn.error
+    assert backend.closed == 1
+
+
+async def test_run_stream_cancelled_is_stopped_and_closes_the_stream() -> None:
+    timer = FakeTimer()
+    backend = FakeBackend(timer, chunks=("a", "b", "c"), pause_after=2)
+    turn = Conversation(timer).start_turn("hi", "m", 10, None)
+    task = asyncio.create_task(run_stream(backend, turn))
+    await backend.paused.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert turn.state is TurnState.STOPPED and turn.reply == "ab" and backend.closed == 1
+
+
+async def test_history_carries_earlier_turns_and_skips_empty_replies() -> None:
+    timer = FakeTimer()
+    conversation = Conversation(timer)
+    first = conversation.start_turn("first?", "m", 10, "be brief")
+    await run_stream(FakeBackend(timer, chunks=("one",)), first)
+    failed = conversation.start_turn("second?", "m", 10, None)
+    await run_stream(FakeBackend(timer, fail_before=StatusError(529, "overloaded_error", "o")), failed)
+    third = conversation.start_turn("third?", "m", 10, None)
+    assert third.request.messages == (
+        ChatMessage("user", "first?"),
+        ChatMessage("assistant", "one"),
+        ChatMessage("user", "third?"),
+    )
+    assert first.request.params()["system"] == "be brief"
+    assert "system" not in third.request.params()
+
+
+def test_comparison_and_export() -> None:
+    timer = FakeTimer()
+    conversation = Conversation(timer)
+    turn = conversation.start_turn(HOSTILE, "claude-sonnet-5-5", 200, None)
+    turn.stats.start()
+    timer.advance(0.3)
+    turn.stats.on_text("x")
+    turn.parts.append("**Streamed** answer")
+    timer.advance(0.7)
+    turn.stats.finish("end_turn", Usage(input_tokens=1000, output_tokens=100))
+    turn.state = TurnState.DONE
+    turn.batch = BatchRun("chat-compare-1-0", submitted_at=timer())
+    timer.advance(90)
+    turn.batch.batch_id = "msgbatch_x"
+    turn.batch.answer = BatchAnswer(
+        "succeeded", "Batched answer", Usage(input_tokens=1000, output_tokens=100)
+    )
+    turn.batch.finished_at = timer()
+
+    comparison = compare(turn, SONNET)
+    assert comparison.streamed_ttft == pytest.approx(0.3)
+    assert comparison.streamed_total == pytest.approx(1.0)
+    assert comparison.batched_end_to_end == pytest.approx(90)
+    assert comparison.streamed_cost == pytest.approx(0.003)
+    assert comparison.batched_cost == pytest.approx(0.0015)
+    assert comparison.saving_percent == pytest.approx(50)
+
+    text = to_markdown(conversation, price_for, datetime(2026, 11, 23, 12, tzinfo=UTC))
+    assert "Exported 2026-11-23 12:00:00 UTC" in text
+    assert "| time to first token | 300 ms |" in text
+    assert "| cost (standard) | $0.00300 |" in text
+    assert "| same request as a batch | $0.00150 |" in text
+    assert "Batched answer" in text and "**Streamed** answer" in text
+    assert "| first token / end-to-end | 300 ms / 1.00 s | 90.00 s |" in text
+    assert "\x1b" not in text
+
+
+def test_comparison_custom_id_is_a_valid_custom_id() -> None:
+    import re
+
+    assert re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", comparison_custom_id(12, 0xABCDEF))
