@@ -1,4 +1,4 @@
-"""The default action: open the dashboard TUI (the dashboard issue fills this in)."""
+"""The default action: open the dashboard TUI on the real API, a profile, or the built-in demo."""
 
 from __future__ import annotations
 
@@ -7,8 +7,38 @@ import sys
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
-    print(
-        "batchboard: the dashboard is not built yet. Try 'batchboard emulator' or 'batchboard --help'.",
-        file=sys.stderr,
+    # Imported here: `batchboard --help` must not pay for Textual.
+    from batchboard.core.api import BatchApi
+    from batchboard.core.client import Connection, make_client
+    from batchboard.core.config import ConfigError, load_settings
+    from batchboard.core.store import Store
+    from batchboard.demo import DemoBackend
+    from batchboard.ui.app import make_app
+
+    settings, problems = load_settings()
+    try:
+        profile = settings.profile(getattr(args, "profile", None))
+    except ConfigError as exc:
+        print(f"batchboard: {exc}", file=sys.stderr)
+        return 2
+
+    def connect() -> BatchApi:
+        connection = Connection.from_env(profile.api_key_env, base_url=profile.base_url, profile=args.profile)
+        return BatchApi(make_client(connection))
+
+    demo = DemoBackend()
+    store = Store.open()
+    app = make_app(
+        connect=demo.connect if args.demo else connect,
+        settings=settings,
+        store=store,
+        demo=bool(args.demo),
+        demo_connect=demo.connect,
+        problems=problems,
     )
-    return 2
+    try:
+        app.run()
+    finally:
+        demo.close()
+        store.close()
+    return 0

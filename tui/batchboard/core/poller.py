@@ -115,7 +115,7 @@ class Poller:
     def _backoff(self, failures: int) -> float:
         if failures == 0:
             return self.interval
-        return min(self.max_backoff, max(self.interval, 1.0) * 2 ** (failures - 1))
+        return min(self.max_backoff, self.interval * 2 ** (failures - 1))
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -149,6 +149,8 @@ class Poller:
                     await self._refresh(changed, ended, removed)
             except ApiError as exc:
                 error = exc
+            except Exception as exc:  # a bug or an unexpected reply must not end the loop
+                error = ApiError(f"Unexpected error: {type(exc).__name__}: {exc}", error_type="unexpected")
             self.rounds += 1
             now = self.clock.now()
             if error is None:

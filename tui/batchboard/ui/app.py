@@ -1,0 +1,146 @@
+"""The batchboard App: wiring only. Screens own their logic; services (store, API, poller) own data.
+
+`make_app` is the one factory, used by the CLI, the tests, the benchmarks and the screenshot script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from batchboard.core.api import BatchApi
+from batchboard.core.clock import Clock, SystemClock
+from batchboard.core.config import ConfigProblem, Settings
+from batchboard.core.store import Store
+from batchboard.ui.book import BatchBook
+from batchboard.ui.screens.dashboard import DashboardScreen
+from batchboard.ui.screens.detail import DetailScreen
+from batchboard.ui.screens.help import HelpScreen
+from batchboard.ui.screens.no_key import NoKeyScreen
+
+#: Builds a connected BatchApi. Called in a thread: it imports the SDK (about two seconds).
+Connect = Callable[[], BatchApi]
+
+
+class BatchboardApp(App[None]):
+    CSS_PATH = "batchboard.tcss"
+    TITLE = "batchboard"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", tooltip="Every key", id="help"),
+        Binding("q", "quit", "Quit", tooltip="Quit batchboard", id="quit"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        clock: Clock,
+        connect: Connect,
+        demo: bool = False,
+        demo_connect: Connect | None = None,
+        problems: Sequence[ConfigProblem] = (),
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.connect_api = connect
+        self.demo = demo
+        self.demo_connect = demo_connect
+        self.problems = list(problems)
+        self.book = BatchBook(clock, store)
+        self.dashboard = DashboardScreen(self.book, demo=demo)
+        if settings.theme in self.available_themes:
+            self.theme = settings.theme
+        self.set_keymap(settings.keymap)
+
+    def on_mount(self) -> None:
+        self.push_screen(self.dashboard)
+        for problem in self.problems:
+            self.notify(
+                str(problem), title="Config problem: using the default", severity="warning", markup=False
+            )
+
+    # -- navigation ------------------------------------------------------------------------------
+
+    def open_detail(self, batch_id: str) -> None:
+        self.push_screen(DetailScreen(self.book, batch_id))
+
+    def refresh_detail(self) -> None:
+        if isinstance(self.screen, DetailScreen):
+            self.screen.refresh_view()
+
+    def show_no_key(self, message: str) -> None:
+        self.push_screen(NoKeyScreen(message))
+
+    @property
+    def can_open_demo(self) -> bool:
+        return self.demo_connect is not None and not self.demo
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_demo":
+            return self.can_open_demo
+        return True
+
+    def action_open_demo(self) -> None:
+        """From the no-key screen: start over on the built-in emulator."""
+        if self.demo_connect is None:
+            return
+        self.connect_api = self.demo_connect
+        self.demo = True
+        self.pop_screen()
+        self.dashboard.demo = True
+        self.dashboard.query_one("#summary").demo = True  # type: ignore[attr-defined]
+        self.dashboard.connect()
+
+    def action_help(self) -> None:
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            return
+        sources: list[object] = [screen, *screen.query("BatchTable"), self]
+        self.push_screen(HelpScreen(sources))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        # Every key of the current screen is in the palette too.
+        for source in (screen, *screen.query("BatchTable")):
+            for _key, binding in source._bindings:
+                if not binding.description:
+                    continue
+                if screen.check_action(binding.action, ()) is False:
+                    continue
+                yield SystemCommand(
+                    binding.description,
+                    binding.tooltip or binding.description,
+                    partial(source.run_action, binding.action),
+                )
+        yield SystemCommand("Help", "Every key", self.action_help)
+
+
+def make_app(
+    *,
+    connect: Connect,
+    settings: Settings | None = None,
+    store: Store | None = None,
+    clock: Clock | None = None,
+    demo: bool = False,
+    demo_connect: Connect | None = None,
+    problems: Sequence[ConfigProblem] = (),
+) -> BatchboardApp:
+    """The app with its dependencies: tests pass an in-memory store, a ManualClock and a `connect`
+    that builds a BatchApi pointed at the emulator; no monkeypatching needed."""
+    return BatchboardApp(
+        settings=settings or Settings(),
+        store=store or Store.memory(),
+        clock=clock or SystemClock(),
+        connect=connect,
+        demo=demo,
+        demo_connect=demo_connect,
+        problems=problems,
+    )

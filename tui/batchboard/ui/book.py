@@ -1,0 +1,184 @@
+"""What the UI knows about the batches: the latest state, labels, freshness, and cached ETAs.
+
+The dashboard fills it from poll updates; the table, the header summary and the detail screen read it.
+Summary figures are kept incrementally, so a round in which 50 of 10,000 batches change costs 50 steps.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from batchboard.core.clock import Clock
+from batchboard.core.eta import DurationSample, Eta, estimate_eta
+from batchboard.core.models import Batch, Outcome
+from batchboard.core.poller import PollStatus
+from batchboard.core.store import Store
+
+
+class QuickFilter(StrEnum):
+    ALL = "all"
+    ACTIVE = "active"
+    ENDED = "ended"
+    ERRORS = "with errors"
+
+
+class SortMode(StrEnum):
+    CREATED = "created"
+    STATUS = "status"
+    EXPIRY = "expiry"
+    COST = "cost"
+
+    def next(self) -> SortMode:
+        modes = list(SortMode)
+        return modes[(modes.index(self) + 1) % len(modes)]
+
+
+#: Status sort: what needs attention first.
+STATUS_ORDER = {
+    Outcome.RUNNING: 0,
+    Outcome.CANCELING: 1,
+    Outcome.FAILED: 2,
+    Outcome.PARTIAL: 3,
+    Outcome.EXPIRED: 4,
+    Outcome.CANCELED: 5,
+    Outcome.SUCCEEDED: 6,
+}
+
+#: ETAs move slowly; recompute one at most this often (seconds of the injected clock).
+ETA_TTL = 30.0
+
+
+class BatchBook:
+    def __init__(self, clock: Clock, store: Store) -> None:
+        self.clock = clock
+        self.store = store
+        self.batches: dict[str, Batch] = {}
+        self.labels: dict[str, str] = store.labels()
+        self.status: PollStatus | None = None  # None until the first round has answered
+        self.connected = False
+        self.active_count = 0
+        self.in_flight = 0
+        self._ended_on: Counter[date] = Counter()
+        self._history: list[DurationSample] | None = None
+        self._eta_cache: dict[str, tuple[datetime, Eta]] = {}
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def apply(self, batch: Batch) -> Batch | None:
+        """Take the latest state of a batch; returns the previous one."""
+        previous = self.batches.get(batch.id)
+        if previous is not None:
+            self._count(previous, -1)
+        self.batches[batch.id] = batch
+        self._count(batch, +1)
+        if previous is not None and previous.is_active and batch.is_ended:
+            self._history = None  # a new duration sample for ETAs
+        return previous
+
+    def remove(self, batch_id: str) -> None:
+        previous = self.batches.pop(batch_id, None)
+        if previous is not None:
+            self._count(previous, -1)
+
+    def _count(self, batch: Batch, sign: int) -> None:
+        if batch.is_active:
+            self.active_count += sign
+            self.in_flight += sign * batch.counts.processing
+        if batch.ended_at is not None:
+            self._ended_on[batch.ended_at.date()] += sign
+
+    def ended_on(self, day: date) -> int:
+        return self._ended_on[day]
+
+    def label(self, batch_id: str) -> str:
+        return self.labels.get(batch_id, "")
+
+    def set_label(self, batch_id: str, label: str) -> None:
+        label = label.strip()
+        self.store.set_label(batch_id, label or None)
+        if label:
+            self.labels[batch_id] = label
+        else:
+            self.labels.pop(batch_id, None)
+
+    def cost(self, batch_id: str) -> float | None:
+        """Actual cost of a batch; None until the results issue indexes results (shown as "—")."""
+        return None
+
+    def savings(self, batch_id: str) -> float | None:
+        return None
+
+    # -- ETA -------------------------------------------------------------------------------------
+
+    def history(self) -> list[DurationSample]:
+        if self._history is None:
+            self._history = self.store.durations()
+            self._eta_cache.clear()
+        return self._history
+
+    def eta(self, batch: Batch) -> Eta:
+        now = self.clock.now()
+        cached = self._eta_cache.get(batch.id)
+        if cached is not None and abs((now - cached[0]).total_seconds()) < ETA_TTL:
+            return cached[1]
+        history = self.history()
+        eta = estimate_eta(batch.counts.total, batch.created_at, now, history)
+        self._eta_cache[batch.id] = (now, eta)
+        return eta
+
+    # -- filter and sort -------------------------------------------------------------------------
+
+    def matches(self, batch: Batch, text: str, quick: QuickFilter) -> bool:
+        if quick is QuickFilter.ACTIVE and not batch.is_active:
+            return False
+        if quick is QuickFilter.ENDED and not batch.is_ended:
+            return False
+        if quick is QuickFilter.ERRORS and not batch.counts.errored:
+            return False
+        if not text:
+            return True
+        needle = text.casefold()
+        return (
+            needle in batch.id.casefold()
+            or needle in self.labels.get(batch.id, "").casefold()
+            or needle in batch.processing_status
+            or needle in batch.outcome.value
+        )
+
+    def sort_key(self, mode: SortMode) -> Callable[[str], Any]:
+        batches = self.batches
+
+        if mode is SortMode.STATUS:
+
+            def by_status(batch_id: str) -> Any:
+                b = batches[batch_id]
+                return (STATUS_ORDER[b.outcome], -b.created_at.timestamp(), batch_id)
+
+            return by_status
+        if mode is SortMode.EXPIRY:
+
+            def by_expiry(batch_id: str) -> Any:
+                # Active batches by time to expiry, then ended ones by time to archival.
+                b = batches[batch_id]
+                deadline = b.expires_at if b.is_active else b.retention_ends_at
+                return (b.is_ended, deadline.timestamp(), batch_id)
+
+            return by_expiry
+        if mode is SortMode.COST:
+
+            def by_cost(batch_id: str) -> Any:
+                b = batches[batch_id]
+                cost = self.cost(batch_id)
+                return (cost is None, -(cost or 0.0), -b.created_at.timestamp(), batch_id)
+
+            return by_cost
+
+        def by_created(batch_id: str) -> Any:
+            b = batches[batch_id]
+            return (-b.created_at.timestamp(), batch_id)
+
+        return by_created

@@ -1,0 +1,118 @@
+"""How a batch looks in a table cell or on the detail screen: Rich `Text`, never markup.
+
+Pure functions of a batch, the time and a palette, shared by the table and the detail screen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rich.text import Text
+
+from batchboard.core import format as fmt
+from batchboard.core.eta import Eta
+from batchboard.core.models import Batch, Outcome
+from batchboard.ui.palette import Palette
+
+
+def outcome_style(outcome: Outcome, palette: Palette) -> str | object:
+    return {
+        Outcome.RUNNING: palette.primary,
+        Outcome.CANCELING: palette.warning,
+        Outcome.SUCCEEDED: palette.success,
+        Outcome.PARTIAL: palette.warning,
+        Outcome.FAILED: palette.bold_error,
+        Outcome.CANCELED: palette.muted,
+        Outcome.EXPIRED: palette.error,
+    }[outcome]
+
+
+def status_text(batch: Batch, palette: Palette) -> Text:
+    """The outcome, coloured by its mix: an ended batch where half errored reads "partial", not success."""
+    outcome = batch.outcome
+    style = outcome_style(outcome, palette)
+    return Text(outcome.value, style=style)  # type: ignore[arg-type]
+
+
+def count_text(n: int, style: object | None = None) -> Text:
+    if n == 0:
+        return Text("·", justify="right")
+    return Text(fmt.human_int(n), style=style, justify="right")  # type: ignore[arg-type]
+
+
+def bar_text(batch: Batch, width: int, palette: Palette) -> Text:
+    """Requests by outcome as a bar: succeeded, errored, expired+canceled, then still processing."""
+    c = batch.counts
+    total = c.total
+    text = Text(no_wrap=True)
+    if total == 0 or width <= 0:
+        return Text("░" * width, style=palette.muted)
+    parts = [
+        (c.succeeded, "█", palette.success),
+        (c.errored, "█", palette.error),
+        (c.expired + c.canceled, "█", palette.warning),
+        (c.processing, "░", palette.muted),
+    ]
+    # Largest-remainder rounding so the segments fill the width exactly, and any non-zero part shows.
+    raw = [n * width / total for n, _, _ in parts]
+    cells = [int(r) for r in raw]
+    for i, (n, _, _) in enumerate(parts):
+        if n and cells[i] == 0:
+            cells[i] = 1
+    while sum(cells) > width:
+        i = max(range(len(cells)), key=lambda k: cells[k])
+        cells[i] -= 1
+    order = sorted(range(len(parts)), key=lambda k: raw[k] - int(raw[k]), reverse=True)
+    k = 0
+    while sum(cells) < width:
+        i = order[k % len(order)]
+        if parts[i][0]:
+            cells[i] += 1
+        k += 1
+    for (_, glyph, style), n in zip(parts, cells, strict=True):
+        if n:
+            text.append(glyph * n, style=style)
+    return text
+
+
+def deadline_text(
+    batch: Batch, now: datetime, palette: Palette, warning_hours: float, critical_hours: float
+) -> Text:
+    """Active: countdown to expiry (warning/critical colours). Ended: countdown to results archival."""
+    if batch.is_active:
+        remaining = batch.expires_at - now
+        level = fmt.expiry_level(remaining, warning_hours, critical_hours)
+        style = {"ok": None, "warning": palette.warning, "critical": palette.bold_error}[level]
+        return Text("expires " + fmt.countdown(remaining, past="now"), style=style)  # type: ignore[arg-type]
+    if batch.is_archived(now):
+        return Text("archived", style=palette.muted)
+    return Text("archive " + fmt.countdown(batch.retention_ends_at - now), style=palette.muted)
+
+
+def eta_text(batch: Batch, eta: Eta | None, now: datetime, palette: Palette) -> Text:
+    if not batch.is_active or eta is None:
+        return Text("")
+    if batch.processing_status == "canceling":
+        return Text("canceling", style=palette.muted)
+    if eta.low is None and not eta.overdue:
+        return Text("no history", style=palette.muted)
+    return Text(fmt.eta_range(eta, now))
+
+
+def age_text(batch: Batch, now: datetime) -> Text:
+    return Text(fmt.age(now - batch.created_at), justify="right")
+
+
+def elapsed_text(batch: Batch, now: datetime) -> str:
+    elapsed = batch.elapsed(now)
+    return fmt.countdown(elapsed) if elapsed >= timedelta(0) else "0s"
+
+
+def end_summary(batch: Batch) -> str:
+    """How a batch ended, in words, for its notification."""
+    c = batch.counts
+    parts = [f"{fmt.human_int(c.succeeded)} succeeded"]
+    for n, word in ((c.errored, "errored"), (c.canceled, "canceled"), (c.expired, "expired")):
+        if n:
+            parts.append(f"{fmt.human_int(n)} {word}")
+    return f"{batch.outcome.value}: " + ", ".join(parts) + f" of {fmt.human_int(c.total)}"

@@ -1,0 +1,1 @@
+"""Modal dialogs: cancel confirmation and label input."""

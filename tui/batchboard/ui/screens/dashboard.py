@@ -1,0 +1,358 @@
+"""The main screen: every batch, live. Owns the connection, the poll worker and the batch actions.
+
+Start-up never waits for the SDK: the screen paints "connecting…" at once, a thread worker imports the
+SDK and builds the client, then one async worker runs the poll loop for the life of the app.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from batchboard.core import format as fmt
+from batchboard.core.api import ApiError, BatchApi
+from batchboard.core.client import MissingApiKeyError
+from batchboard.core.models import Batch, Outcome
+from batchboard.core.poller import Poller, PollStatus, PollUpdate
+from batchboard.ui.book import BatchBook, QuickFilter
+from batchboard.ui.cells import end_summary
+from batchboard.ui.messages import BatchesUpdated, PendingChanges
+from batchboard.ui.modals.cancel import CancelConfirm
+from batchboard.ui.modals.label import LabelInput
+from batchboard.ui.widgets.batch_table import BatchTable
+from batchboard.ui.widgets.summary import SummaryBar
+
+if TYPE_CHECKING:
+    from batchboard.ui.app import BatchboardApp
+
+SEVERITY = {
+    Outcome.SUCCEEDED: "information",
+    Outcome.PARTIAL: "warning",
+    Outcome.EXPIRED: "warning",
+    Outcome.CANCELED: "information",
+    Outcome.FAILED: "error",
+}
+
+
+class ViewBar(Static):
+    """Sort order, filters and how many rows are shown."""
+
+
+class DashboardScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", tooltip="Filter by id, label or status", id="filter"),
+        Binding("1", "quick_filter('all')", "All", show=False, id="filter_all"),
+        Binding("2", "quick_filter('active')", "Active", tooltip="Only active batches", id="filter_active"),
+        Binding("3", "quick_filter('ended')", "Ended", tooltip="Only ended batches", id="filter_ended"),
+        Binding(
+            "4", "quick_filter('errors')", "Errors", tooltip="Only batches with errors", id="filter_errors"
+        ),
+        Binding("s", "cycle_sort", "Sort", tooltip="Sort by created, status, expiry, cost", id="sort"),
+        Binding("c", "cancel_batch", "Cancel", tooltip="Cancel the selected batch", id="cancel"),
+        Binding("l", "set_label", "Label", tooltip="Label the selected batch", id="label"),
+        Binding("r", "refresh", "Refresh", tooltip="Poll the API now", id="refresh"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
+    ]
+
+    app: BatchboardApp
+
+    def __init__(self, book: BatchBook, *, demo: bool = False) -> None:
+        super().__init__()
+        self.book = book
+        self.demo = demo
+        self.api: BatchApi | None = None
+        self.poller: Poller | None = None
+        self._pending = PendingChanges()
+        self._canceling: dict[str, Batch] = {}  # optimistic rows while a cancel is on its way
+        self._was_stale = False
+
+    def compose(self) -> ComposeResult:
+        settings = self.app.settings
+        yield SummaryBar(self.book, demo=self.demo, id="summary")
+        yield ViewBar(id="view", markup=False)
+        yield BatchTable(
+            self.book,
+            warning_hours=settings.expiry_warning_hours,
+            critical_hours=settings.expiry_critical_hours,
+            id="batches",
+        )
+        yield Input(placeholder="filter by id, label or status (enter: keep, escape: clear)", id="filter")
+        yield Footer()
+
+    @property
+    def table(self) -> BatchTable:
+        return self.query_one(BatchTable)
+
+    def on_mount(self) -> None:
+        self.query_one(SummaryBar).show_summary()
+        self._show_view()
+        self.table.focus()
+        self.set_interval(1.0, self.tick)
+        self.connect()
+
+    # -- connecting and polling ------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
+    def connect(self) -> None:
+        """Import the SDK and build the client off the main thread (it takes about two seconds)."""
+        try:
+            api = self.app.connect_api()
+        except MissingApiKeyError as exc:
+            self.app.call_from_thread(self.app.show_no_key, str(exc))
+            return
+        except Exception as exc:
+            self.app.call_from_thread(self._connect_failed, f"{type(exc).__name__}: {exc}")
+            return
+        self.app.call_from_thread(self.start_polling, api)
+
+    def _connect_failed(self, reason: str) -> None:
+        summary = self.query_one(SummaryBar)
+        summary.connect_message = f"could not connect: {reason}"
+        summary.show_summary()
+        self.notify(reason, title="Could not connect", severity="error", markup=False)
+
+    def start_polling(self, api: BatchApi) -> None:
+        """Start the one poll loop on `api` (also used by tests and benchmarks with a prepared api)."""
+        self.api = api
+        self.poller = Poller(
+            api,
+            clock=self.book.clock,
+            store=self.book.store,
+            on_update=self._on_poll_update,
+            interval=self.app.settings.poll_interval,
+        )
+        self.book.connected = True
+        self.query_one(SummaryBar).show_summary()
+        self.poll()
+
+    @work(exclusive=True, group="poll", exit_on_error=False)
+    async def poll(self) -> None:
+        assert self.poller is not None
+        await self.poller.run()
+
+    def _on_poll_update(self, update: PollUpdate) -> None:
+        self._pending.add(update)
+        self.post_message(BatchesUpdated())
+
+    @on(BatchesUpdated)
+    def _apply_updates(self) -> None:
+        pending = self._pending.take()
+        changed = [self._keep_optimistic(b) for b in pending.changed.values()]
+        self.show_batches(changed, pending.removed)
+        for batch in pending.ended.values():
+            self._announce_end(batch)
+        if pending.status is not None:
+            self._show_status(pending.status)
+
+    def _keep_optimistic(self, batch: Batch) -> Batch:
+        optimistic = self._canceling.get(batch.id)
+        if optimistic is None:
+            return batch
+        if batch.processing_status == "in_progress":
+            return optimistic  # a round that started before the cancel: keep showing `canceling`
+        del self._canceling[batch.id]
+        return batch
+
+    def show_batches(self, changed: list[Batch], removed: set[str] | frozenset[str] = frozenset()) -> None:
+        """Put batches into the book and the table in one go; the cursor stays on its batch."""
+        for batch in changed:
+            self.book.apply(batch)
+        for batch_id in removed:
+            self.book.remove(batch_id)
+        table = self.table
+        with self.app.batch_update():
+            table.apply(changed, removed)
+            self.query_one(SummaryBar).show_summary()
+            self._show_view()
+        self.refresh_bindings()
+        self.app.refresh_detail()
+
+    def _show_status(self, status: PollStatus) -> None:
+        self.book.status = status
+        if not status.ok and not self._was_stale:
+            self.notify(
+                status.error or "unknown error",
+                title="Could not refresh: data is stale",
+                severity="warning",
+                markup=False,
+            )
+        elif status.ok and self._was_stale:
+            self.notify("Back in touch with the API.", title="Refreshed")
+        self._was_stale = not status.ok
+        self.query_one(SummaryBar).show_summary()
+
+    def _announce_end(self, batch: Batch) -> None:
+        label = self.book.label(batch.id)
+        name = f"{label} ({fmt.short_id(batch.id)})" if label else batch.id
+        self.notify(
+            f"{name} ended, {end_summary(batch)}",
+            title="Batch ended",
+            severity=SEVERITY.get(batch.outcome, "information"),  # type: ignore[arg-type]
+            timeout=10,
+            markup=False,
+        )
+        self.book.store.mark_end_notified(batch.id, now=self.book.clock.now())
+
+    def tick(self) -> None:
+        """Once a second: countdowns and ages move (only the rows in view are drawn again)."""
+        self.table.tick()
+        self.query_one(SummaryBar).show_summary()
+
+    # -- what is shown ---------------------------------------------------------------------------
+
+    def _show_view(self) -> None:
+        table = self.table
+        self.query_one(ViewBar).update(
+            Content.from_markup(
+                "sort: [b]$sort[/b] · showing: [b]$quick[/b]$text · $shown of $total batches",
+                sort=table.sort_mode.value,
+                quick=table.quick_filter.value,
+                text=f" matching “{table.filter_text}”" if table.filter_text else "",
+                shown=fmt.human_int(table.row_count),
+                total=fmt.human_int(len(self.book.batches)),
+            )
+        )
+
+    @property
+    def selected(self) -> Batch | None:
+        batch_id = self.table.selected_id
+        return self.book.batches.get(batch_id) if batch_id else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_batch":
+            batch = self.selected
+            return batch is not None and batch.can_cancel
+        if action == "set_label":
+            return self.selected is not None
+        if action == "refresh":
+            return self.poller is not None
+        if action == "clear_filter":
+            return bool(self.table.filter_text) or self.query_one("#filter").has_class("-shown")
+        return True
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.app.open_detail(event.row_key.value)
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        filter_input.add_class("-shown")
+        filter_input.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.filter_text = event.value.strip()
+        self._refill()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_kept(self) -> None:
+        self.query_one("#filter", Input).remove_class("-shown")
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        filter_input.remove_class("-shown")
+        self.table.focus()
+        if filter_input.value or self.table.filter_text:
+            with filter_input.prevent(Input.Changed):
+                filter_input.value = ""
+            self.table.filter_text = ""
+            self._refill()
+
+    def action_quick_filter(self, which: str) -> None:
+        self.table.quick_filter = {
+            "all": QuickFilter.ALL,
+            "active": QuickFilter.ACTIVE,
+            "ended": QuickFilter.ENDED,
+            "errors": QuickFilter.ERRORS,
+        }[which]
+        self._refill()
+
+    def _refill(self) -> None:
+        with self.app.batch_update():
+            self.table.rebuild()
+            self._show_view()
+        self.refresh_bindings()
+
+    def action_cycle_sort(self) -> None:
+        table = self.table
+        table.set_sort(table.sort_mode.next())
+        self._show_view()
+
+    def action_refresh(self) -> None:
+        if self.poller is not None:
+            self.poller.refresh_now()
+            self.notify("Refreshing…", timeout=1.5)
+
+    def action_set_label(self) -> None:
+        batch = self.selected
+        if batch is not None:
+            self.request_label(batch.id)
+
+    def action_cancel_batch(self) -> None:
+        batch = self.selected
+        if batch is not None:
+            self.request_cancel(batch.id)
+
+    # -- batch actions (also used by the detail screen) ------------------------------------------
+
+    def request_label(self, batch_id: str) -> None:
+        def done(label: str | None) -> None:
+            if label is None:
+                return
+            self.book.set_label(batch_id, label)
+            self.table.update_label(batch_id)
+            self.app.refresh_detail()
+
+        self.app.push_screen(LabelInput(batch_id, self.book.label(batch_id)), done)
+
+    def request_cancel(self, batch_id: str) -> None:
+        batch = self.book.batches.get(batch_id)
+        if batch is None or not batch.can_cancel or self.api is None:
+            self.notify("Only a batch still in progress can be canceled.", severity="warning")
+            return
+
+        def done(confirmed: bool | None) -> None:
+            if confirmed:
+                self._cancel(batch)
+
+        self.app.push_screen(CancelConfirm(batch, self.book.label(batch_id)), done)
+
+    def _cancel(self, batch: Batch) -> None:
+        optimistic = dataclasses.replace(
+            batch, processing_status="canceling", cancel_initiated_at=self.book.clock.now()
+        )
+        self._canceling[batch.id] = optimistic
+        self.show_batches([optimistic])
+        self.send_cancel(batch)
+
+    @work(group="cancel", exit_on_error=False)
+    async def send_cancel(self, batch: Batch) -> None:
+        assert self.api is not None
+        try:
+            result = await self.api.cancel(batch.id)
+        except ApiError as exc:
+            self._canceling.pop(batch.id, None)
+            known = self.poller.batches.get(batch.id, batch) if self.poller else batch
+            self.show_batches([known])
+            self.notify(exc.message, title="Could not cancel", severity="error", markup=False)
+            return
+        if self.poller is not None:
+            self.poller.observe(result)
+        if result.processing_status != "in_progress":
+            self._canceling.pop(batch.id, None)
+        self.show_batches([self._keep_optimistic(result)])

@@ -1,0 +1,179 @@
+"""One batch in full: every field and timestamp, counts as a bar, elapsed time, ETA and countdowns.
+
+Redrawn from the book once a second and whenever the dashboard applies new data; everything from the
+API goes in as rich Text. Later issues add their keys here (errors, download, retry) and fill the
+cost and lineage sections.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from batchboard.core import format as fmt
+from batchboard.core.models import Batch
+from batchboard.ui import cells
+from batchboard.ui.book import BatchBook
+from batchboard.ui.palette import Palette
+
+if TYPE_CHECKING:
+    from batchboard.ui.app import BatchboardApp
+
+DETAIL_BAR_WIDTH = 60
+
+
+class DetailScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,backspace", "app.pop_screen", "Back", id="back"),
+        Binding("c", "cancel_batch", "Cancel", tooltip="Cancel this batch", id="cancel"),
+        Binding("l", "set_label", "Label", tooltip="Label this batch", id="label"),
+        Binding("r", "refresh", "Refresh", tooltip="Poll the API now", id="refresh"),
+    ]
+
+    app: BatchboardApp
+
+    def __init__(self, book: BatchBook, batch_id: str) -> None:
+        super().__init__()
+        self.book = book
+        self.batch_id = batch_id
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="detail-scroll"):
+            yield Static(id="detail-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_view()
+        self.set_interval(1.0, self.refresh_view)
+
+    @property
+    def current(self) -> Batch | None:
+        return self.book.batches.get(self.batch_id)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_batch":
+            batch = self.current
+            return batch is not None and batch.can_cancel
+        return True
+
+    def action_cancel_batch(self) -> None:
+        self.app.dashboard.request_cancel(self.batch_id)
+
+    def action_set_label(self) -> None:
+        self.app.dashboard.request_label(self.batch_id)
+
+    def action_refresh(self) -> None:
+        self.app.dashboard.action_refresh()
+
+    def refresh_view(self) -> None:
+        batch = self.current
+        body = self.query_one("#detail-body", Static)
+        if batch is None:
+            body.update(Text(f"Batch {self.batch_id} is no longer listed by the API."))
+            return
+        body.update(self.render_batch(batch))
+        self.refresh_bindings()
+
+    def render_batch(self, batch: Batch) -> RenderableType:
+        now = self.book.clock.now()
+        palette = Palette.from_variables(self.app.theme_variables)
+        settings = self.app.settings
+        c = batch.counts
+
+        def section(title: str) -> Text:
+            return Text(f"\n{title}", style="bold")
+
+        def grid() -> Table:
+            table = Table.grid(padding=(0, 2))
+            table.add_column(style=palette.muted, min_width=22)
+            table.add_column()
+            return table
+
+        head = Text.assemble(
+            Text("Batch ", style="bold"),
+            Text(batch.id, style="bold"),
+            "  ",
+            cells.status_text(batch, palette),
+        )
+        label = self.book.label(batch.id)
+
+        about = grid()
+        about.add_row("Label", Text(label) if label else Text("— (press l to set one)", style=palette.muted))
+        about.add_row("Processing status", Text(batch.processing_status))
+        about.add_row("Outcome", cells.status_text(batch, palette))
+        about.add_row("Results URL", Text(batch.results_url or fmt.DASH))
+
+        counts = grid()
+        counts.add_row("Requests", Text(fmt.human_int(c.total)))
+        counts.add_row("", cells.bar_text(batch, DETAIL_BAR_WIDTH, palette))
+        counts.add_row("Processing", Text(fmt.human_int(c.processing)))
+        counts.add_row("Succeeded", Text(fmt.human_int(c.succeeded), style=palette.success))
+        counts.add_row("Errored", Text(fmt.human_int(c.errored), style=palette.error))
+        counts.add_row("Canceled", Text(fmt.human_int(c.canceled)))
+        counts.add_row("Expired", Text(fmt.human_int(c.expired), style=palette.warning))
+
+        times = grid()
+        times.add_row(
+            "Created", Text(f"{fmt.timestamp(batch.created_at)}  ({fmt.age(now - batch.created_at)} ago)")
+        )
+        times.add_row("Expires", Text(fmt.timestamp(batch.expires_at)))
+        times.add_row("Ended", Text(fmt.timestamp(batch.ended_at)))
+        times.add_row("Cancel initiated", Text(fmt.timestamp(batch.cancel_initiated_at)))
+        times.add_row("Archived", Text(fmt.timestamp(batch.archived_at)))
+        times.add_row("Elapsed", Text(cells.elapsed_text(batch, now)))
+        if batch.is_active:
+            eta = self.book.eta(batch)
+            if eta.low is None and not eta.overdue:
+                eta_line = Text(f"not enough history ({eta.reason})", style=palette.muted)
+            else:
+                eta_line = Text(
+                    f"{fmt.eta_range(eta, now)} (from {eta.samples} past batches of similar size)"
+                )
+            times.add_row("ETA", eta_line)
+            times.add_row(
+                "Expiry",
+                cells.deadline_text(
+                    batch, now, palette, settings.expiry_warning_hours, settings.expiry_critical_hours
+                ),
+            )
+        if batch.is_archived(now):
+            times.add_row("Results retention", Text("archived: results are no longer downloadable"))
+        else:
+            times.add_row(
+                "Results retention",
+                Text(
+                    f"{fmt.countdown(batch.retention_ends_at - now)} left "
+                    f"(until {fmt.timestamp(batch.retention_ends_at)})"
+                ),
+            )
+
+        cost = grid()
+        cost.add_row("Cost (batch price)", Text(fmt.usd(self.book.cost(batch.id))))
+        cost.add_row("Saved vs standard", Text(fmt.usd(self.book.savings(batch.id))))
+        cost.add_row("", Text("known once the results are downloaded and indexed", style=palette.muted))
+
+        lineage = grid()
+        lineage.add_row("Submitted from", Text(fmt.DASH))
+        lineage.add_row("Retry of", Text(fmt.DASH))
+
+        return Group(
+            head,
+            section("About"),
+            about,
+            section("Requests"),
+            counts,
+            section("Time"),
+            times,
+            section("Cost"),
+            cost,
+            section("Lineage"),
+            lineage,
+        )

@@ -1,0 +1,65 @@
+"""Every key, as currently mapped (remaps from the config's keymap included)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+#: Keys that come from Textual's own widgets, described here so the help is complete.
+MOVES = [
+    ("↑ ↓ / j k", "move the cursor"),
+    ("g / G, home / end", "first / last batch"),
+    ("page up / page down", "scroll a page"),
+    ("enter", "open the batch's detail"),
+    ("ctrl+p", "command palette (every action)"),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "dismiss(None)", "Close", id="close"),
+    ]
+
+    def __init__(self, sources: list[object]) -> None:
+        super().__init__()
+        self.sources = sources  # the screen and app whose bindings are listed
+
+    def compose(self) -> ComposeResult:
+        table = Table.grid(padding=(0, 3))
+        table.add_column(style="bold", min_width=20)
+        table.add_column()
+        for keys, what in MOVES:
+            table.add_row(Text(keys), Text(what))
+        seen: set[str] = set()
+        for source in self.sources:
+            bindings = getattr(source, "_bindings", None)
+            if bindings is None:
+                continue
+            by_action: dict[str, list[str]] = {}
+            descriptions: dict[str, str] = {}
+            for entries in bindings.key_to_bindings.values():
+                for binding in entries:
+                    if not binding.description or binding.action in seen:
+                        continue
+                    by_action.setdefault(binding.action, []).append(self.app.get_key_display(binding))
+                    descriptions[binding.action] = binding.tooltip or binding.description
+            for action, key_names in by_action.items():
+                seen.add(action)
+                table.add_row(Text(" / ".join(dict.fromkeys(key_names))), Text(descriptions[action]))
+        with VerticalScroll(id="dialog"):
+            yield Static(Text("batchboard keys", style="bold"), id="title")
+            yield Static(table)
+            yield Static(
+                Text(
+                    "Keys can be remapped in the config file's [keymap] table (binding id = keys).",
+                    style="italic",
+                ),
+                classes="hint",
+            )

@@ -1,0 +1,1 @@
+"""Reusable widgets: the batch table and the header summary."""
