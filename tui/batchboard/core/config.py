@@ -320,7 +320,7 @@ def set_setting(key: str, value: str, path: Path | None = None) -> Settings:
     """
     file = path or paths.config_file()
     parts = _split_key(key)
-    if any(_looks_like_api_key(part) for part in (*parts, value)):
+    if _looks_like_api_key(value):
         raise ConfigError(
             f"{key}: refusing to write what looks like an API key to {file}; batchboard never stores keys. "
             "Export the key as an environment variable and name it in profiles.NAME.api_key_env"
@@ -354,6 +354,12 @@ def unset_setting(key: str, path: Path | None = None) -> Settings:
 
 
 def _split_key(key: str) -> list[str]:
+    if API_KEY_PREFIX in key:
+        # Checked first, so no message below can echo the secret back to the terminal.
+        raise ConfigError(
+            "refusing a setting name that contains what looks like an API key (not shown); "
+            "batchboard never stores keys"
+        )
     head, _, rest = key.strip().partition(".")
     if head in _NUMBERS or head in _STRINGS:
         if rest:
