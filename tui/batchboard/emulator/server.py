@@ -407,7 +407,8 @@ async def create_message(request: web.Request) -> web.StreamResponse:
     prompt = _validate(body, in_batch=False)
     number = emulator.next_message_number()
     message_id = base62_id("msg_", emulator.settings.seed, "message", number)
-    salt = stable_hash(emulator.settings.seed, "message", number)
+    # The same prompt gets the same answer, which keeps client tests deterministic.
+    salt = stable_hash(emulator.settings.seed, prompt.model, prompt.kind, prompt.snippet, prompt.input_tokens)
     cache_write = emulator.touch_prompt_cache(prompt)
     message = message_for(prompt, message_id, salt, cache_write=cache_write, service_tier="standard")
     if isinstance(body, dict) and body.get("stream"):
@@ -451,12 +452,13 @@ async def _stream_message(
                 break
             # Token i is due at first + i / rate: absolute deadlines, so sleeping late never drifts the rate,
             # and tokens already overdue go out together in one delta.
+            # With no rate set, tokens go out one per delta without pacing.
             due = first + (sent / rate if rate > 0 else 0.0)
             now = loop.time()
             if now < due:
                 await asyncio.sleep(due - now)
                 now = loop.time()
-            ready = len(tokens) if rate <= 0 else math.floor((now - first) * rate + 1e-9) + 1
+            ready = math.floor((now - first) * rate + 1e-9) + 1 if rate > 0 else sent + 1
             ready = min(len(tokens), max(ready, sent + 1))
             chunk = "".join(tokens[sent:ready])
             sent = ready

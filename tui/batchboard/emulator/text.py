@@ -191,6 +191,10 @@ def detect_kind(text: str) -> str:
         return "extract"
     if "translat" in lowered:
         return "translate"
+    if any(
+        word in lowered for word in ("essay", "report", "story", "article about", "write a long", "detailed")
+    ):
+        return "write"
     return "answer"
 
 
@@ -246,6 +250,11 @@ def compose_reply(kind: str, prompt: str, salt: int, target_tokens: int) -> str:
             f'\n  "date": "2026-{1 + pick % 12:02d}-{1 + pick % 28:02d}"',
             "\n}",
         ]
+    elif kind == "write":
+        parts = [
+            f"# {w(0).capitalize()} and {w(1)}\n\n",
+            f"This report looks at {w(0)}, {w(1)} and {w(2)}, and at what they mean in practice.",
+        ]
     elif kind == "translate":
         parts = [f"Traduction : {' '.join(words[:6])}."]
     else:
@@ -256,7 +265,7 @@ def compose_reply(kind: str, prompt: str, salt: int, target_tokens: int) -> str:
     # Pad with commentary that keeps reusing the prompt's words until the target length is reached.
     text = "".join(parts)
     filler = 0
-    while count_output_tokens(text) < target_tokens and filler < 400:
+    while count_output_tokens(text) < target_tokens and filler < 1000:
         text += f" Note {filler + 1}: {w(filler)} is linked to {w(filler + 3)} in the source."
         filler += 1
     return text
@@ -269,6 +278,7 @@ def reply_length(kind: str, salt: int) -> int:
         "summarize": (60, 160),
         "extract": (30, 80),
         "translate": (20, 90),
+        "write": (700, 1800),
     }.get(kind, (40, 220))
     return low + stable_hash(salt, "len") % (high - low + 1)
 
