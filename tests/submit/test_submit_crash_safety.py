@@ -1,0 +1,137 @@
+"""Crash-safe submit against the emulator: a lost create answer is reconciled, never resent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import pytest
+
+from batchboard.core.clock import ManualClock
+from batchboard.core.jsonl import Limits, validate_file
+from batchboard.core.store import Store, to_db_time
+from batchboard.core.submit import (
+    CREATE_WINDOW,
+    SubmitError,
+    Submitter,
+    _chunk_requests,
+    load_submission,
+    open_submissions,
+    prepare_file,
+)
+from batchboard.emulator import Emulator, Fault
+
+from .conftest import write_jsonl
+
+CREATE = "/v1/messages/batches"
+
+
+async def all_batches(client: anthropic.AsyncAnthropic) -> list[anthropic.types.messages.MessageBatch]:
+    return [batch async for batch in client.messages.batches.list(limit=100)]
+
+
+async def result_ids(client: anthropic.AsyncAnthropic, batch_id: str) -> list[str]:
+    return [line.custom_id async for line in await client.messages.batches.results(batch_id)]
+
+
+async def test_a_dropped_create_answer_resolves_to_the_one_batch_it_made(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, emulator: Emulator, clock: ManualClock
+) -> None:
+    report = validate_file(write_jsonl(tmp_path / "in.jsonl", 5))
+    submission = prepare_file(store, report, label="nightly", clock=clock)
+    # The batch IS created, then the connection drops mid-response: the client never learns its id.
+    emulator.faults.add(Fault(kind="drop_after", method="POST", path=CREATE, times=1))
+
+    done = await Submitter(store, client, clock).send(submission.id)
+
+    assert done.complete
+    (chunk,) = done.chunks
+    assert chunk.resolved_by == "reconciled"
+    batches = await all_batches(client)
+    assert [b.id for b in batches] == [chunk.batch_id]  # exactly one batch: nothing was sent twice
+    assert store.label(batches[0].id) == "nightly"
+    clock.advance(120)
+    ids = await result_ids(client, batches[0].id)
+    assert sorted(ids) == sorted(f"req-{i}" for i in range(5))  # nothing lost, nothing doubled
+    assert open_submissions(store) == []
+
+
+async def test_the_next_start_finds_a_batch_created_just_before_a_crash(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, clock: ManualClock
+) -> None:
+    report = validate_file(write_jsonl(tmp_path / "in.jsonl", 4))
+    submission = prepare_file(store, report, clock=clock)
+    # The process marked the chunk as sending and sent it, then died before recording the answer.
+    store.execute(
+        "UPDATE submission_chunks SET state = 'sending', sent_at = ? WHERE submission_id = ?",
+        (to_db_time(clock.now()), submission.id),
+    )
+    requests: Any = _chunk_requests(store, submission.id, 0)
+    created = await client.messages.batches.create(requests=requests)
+    # Someone else's batch of another size, created in the same window, must not be taken for ours.
+    await client.messages.batches.create(requests=requests[:3])
+    clock.advance(5)
+
+    submitter = Submitter(store, client, clock)  # a fresh start
+    outcomes = await submitter.reconcile()
+    assert [(o.outcome, o.batch_id) for o in outcomes] == [("found", created.id)]
+    done = await submitter.send(submission.id)  # nothing left to send
+    assert done.batch_ids == [created.id]
+    assert len(await all_batches(client)) == 2
+
+
+async def test_a_lost_answer_with_no_batch_is_not_resent_until_the_window_has_passed(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, emulator: Emulator, clock: ManualClock
+) -> None:
+    report = validate_file(write_jsonl(tmp_path / "in.jsonl", 3))
+    submission = prepare_file(store, report, clock=clock)
+    emulator.faults.add(Fault(kind="drop_before", method="POST", path=CREATE, times=1))
+    submitter = Submitter(store, client, clock)
+
+    with pytest.raises(SubmitError, match=r"was lost .* It was NOT sent again"):
+        await submitter.send(submission.id)
+    assert load_submission(store, submission.id).chunks[0].state == "sending"
+    with pytest.raises(SubmitError, match="NOT sent again"):
+        await submitter.send(submission.id)  # still inside the window: still not resent
+    assert await all_batches(client) == []
+
+    clock.advance((CREATE_WINDOW.total_seconds()) + 6 * 60)
+    done = await submitter.send(submission.id)  # the window passed with no batch: it was never created
+    assert done.complete and len(await all_batches(client)) == 1
+
+
+@pytest.mark.parametrize(("kind", "status"), [("rate_limit", "429"), ("overloaded", "529")])
+async def test_a_refused_create_goes_back_to_pending_and_is_sent_on_resume(
+    kind: str,
+    status: str,
+    tmp_path: Path,
+    store: Store,
+    client: anthropic.AsyncAnthropic,
+    emulator: Emulator,
+    clock: ManualClock,
+) -> None:
+    report = validate_file(write_jsonl(tmp_path / "in.jsonl", 2))
+    submission = prepare_file(store, report, clock=clock)
+    emulator.faults.add(Fault(kind=kind, method="POST", path=CREATE, times=1))  # type: ignore[arg-type]
+    submitter = Submitter(store, client, clock)
+    with pytest.raises(SubmitError, match=f"was not created: HTTP {status}.*--resume {submission.id}"):
+        await submitter.send(submission.id)
+    assert load_submission(store, submission.id).chunks[0].state == "pending"
+    assert await all_batches(client) == []
+    done = await submitter.send(submission.id)
+    assert done.complete and len(await all_batches(client)) == 1
+
+
+async def test_a_big_file_becomes_several_batches_under_one_submission_and_label(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, clock: ManualClock
+) -> None:
+    report = validate_file(write_jsonl(tmp_path / "in.jsonl", 7), limits=Limits(max_requests=3))
+    submission = prepare_file(store, report, label="big", clock=clock)
+    assert [c.request_count for c in submission.chunks] == [3, 3, 1]
+    done = await Submitter(store, client, clock).send(submission.id)
+    assert done.complete and len(done.batch_ids) == 3
+    assert {store.label(b) for b in done.batch_ids} == {"big"}
+    clock.advance(120)
+    ids = [cid for batch_id in done.batch_ids for cid in await result_ids(client, batch_id)]
+    assert sorted(ids) == sorted(f"req-{i}" for i in range(7))

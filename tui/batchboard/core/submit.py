@@ -1,0 +1,548 @@
+"""Crash-safe batch submission: write the intent and every request to the store, then create, then record.
+
+The API never gives requests back, and a create whose answer was lost may still have made a batch. So:
+
+1. `prepare_*` writes a submission (its chunks and every request's params, keyed by custom_id) before
+   anything is sent.
+2. `send` marks a chunk `sending` with the time, calls create with the SDK's own retries off (a retried
+   create after a dropped connection is exactly how a batch gets sent twice), and records the batch id.
+3. When the answer is lost, `reconcile` looks for the batch in the batch list (created within a window
+   around the send time, with the chunk's request count) instead of sending again; a chunk that is still
+   unmatched once the window has passed was never created and goes back to `pending`.
+
+Every later start (the CLI's submit and retry, the app) calls `reconcile` first. Lineage: a retry's
+submission names its parent batch, which is how a job (a batch and its retries) is assembled.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from batchboard.core.clock import Clock, SystemClock
+from batchboard.core.jsonl import BODY_OVERHEAD, Limits, Report, iter_chunk, serialized_size
+from batchboard.core.models import Batch
+from batchboard.core.store import Store, from_db_time, register_schema, to_db_time
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,                 -- 'file', 'retry' or 'attach'
+    source_path TEXT,
+    label TEXT,
+    parent_batch_id TEXT,               -- a retry: the batch whose failed items it resends
+    request_count INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS submissions_by_parent ON submissions (parent_batch_id);
+CREATE TABLE IF NOT EXISTS submission_chunks (
+    submission_id TEXT NOT NULL REFERENCES submissions (id),
+    chunk INTEGER NOT NULL,
+    request_count INTEGER NOT NULL,
+    body_bytes INTEGER NOT NULL,
+    state TEXT NOT NULL,                -- 'pending', 'sending' (answer not seen yet) or 'created'
+    sent_at TEXT,                       -- when the last create call for it started
+    batch_id TEXT,
+    resolved_by TEXT,                   -- 'response', 'reconciled' or 'attached'
+    error TEXT,
+    PRIMARY KEY (submission_id, chunk)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS submission_chunks_by_batch
+    ON submission_chunks (batch_id) WHERE batch_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS submission_requests (
+    submission_id TEXT NOT NULL REFERENCES submissions (id),
+    custom_id TEXT NOT NULL,
+    chunk INTEGER NOT NULL,
+    line INTEGER,                       -- line in the source file, when there is one
+    params BLOB NOT NULL,               -- the request's params as JSON, exactly as sent
+    PRIMARY KEY (submission_id, custom_id)
+);
+CREATE INDEX IF NOT EXISTS submission_requests_by_chunk ON submission_requests (submission_id, chunk);
+"""
+register_schema("submissions", SCHEMA)
+
+#: A batch created for a chunk shows up in the list with a created_at near the send time: allow for clock
+#: skew before it and a slow create (a 256 MB upload, the SDK's timeout) after it.
+CLOCK_SKEW = timedelta(minutes=5)
+CREATE_WINDOW = timedelta(minutes=30)
+INSERT_ROWS = 2_000
+OVERLOADED = 529
+
+PENDING, SENDING, CREATED = "pending", "sending", "created"
+_CHUNK_COLUMNS = (
+    "submission_id, chunk, request_count, body_bytes, state, sent_at, batch_id, resolved_by, error"
+)
+
+
+class SubmitError(Exception):
+    """Submitting could not go on; the message says what happened and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkState:
+    submission_id: str
+    chunk: int
+    request_count: int
+    body_bytes: int
+    state: str
+    sent_at: datetime | None
+    batch_id: str | None
+    resolved_by: str | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    id: str
+    kind: str
+    source_path: str | None
+    label: str | None
+    parent_batch_id: str | None
+    request_count: int
+    created_at: datetime
+    chunks: tuple[ChunkState, ...]
+
+    @property
+    def batch_ids(self) -> list[str]:
+        return [c.batch_id for c in self.chunks if c.batch_id]
+
+    @property
+    def complete(self) -> bool:
+        return all(c.state == CREATED for c in self.chunks)
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    """What `reconcile` did with one open chunk."""
+
+    submission_id: str
+    chunk: int
+    outcome: str  # 'found' (the batch exists: recorded), 'not_sent' (back to pending), 'unconfirmed'
+    batch_id: str | None = None
+
+
+# ------------------------------------------------------------------------------------------ store access
+
+
+def _new_id() -> str:
+    return "sub_" + uuid.uuid4().hex[:20]
+
+
+def load_submission(store: Store, submission_id: str) -> Submission:
+    rows = store.query(
+        "SELECT id, kind, source_path, label, parent_batch_id, request_count, created_at "
+        "FROM submissions WHERE id = ?",
+        (submission_id,),
+    )
+    if not rows:
+        raise SubmitError(f"no submission {submission_id!r} in the local store")
+    sid, kind, source, label, parent, count, created = rows[0]
+    return Submission(sid, kind, source, label, parent, count, from_db_time(created), _chunks(store, sid))
+
+
+def _chunks(store: Store, submission_id: str) -> tuple[ChunkState, ...]:
+    rows = store.query(
+        f"SELECT {_CHUNK_COLUMNS} FROM submission_chunks WHERE submission_id = ? ORDER BY chunk",
+        (submission_id,),
+    )
+    return tuple(_chunk_state(row) for row in rows)
+
+
+def _chunk_state(row: tuple[Any, ...]) -> ChunkState:
+    sid, chunk, count, size, state, sent_at, batch_id, resolved_by, error = row
+    return ChunkState(
+        sid,
+        chunk,
+        count,
+        size,
+        state,
+        from_db_time(sent_at) if sent_at else None,
+        batch_id,
+        resolved_by,
+        error,
+    )
+
+
+def open_submissions(store: Store) -> list[Submission]:
+    """Submissions with a chunk not yet created (never sent, or sent with the answer lost)."""
+    rows = store.query(
+        "SELECT DISTINCT submission_id FROM submission_chunks WHERE state != ? ORDER BY submission_id",
+        (CREATED,),
+    )
+    return sorted((load_submission(store, r[0]) for r in rows), key=lambda s: s.created_at)
+
+
+def submission_for_batch(store: Store, batch_id: str) -> Submission | None:
+    rows = store.query("SELECT submission_id FROM submission_chunks WHERE batch_id = ?", (batch_id,))
+    return load_submission(store, rows[0][0]) if rows else None
+
+
+def stored_requests(store: Store, batch_id: str, custom_ids: Iterable[str] | None = None) -> dict[str, bytes]:
+    """custom_id -> params JSON as sent, for the requests of `batch_id` known locally."""
+    sql = (
+        "SELECT r.custom_id, r.params FROM submission_chunks c JOIN submission_requests r "
+        "ON r.submission_id = c.submission_id AND r.chunk = c.chunk WHERE c.batch_id = ?"
+    )
+    if custom_ids is None:
+        return {cid: bytes(params) for cid, params in store.query(sql, (batch_id,))}
+    found: dict[str, bytes] = {}
+    wanted = list(custom_ids)
+    for start in range(0, len(wanted), 500):  # SQLite caps the number of bound parameters
+        part = wanted[start : start + 500]
+        marks = ",".join("?" * len(part))
+        for cid, params in store.query(f"{sql} AND r.custom_id IN ({marks})", (batch_id, *part)):
+            found[cid] = bytes(params)
+    return found
+
+
+def _insert_submission(
+    store: Store,
+    *,
+    kind: str,
+    source_path: str | None,
+    label: str | None,
+    parent_batch_id: str | None,
+    chunk_sizes: list[tuple[int, int]],
+    rows: Iterator[tuple[str, int, int | None, bytes]],
+    now: datetime,
+    attached_batch: str | None = None,
+) -> str:
+    """Write a submission, its chunks and its requests in one transaction: all or nothing."""
+    submission_id = _new_id()
+    total = sum(count for count, _ in chunk_sizes)
+    with store.transaction() as db:
+        db.execute(
+            "INSERT INTO submissions (id, kind, source_path, label, parent_batch_id, request_count, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (submission_id, kind, source_path, label, parent_batch_id, total, to_db_time(now)),
+        )
+        for index, (count, size) in enumerate(chunk_sizes):
+            db.execute(
+                "INSERT INTO submission_chunks (submission_id, chunk, request_count, body_bytes, state, "
+                "batch_id, resolved_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    submission_id,
+                    index,
+                    count,
+                    size,
+                    CREATED if attached_batch else PENDING,
+                    attached_batch,
+                    "attached" if attached_batch else None,
+                ),
+            )
+        pending: list[tuple[str, str, int, int | None, bytes]] = []
+        for custom_id, chunk, line, params in rows:
+            pending.append((submission_id, custom_id, chunk, line, params))
+            if len(pending) >= INSERT_ROWS:
+                db.executemany("INSERT INTO submission_requests VALUES (?, ?, ?, ?, ?)", pending)
+                pending.clear()
+        if pending:
+            db.executemany("INSERT INTO submission_requests VALUES (?, ?, ?, ?, ?)", pending)
+    return submission_id
+
+
+# ----------------------------------------------------------------------------------------- preparing
+
+
+def prepare_file(
+    store: Store, report: Report, *, label: str | None = None, clock: Clock | None = None
+) -> Submission:
+    """Record a validated file's submission intent and all its requests (read back chunk by chunk)."""
+    if not report.ok or not report.chunks:
+        raise SubmitError("the file has problems; nothing was recorded or sent")
+    path = report.path
+
+    def rows() -> Iterator[tuple[str, int, int | None, bytes]]:
+        for chunk in report.chunks:
+            count = 0
+            for line, request in _read_chunk(path, chunk):
+                count += 1
+                yield request["custom_id"], chunk.index, line, orjson.dumps(request["params"])
+            if count != chunk.requests:
+                raise SubmitError(f"{report.file} changed since it was checked; run the command again")
+
+    submission_id = _insert_submission(
+        store,
+        kind="file",
+        source_path=str(path.resolve()),
+        label=label,
+        parent_batch_id=None,
+        chunk_sizes=[(c.requests, c.body_bytes) for c in report.chunks],
+        rows=rows(),
+        now=(clock or SystemClock()).now(),
+    )
+    return load_submission(store, submission_id)
+
+
+def _read_chunk(path: Path, chunk: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        for line, request in iter_chunk(path, chunk):
+            if not isinstance(request, dict) or not isinstance(request.get("params"), dict):
+                raise SubmitError(f"{path} changed since it was checked (line {line}); run the command again")
+            yield line, request
+    except orjson.JSONDecodeError as error:
+        raise SubmitError(f"{path} changed since it was checked; run the command again") from error
+
+
+def prepare_requests(
+    store: Store,
+    requests: Iterable[tuple[str, bytes]],
+    *,
+    kind: str = "retry",
+    parent_batch_id: str | None = None,
+    label: str | None = None,
+    limits: Limits | None = None,
+    clock: Clock | None = None,
+) -> Submission:
+    """Record a submission of (custom_id, params JSON) pairs, chunked by both batch limits."""
+    limits = limits or Limits()
+    items = list(requests)  # a retry's items: at most one batch's worth of ids and params
+    if not items:
+        raise SubmitError("no requests to send")
+    chunk_sizes: list[tuple[int, int]] = []
+    assignment: list[int] = []
+    count, size = 0, BODY_OVERHEAD
+    for custom_id, params in items:
+        request_size = serialized_size({"custom_id": custom_id, "params": orjson.loads(params)})
+        if count and (count >= limits.max_requests or size + request_size + 1 > limits.max_bytes):
+            chunk_sizes.append((count, size))
+            count, size = 0, BODY_OVERHEAD
+        size += request_size + (1 if count else 0)
+        count += 1
+        assignment.append(len(chunk_sizes))
+    chunk_sizes.append((count, size))
+    rows = ((cid, chunk, None, params) for (cid, params), chunk in zip(items, assignment, strict=True))
+    submission_id = _insert_submission(
+        store,
+        kind=kind,
+        source_path=None,
+        label=label,
+        parent_batch_id=parent_batch_id,
+        chunk_sizes=chunk_sizes,
+        rows=rows,
+        now=(clock or SystemClock()).now(),
+    )
+    return load_submission(store, submission_id)
+
+
+def attach_file(
+    store: Store,
+    batch_id: str,
+    requests: Iterable[tuple[str, int, bytes]],
+    *,
+    source_path: str,
+    clock: Clock | None = None,
+) -> Submission:
+    """Link requests from a file to a batch submitted elsewhere (replacing an earlier attach of it)."""
+    existing = submission_for_batch(store, batch_id)
+    if existing is not None:
+        if existing.kind != "attach":
+            raise SubmitError(f"{batch_id} was submitted by batchboard; its requests are already stored")
+        with store.transaction() as db:
+            for table, column in (
+                ("submission_requests", "submission_id"),
+                ("submission_chunks", "submission_id"),
+            ):
+                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (existing.id,))
+            db.execute("DELETE FROM submissions WHERE id = ?", (existing.id,))
+    items = [(cid, 0, line, params) for cid, line, params in requests]
+    submission_id = _insert_submission(
+        store,
+        kind="attach",
+        source_path=source_path,
+        label=None,
+        parent_batch_id=None,
+        chunk_sizes=[(len(items), 0)],
+        rows=iter(items),
+        now=(clock or SystemClock()).now(),
+        attached_batch=batch_id,
+    )
+    return load_submission(store, submission_id)
+
+
+# ------------------------------------------------------------------------------------------- sending
+
+
+def _set_chunk(store: Store, submission_id: str, chunk: int, **values: Any) -> None:
+    columns = ", ".join(f"{key} = ?" for key in values)
+    store.execute(
+        f"UPDATE submission_chunks SET {columns} WHERE submission_id = ? AND chunk = ?",
+        (*values.values(), submission_id, chunk),
+    )
+
+
+def _chunk_requests(store: Store, submission_id: str, chunk: int) -> list[dict[str, Any]]:
+    rows = store.query(
+        "SELECT custom_id, params FROM submission_requests WHERE submission_id = ? AND chunk = ? "
+        "ORDER BY rowid",
+        (submission_id, chunk),
+    )
+    return [{"custom_id": cid, "params": orjson.loads(params)} for cid, params in rows]
+
+
+def _status(exc: BaseException) -> int | None:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _never_reached_server(exc: BaseException) -> bool:
+    """A connection that was never made cannot have created anything."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if type(cause).__name__ in ("ConnectError", "ConnectTimeout"):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+class Submitter:
+    """Sends prepared submissions through the safe path and reconciles lost answers.
+
+    `client` is the SDK's AsyncAnthropic; creates go out with `max_retries=0` (see the module docstring).
+    """
+
+    def __init__(self, store: Store, client: AsyncAnthropic, clock: Clock | None = None) -> None:
+        self.store = store
+        self.client = client
+        self.clock = clock or SystemClock()
+
+    async def send(
+        self, submission_id: str, *, on_chunk: Callable[[ChunkState], None] | None = None
+    ) -> Submission:
+        """Create a batch for every chunk still pending; reconcile any whose answer was lost.
+
+        Raises SubmitError (with what was and was not sent) when a chunk cannot be created or confirmed;
+        what was recorded stays recorded, so running it again carries on where it stopped.
+        """
+        submission = load_submission(self.store, submission_id)
+        if any(c.state == SENDING for c in submission.chunks):
+            await self.reconcile()
+            submission = load_submission(self.store, submission_id)
+        for chunk in submission.chunks:
+            if chunk.state == SENDING:
+                raise SubmitError(self._unconfirmed_message(chunk))
+            if chunk.state == PENDING:
+                state = await self._send_chunk(submission, chunk)
+                if on_chunk is not None:
+                    on_chunk(state)
+        return load_submission(self.store, submission_id)
+
+    async def _send_chunk(self, submission: Submission, chunk: ChunkState) -> ChunkState:
+        from anthropic import AnthropicError
+
+        sid, index = submission.id, chunk.chunk
+        requests = _chunk_requests(self.store, sid, index)
+        # The intent is durable before the request leaves: a crash from here on is reconciled, never resent.
+        _set_chunk(self.store, sid, index, state=SENDING, sent_at=to_db_time(self.clock.now()), error=None)
+        try:
+            batch = await self.client.with_options(max_retries=0).messages.batches.create(
+                requests=requests  # type: ignore[arg-type]  # validated params, as plain dicts
+            )
+        except AnthropicError as exc:
+            status = _status(exc)
+            refused = status is not None and (status < 500 or status == OVERLOADED)
+            if refused or (status is None and _never_reached_server(exc)):
+                # Refused (4xx, or 529 which is answered before any work) or never received: nothing was
+                # created, so it is safe to send again later.
+                message = _describe(exc)
+                _set_chunk(self.store, sid, index, state=PENDING, error=message)
+                raise SubmitError(
+                    f"batch {index + 1} of {len(submission.chunks)} was not created: {message}. "
+                    f"Nothing of it was sent; run 'batchboard submit --resume {sid}' to try again."
+                ) from exc
+            # The answer was lost (dropped connection, timeout, 5xx): the batch may exist. Look, don't resend.
+            _set_chunk(self.store, sid, index, error=_describe(exc))
+            await self.reconcile()
+            state = self._chunk(sid, index)
+            if state.state != CREATED:
+                raise SubmitError(self._unconfirmed_message(state)) from exc
+            return state
+        self._record_created(sid, index, Batch.from_api(batch), "response", submission.label)
+        return self._chunk(sid, index)
+
+    def _chunk(self, submission_id: str, chunk: int) -> ChunkState:
+        return next(c for c in _chunks(self.store, submission_id) if c.chunk == chunk)
+
+    def _record_created(
+        self, submission_id: str, chunk: int, batch: Batch, how: str, label: str | None
+    ) -> None:
+        _set_chunk(
+            self.store, submission_id, chunk, state=CREATED, batch_id=batch.id, resolved_by=how, error=None
+        )
+        if label:
+            self.store.set_label(batch.id, label)
+        self.store.record_batches([batch], now=self.clock.now())
+
+    @staticmethod
+    def _unconfirmed_message(chunk: ChunkState) -> str:
+        return (
+            f"the answer to creating batch {chunk.chunk + 1} of submission {chunk.submission_id} was lost "
+            f"({chunk.error or 'no answer'}) and no matching batch is listed yet. It was NOT sent again. "
+            "batchboard checks again on its next start; once "
+            f"{int(CREATE_WINDOW.total_seconds() // 60)} minutes have passed without a match it is treated "
+            f"as not sent, and 'batchboard submit --resume {chunk.submission_id}' sends it."
+        )
+
+    async def reconcile(self) -> list[Reconciled]:
+        """Resolve chunks whose create answer was lost, by looking for their batch in the batch list."""
+        open_chunks = [
+            _chunk_state(row)
+            for row in self.store.query(
+                f"SELECT {_CHUNK_COLUMNS} FROM submission_chunks WHERE state = ? ORDER BY sent_at",
+                (SENDING,),
+            )
+        ]
+        if not open_chunks:
+            return []
+        earliest = min(c.sent_at for c in open_chunks if c.sent_at) - CLOCK_SKEW
+        claimed = {
+            r[0]
+            for r in self.store.query("SELECT batch_id FROM submission_chunks WHERE batch_id IS NOT NULL")
+        }
+        candidates: list[Batch] = []
+        async for item in self.client.messages.batches.list(limit=100):
+            batch = Batch.from_api(item)
+            if batch.created_at < earliest:
+                break  # newest first: everything after this is older still
+            if batch.id not in claimed:
+                candidates.append(batch)
+        candidates.sort(key=lambda b: b.created_at)
+        outcomes: list[Reconciled] = []
+        now = self.clock.now()
+        for chunk in open_chunks:
+            sent_at = chunk.sent_at or now
+            match = next(
+                (
+                    b
+                    for b in candidates
+                    if sent_at - CLOCK_SKEW <= b.created_at <= sent_at + CREATE_WINDOW
+                    and b.counts.total == chunk.request_count
+                ),
+                None,
+            )
+            if match is not None:
+                candidates.remove(match)
+                label = load_submission(self.store, chunk.submission_id).label
+                self._record_created(chunk.submission_id, chunk.chunk, match, "reconciled", label)
+                outcomes.append(Reconciled(chunk.submission_id, chunk.chunk, "found", match.id))
+            elif now > sent_at + CREATE_WINDOW + CLOCK_SKEW:
+                _set_chunk(self.store, chunk.submission_id, chunk.chunk, state=PENDING)
+                outcomes.append(Reconciled(chunk.submission_id, chunk.chunk, "not_sent"))
+            else:
+                outcomes.append(Reconciled(chunk.submission_id, chunk.chunk, "unconfirmed"))
+        return outcomes
+
+
+def _describe(exc: BaseException) -> str:
+    from batchboard.core.api import ApiError
+
+    return ApiError.from_sdk(exc).message
