@@ -194,3 +194,20 @@ def test_known_params_and_models_match_the_installed_sdk() -> None:
     assert set(MessageCreateParamsNonStreaming.__annotations__) == KNOWN_PARAMS
     literal = next(arg for arg in typing.get_args(ModelParam) if typing.get_origin(arg) is typing.Literal)
     assert set(typing.get_args(literal)) == SDK_MODELS
+
+
+def test_fast_and_thorough_paths_count_the_same_characters(tmp_path: Path) -> None:
+    from batchboard.core.jsonl import tally_params
+
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 20)
+    lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    for i, request in enumerate(lines):
+        if i % 2:
+            request["params"]["system"] = "Be brief."  # still the fast path
+        if i % 5 == 0:
+            request["params"]["metadata"] = {"user_id": "u"}  # the thorough path
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in lines) + b"\n")
+    fast = validate_file(path).models["claude-sonnet-5-5"]
+    slow = tally_params(r["params"] for r in lines)["claude-sonnet-5-5"]
+    assert fast == slow

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -711,3 +711,19 @@ def iter_chunk(path: Path | str, chunk: Chunk) -> Iterator[tuple[int, dict[str, 
             if raw.strip():
                 yield line, orjson.loads(raw)
             line += 1
+
+
+def tally_params(params_list: Iterable[dict[str, Any]]) -> dict[str, ModelTally]:
+    """Per-model tallies (as `validate_file` gathers them) for requests that are already known good,
+    for example the stored requests of a retry."""
+    report = Report(file="", path=Path())
+    checker = _Validator(report, Limits(), known_models=())
+    for params in params_list:
+        checker.check_params(params)
+    return report.models
+
+
+def text_chars(params: dict[str, Any]) -> tuple[int, int]:
+    """(characters the estimate counts, of which in the cached prefix) for one request's params."""
+    tally = next(iter(tally_params([params]).values()), None)
+    return (tally.text_chars, tally.cached_prefix_chars) if tally else (0, 0)

@@ -1,0 +1,98 @@
+"""The pre-send estimate: hand-computed cost ranges, the offline estimate, count_tokens on the emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anthropic
+import orjson
+import pytest
+
+from batchboard.core.estimate import (
+    cost_range,
+    counted_estimate,
+    format_estimate,
+    local_estimate,
+    params_of,
+)
+from batchboard.core.jsonl import ModelTally, iter_chunk, validate_file
+from batchboard.core.pricing import price_for
+
+from .conftest import write_jsonl
+
+
+def test_cost_range_by_hand_with_caching() -> None:
+    price = price_for("claude-haiku-5-5")  # $0.10 in, $0.50 out, $0.125 5-minute write, $0.01 read per MTok
+    assert price is not None
+    # 10 requests, 100,000 input tokens of which 50,000 in cached prefixes (5,000 each); 10..5,000 out.
+    standard = cost_range(price, 10, 100_000, 50_000, 10, (10, 5_000))
+    # High: 50,000 plain x 0.10 + 50,000 written x 0.125 + 5,000 out x 0.50 (per million).
+    assert standard.high == pytest.approx(0.005 + 0.00625 + 0.0025)
+    # Low: 50,000 plain x 0.10 + one 5,000 write x 0.125 + 45,000 read x 0.01 + 10 out x 0.50.
+    assert standard.low == pytest.approx(0.005 + 0.000625 + 0.00045 + 0.000005)
+    batch = cost_range(price.at_batch(), 10, 100_000, 50_000, 10, (10, 5_000))
+    assert (batch.low, batch.high) == pytest.approx((standard.low / 2, standard.high / 2))
+
+
+def test_without_caching_only_output_makes_a_range_and_long_prompts_use_their_band() -> None:
+    price = price_for("claude-haiku-5-5")
+    assert price is not None
+    # 20 requests of 50,000 tokens: under Haiku 5.5's 100,000-token threshold, so $0.10 / $0.50.
+    cost = cost_range(price, 20, 1_000_000, 0, 0, (20, 2_000))
+    assert (cost.low, cost.high) == pytest.approx((0.10 + 0.00001, 0.10 + 0.001))
+    # 2 requests of 500,000 tokens: the long-prompt band, $0.50 / $2.50.
+    cost = cost_range(price, 2, 1_000_000, 0, 0, (2, 2_000))
+    assert (cost.low, cost.high) == pytest.approx((0.50 + 0.000005, 0.50 + 0.005))
+
+
+def test_local_estimate_is_four_characters_a_token_and_flags_unknown_prices() -> None:
+    tallies = {
+        "claude-haiku-5-5": ModelTally(requests=4, max_tokens=400, text_chars=4_000),
+        "claude-nonexistent-9": ModelTally(requests=1, max_tokens=10, text_chars=40),
+    }
+    estimate = local_estimate(tallies)
+    assert estimate.input_tokens == 1_010
+    assert estimate.output_range == (5, 410)
+    assert estimate.unpriced_models == ["claude-nonexistent-9"]
+    text = "\n".join(format_estimate(estimate))
+    assert "local estimate" in text and "claude-nonexistent-9: price unknown" in text
+    batch = estimate.total("batch")
+    assert batch.low == pytest.approx(0.5 * (1_000 * 0.10 + 4 * 0.50) / 1e6)
+
+
+async def test_count_tokens_for_all_requests_matches_the_api(
+    tmp_path: Path, client: anthropic.AsyncAnthropic
+) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", 12)
+    report = validate_file(path)
+
+    def requests():  # type: ignore[no-untyped-def]
+        for chunk in report.chunks:
+            yield from params_of(iter_chunk(path, chunk))
+
+    estimate = await counted_estimate(report.models, requests, client, mode="all", concurrency=3)
+    expected = 0
+    for line in path.read_bytes().splitlines():
+        params = orjson.loads(line)["params"]
+        result = await client.messages.count_tokens(model=params["model"], messages=params["messages"])
+        expected += result.input_tokens
+    assert estimate.input_tokens == expected
+    assert estimate.method == "count_tokens for all 12 requests"
+    sampled = await counted_estimate(report.models, requests, client, mode="sample", sample_size=4)
+    assert sampled.method.startswith("count_tokens for a sample of 4 of 12")
+    assert sampled.input_tokens == pytest.approx(expected, rel=0.25)
+
+
+async def test_count_tokens_failures_fall_back_to_the_local_estimate_with_a_note(
+    tmp_path: Path, client: anthropic.AsyncAnthropic
+) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", 3, model="claude-made-up-1")
+    report = validate_file(path)
+
+    def requests():  # type: ignore[no-untyped-def]
+        for chunk in report.chunks:
+            yield from params_of(iter_chunk(path, chunk))
+
+    estimate = await counted_estimate(report.models, requests, client, mode="all")
+    assert any("count_tokens failed for 3 request(s)" in note for note in estimate.notes)
+    assert estimate.input_tokens == round(report.models["claude-made-up-1"].text_chars / 4)
