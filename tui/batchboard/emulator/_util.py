@@ -20,15 +20,23 @@ def unit_hash(*parts: object) -> float:
     return stable_hash(*parts) / _TWO_64
 
 
+# Byte -> base62 character (a slight bias towards the first 8 characters is harmless for ids).
+_BASE62_TABLE = bytes(ord(_BASE62[i % 62]) for i in range(256))
+
+
 def base62_id(prefix: str, *parts: object, length: int = 24) -> str:
     """`prefix` followed by `length` base62 characters derived deterministically from `parts`."""
     data = "\x1f".join(str(part) for part in parts).encode()
-    number = int.from_bytes(hashlib.blake2b(data, digest_size=20).digest(), "big")
-    chars = []
-    for _ in range(length):
-        number, digit = divmod(number, 62)
-        chars.append(_BASE62[digit])
-    return prefix + "".join(chars)
+    return prefix + base62_from_digest(hashlib.blake2b(data, digest_size=length).digest())
+
+
+def base62_from_digest(digest: bytes) -> str:
+    return digest.translate(_BASE62_TABLE).decode()
+
+
+def digest(*parts: object, size: int = 40) -> bytes:
+    """A stable digest of `parts`, for deriving several values from one hash."""
+    return hashlib.blake2b("\x1f".join(str(part) for part in parts).encode(), digest_size=size).digest()
 
 
 def rfc3339(when: datetime) -> str:

@@ -61,7 +61,7 @@ DEMO_BATCHES: tuple[DemoBatch, ...] = (
     # Ended, all succeeded, with a cached 1 h system prompt.
     DemoBatch(1500, "claude-haiku-5-5", "classify", "ticket", 20 * HOUR, 3 * HOUR, 0.0, 0.0, "1h", 2400),
     # Ended with a mix of overloaded, api_error and invalid_request_error results.
-    DemoBatch(4000, "claude-opus-4-8", "extract", "invoice", 30 * HOUR, 5 * HOUR, 0.05, 0.03),
+    DemoBatch(1800, "claude-opus-4-8", "extract", "invoice", 30 * HOUR, 5 * HOUR, 0.05, 0.03),
     # Ended canceled, four hours into a twelve-hour run.
     DemoBatch(
         10000,

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from batchboard.emulator._util import base62_id, rfc3339, stable_hash, unit_hash
+from batchboard.emulator._util import base62_from_digest, base62_id, digest, rfc3339, stable_hash, unit_hash
 from batchboard.emulator.text import reply_for
 from batchboard.emulator.validation import Prompt
 
@@ -430,13 +430,15 @@ def result_for(request: Request, seed: int, batch_id: str) -> dict[str, Any]:
     if request.fate in _RETRYABLE:
         kind, text = _RETRYABLE[request.fate]
         return {"type": "errored", "error": error_envelope(kind, text, None)}
-    salt = stable_hash(seed, batch_id, request.custom_id)
-    cache_write = request.prompt.cached_tokens > 0 and unit_hash(seed, request.custom_id, "cache") < (
+    # One hash per request gives its reply's salt, its cache write-or-read draw and its message id.
+    mixed = digest(seed, batch_id, request.custom_id)
+    salt = int.from_bytes(mixed[:8], "big")
+    cache_write = request.prompt.cached_tokens > 0 and int.from_bytes(mixed[8:16], "big") / 2.0**64 < (
         CACHE_WRITE_SHARE
     )
     message = message_for(
         request.prompt,
-        base62_id("msg_", seed, batch_id, request.custom_id),
+        "msg_" + base62_from_digest(mixed[16:40]),
         salt,
         cache_write=cache_write,
         service_tier="batch",

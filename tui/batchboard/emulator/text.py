@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import math
 import re
-
-from batchboard.emulator._util import stable_hash
+from functools import lru_cache
 
 _PIECE = re.compile(r"\s*\S{1,4}")
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
+_WORD = re.compile(r"[a-z][a-z'-]{2,}[a-z]")
 
 _STOPWORDS = frozenset(
     {
@@ -162,6 +161,8 @@ _TASK_WORDS = frozenset(
     }
 )
 
+_EXCLUDED = _STOPWORDS | _TASK_WORDS
+
 _LABELS = ("billing", "bug report", "feature request", "account access", "shipping", "other")
 _SENTIMENTS = ("positive", "negative", "mixed", "neutral")
 
@@ -198,26 +199,29 @@ def detect_kind(text: str) -> str:
     return "answer"
 
 
-def keywords(text: str, limit: int = 8) -> list[str]:
-    """The prompt's most telling words, in order of first appearance."""
-    seen: dict[str, None] = {}
-    for match in _WORD.finditer(text):
-        word = match.group(0).strip("'-")
-        lowered = word.lower()
-        if lowered in _STOPWORDS or lowered in _TASK_WORDS or lowered in seen:
-            continue
-        seen[lowered] = None
-        if len(seen) >= limit * 3:
-            break
-    ranked = sorted(seen, key=lambda w: (-len(w), w))[:limit]
-    order = {w: i for i, w in enumerate(seen)}
-    return sorted(ranked, key=order.__getitem__)
+@lru_cache(maxsize=8192)
+def keywords(text: str, limit: int = 8) -> tuple[str, ...]:
+    """The prompt's most telling words (the longest), in order of appearance."""
+    seen = dict.fromkeys(word for word in _WORD.findall(text.lower()) if word not in _EXCLUDED)
+    if len(seen) > limit:
+        ranked = set(sorted(seen, key=len, reverse=True)[:limit])
+        return tuple(word for word in seen if word in ranked)
+    return tuple(seen)
 
 
-def compose_reply(kind: str, prompt: str, salt: int, target_tokens: int) -> str:
-    """A reply of about `target_tokens` tokens to `prompt`, built from its words; deterministic in `salt`."""
-    words = keywords(prompt) or ["request", "details", "context"]
-    pick = stable_hash(salt, "pick")
+@lru_cache(maxsize=65536)
+def _count(part: str) -> int:
+    return len(_PIECE.findall(part))
+
+
+def compose_reply(kind: str, prompt: str, salt: int, target_tokens: int) -> tuple[str, int]:
+    """A reply of at least `target_tokens` tokens to `prompt`, built from its words, and its token count.
+
+    Deterministic in `salt`. Every part after the first starts with whitespace, so token counts of the
+    parts add up to the count of the whole and the text is split into pieces only when it must be cut.
+    """
+    words = keywords(prompt) or ("request", "details", "context")
+    pick = salt & 0xFFFFFFFF
 
     def w(i: int) -> str:
         return words[(pick + i) % len(words)]
@@ -252,8 +256,8 @@ def compose_reply(kind: str, prompt: str, salt: int, target_tokens: int) -> str:
         ]
     elif kind == "write":
         parts = [
-            f"# {w(0).capitalize()} and {w(1)}\n\n",
-            f"This report looks at {w(0)}, {w(1)} and {w(2)}, and at what they mean in practice.",
+            f"# {w(0).capitalize()} and {w(1)}",
+            f"\n\nThis report looks at {w(0)}, {w(1)} and {w(2)}, and at what they mean in practice.",
         ]
     elif kind == "translate":
         parts = [f"Traduction : {' '.join(words[:6])}."]
@@ -262,41 +266,37 @@ def compose_reply(kind: str, prompt: str, salt: int, target_tokens: int) -> str:
             f"Here is a short answer about {w(0)}.",
             f" In brief, {w(1)} depends on {w(2)}, and {w(3)} is the part most worth checking.",
         ]
+    tokens = sum(_count(part) for part in parts)
     # Pad with commentary that keeps reusing the prompt's words until the target length is reached.
-    text = "".join(parts)
     filler = 0
-    while count_output_tokens(text) < target_tokens and filler < 1000:
-        text += f" Note {filler + 1}: {w(filler)} is linked to {w(filler + 3)} in the source."
+    while tokens < target_tokens and filler < 1000:
+        part = f" Note {filler + 1}: {w(filler)} is linked to {w(filler + 3)} in the source."
+        parts.append(part)
+        tokens += _count(part)
         filler += 1
-    return text
+    return "".join(parts), tokens
+
+
+_LENGTHS = {
+    "classify": (18, 60),
+    "summarize": (60, 160),
+    "extract": (30, 80),
+    "translate": (20, 90),
+    "write": (700, 1800),
+}
 
 
 def reply_length(kind: str, salt: int) -> int:
     """How many tokens a reply of this kind would naturally run to."""
-    low, high = {
-        "classify": (18, 60),
-        "summarize": (60, 160),
-        "extract": (30, 80),
-        "translate": (20, 90),
-        "write": (700, 1800),
-    }.get(kind, (40, 220))
-    return low + stable_hash(salt, "len") % (high - low + 1)
-
-
-def truncate_to_tokens(text: str, max_tokens: int) -> tuple[str, bool]:
-    """`text` cut to at most `max_tokens` pieces, and whether it was cut."""
-    split = pieces(text)
-    if len(split) <= max_tokens:
-        return text, False
-    return "".join(split[:max_tokens]), True
+    low, high = _LENGTHS.get(kind, (40, 220))
+    return low + (salt >> 32) % (high - low + 1)
 
 
 def reply_for(kind: str, prompt: str, salt: int, max_tokens: int) -> tuple[str, int, str]:
     """The reply text, its output token count and the stop reason for a request."""
     if max_tokens <= 0:
         return "", 0, "max_tokens"
-    text = compose_reply(kind, prompt, salt, reply_length(kind, salt))
-    split = pieces(text)
-    if len(split) > max_tokens:
-        return "".join(split[:max_tokens]), max_tokens, "max_tokens"
-    return "".join(split), max(len(split), 1), "end_turn"
+    text, tokens = compose_reply(kind, prompt, salt, reply_length(kind, salt))
+    if tokens > max_tokens:
+        return "".join(pieces(text)[:max_tokens]), max_tokens, "max_tokens"
+    return text, max(tokens, 1), "end_turn"
