@@ -1,0 +1,123 @@
+"""Retries carry exactly the chosen failed items, record their parent, and form a job with the original."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import anthropic
+import orjson
+import pytest
+
+from batchboard.core.clock import ManualClock
+from batchboard.core.jobs import Selection, chain, children_of, job, merged_lines, parent_of, plan_retry
+from batchboard.core.jsonl import validate_file
+from batchboard.core.results import RETRYABLE_ERRORS, ResultsIndex, ingest
+from batchboard.core.store import Store
+from batchboard.core.submit import SubmitError, Submitter, prepare_file, prepare_requests
+from batchboard.emulator import Emulator, EmulatorSettings
+
+from .conftest import API_KEY, write_jsonl
+
+
+@pytest.fixture
+def emulator(clock: ManualClock) -> Iterator[Emulator]:
+    """Half the valid requests fail with retryable errors (overloaded_error, api_error)."""
+    settings = EmulatorSettings(seed=11, demo=False, batch_duration=60.0, error_rate=0.5)
+    emu = Emulator(settings, clock=clock)
+    with emu.running_in_thread():
+        yield emu
+
+
+def ingest_now(store: Store, emulator: Emulator, batch_id: str) -> None:
+    with anthropic.Anthropic(api_key=API_KEY, base_url=emulator.base_url, max_retries=0) as sync:
+        ingest(batch_id, ResultsIndex(store), client=sync)
+
+
+def outcomes(store: Store, batch_id: str) -> dict[str, tuple[str, str]]:
+    rows = store.query(
+        "SELECT custom_id, result_type, error_type FROM result_items WHERE batch_id = ?", (batch_id,)
+    )
+    return {cid: (rtype, etype) for cid, rtype, etype in rows}
+
+
+async def test_retry_carries_exactly_the_failed_retryable_items_and_records_its_parent(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, emulator: Emulator, clock: ManualClock
+) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", 16)
+    with path.open("ab") as handle:  # two requests the API will reject: they need a fix, not a retry
+        for i in range(2):
+            bad = {
+                "custom_id": f"bad-{i}",
+                "params": {
+                    "model": "claude-made-up-1",
+                    "max_tokens": 5,
+                    "messages": [{"role": "user", "content": "Hi"}],
+                },
+            }
+            handle.write(orjson.dumps(bad) + b"\n")
+    report = validate_file(path)
+    assert report.ok  # an unknown model is only a warning
+    submitter = Submitter(store, client, clock)
+    first = await submitter.send(prepare_file(store, report, label="tickets", clock=clock).id)
+    (parent,) = first.batch_ids
+    clock.advance(120)
+    ingest_now(store, emulator, parent)
+    seen = outcomes(store, parent)
+    retryable = {
+        cid for cid, (rtype, etype) in seen.items() if etype in RETRYABLE_ERRORS or rtype == "expired"
+    }
+    needs_fix = {
+        cid for cid, (rtype, etype) in seen.items() if rtype == "errored" and etype not in RETRYABLE_ERRORS
+    }
+    assert retryable and needs_fix == {"bad-0", "bad-1"}
+
+    plan = plan_retry(store, parent, Selection.parse(None))
+    assert {cid for cid, _ in plan.requests} == retryable
+    assert plan.missing == [] and sum(plan.left_out.values()) == 2
+    original = {
+        orjson.loads(line)["custom_id"]: orjson.loads(line)["params"]
+        for line in path.read_bytes().splitlines()
+    }
+    assert all(orjson.loads(params) == original[cid] for cid, params in plan.requests)  # byte-for-byte intent
+
+    retry = prepare_requests(store, plan.requests, parent_batch_id=parent, label="tickets", clock=clock)
+    clock.advance(1)
+    sent = await submitter.send(retry.id)
+    (child,) = sent.batch_ids
+    assert parent_of(store, child) == parent and children_of(store, parent) == [child]
+    assert chain(store, child) == chain(store, parent) == [parent, child]
+    batch = await client.messages.batches.retrieve(child)
+    assert batch.request_counts.processing == len(retryable)
+    clock.advance(120)
+    ingest_now(store, emulator, child)
+    assert set(outcomes(store, child)) == retryable  # the retry sent exactly those, each once
+
+    current = job(store, parent)
+    assert set(current.latest) == set(seen)  # every custom_id of the job, once
+    for cid in seen:
+        expected_batch = child if cid in retryable else parent
+        assert current.latest[cid][0] == expected_batch  # the latest outcome wins
+    retried = outcomes(store, child)
+    expected = Counter(retried[c][0] if c in retryable else seen[c][0] for c in seen)
+    assert current.totals == expected and sum(expected.values()) == 18
+    merged = [orjson.loads(line)["custom_id"] for line in merged_lines(store, current)]
+    assert sorted(merged) == sorted(seen)
+
+
+def test_selection_parsing() -> None:
+    default = Selection.parse(None)
+    assert default.wants("errored", "overloaded_error") and default.wants("expired", "")
+    assert not default.wants("errored", "invalid_request_error") and not default.wants("canceled", "")
+    explicit = Selection.parse("invalid_request_error,canceled")
+    assert explicit.wants("errored", "invalid_request_error") and explicit.wants("canceled", "")
+    assert not explicit.wants("errored", "overloaded_error")
+    assert Selection.parse("errored").wants("errored", "anything_error")
+    with pytest.raises(ValueError, match="not a result or error type"):
+        Selection.parse("over loaded")
+
+
+def test_retry_needs_the_results_in_the_index(store: Store) -> None:
+    with pytest.raises(SubmitError, match="not in the local index"):
+        plan_retry(store, "msgbatch_unknown", Selection.parse(None))

@@ -1,0 +1,230 @@
+"""Retries, lineage and jobs: which failed items to resend, which batch a retry came from, and a batch with
+all its retries seen as one job where, per custom_id, the latest outcome wins.
+
+Built on the results index (`core.results`: one row per result line, with its error type) and the
+submissions store (`core.submit`: the original params of every request batchboard sent or was given).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import orjson
+
+from batchboard.core.results import RETRYABLE_ERRORS, ResultsIndex
+from batchboard.core.store import Store
+from batchboard.core.submit import SubmitError, stored_requests, submission_for_batch
+
+#: `--types` words besides error types: what the default retry takes, and the non-error outcomes.
+RETRYABLE = "retryable"
+EXPIRED, CANCELED, ERRORED = "expired", "canceled", "errored"
+DEFAULT_TYPES = (RETRYABLE, EXPIRED)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which failed items a retry takes: result types (expired, canceled) and error types."""
+
+    result_types: frozenset[str]
+    error_types: frozenset[str]
+    all_errors: bool = False
+
+    @classmethod
+    def parse(cls, text: str | None) -> Selection:
+        """From `--types T1,T2`: retryable (the retryable error types), expired, canceled, errored (every
+        error type), or an error type by name such as invalid_request_error."""
+        words = [w.strip() for w in (text or ",".join(DEFAULT_TYPES)).split(",") if w.strip()]
+        if not words:
+            raise ValueError("--types needs at least one type")
+        result_types: set[str] = set()
+        error_types: set[str] = set()
+        all_errors = False
+        for word in words:
+            if word in (EXPIRED, CANCELED):
+                result_types.add(word)
+            elif word == ERRORED:
+                all_errors = True
+            elif word == RETRYABLE:
+                error_types |= RETRYABLE_ERRORS
+            elif word.replace("_", "").isalnum():
+                error_types.add(word)
+            else:
+                raise ValueError(f"--types: {word!r} is not a result or error type")
+        return cls(frozenset(result_types), frozenset(error_types), all_errors)
+
+    def wants(self, result_type: str, error_type: str) -> bool:
+        if result_type == ERRORED:
+            return self.all_errors or error_type in self.error_types
+        return result_type in self.result_types
+
+
+@dataclass
+class RetryPlan:
+    """The failed items of one batch chosen for a retry, with their stored requests."""
+
+    batch_id: str
+    requests: list[tuple[str, bytes]] = field(default_factory=list)
+    groups: Counter[str] = field(default_factory=Counter)
+    """Chosen items per group (error type, or expired / canceled)."""
+    missing: list[str] = field(default_factory=list)
+    """Chosen custom_ids with no stored request (the batch was submitted elsewhere and not attached)."""
+    left_out: Counter[str] = field(default_factory=Counter)
+    """Failed items not chosen, per group (for example invalid_request_error, which needs a fix first)."""
+
+
+def plan_retry(store: Store, batch_id: str, selection: Selection) -> RetryPlan:
+    """Choose `batch_id`'s failed items per `selection` and find their original requests.
+
+    Needs the batch's results in the index (`results.ingest`); raises SubmitError otherwise.
+    """
+    index = ResultsIndex(store)
+    if not index.is_complete(batch_id):
+        raise SubmitError(f"the results of {batch_id} are not in the local index yet")
+    plan = RetryPlan(batch_id)
+    chosen: list[str] = []
+    rows = store.query(
+        "SELECT custom_id, result_type, error_type FROM result_items "
+        "WHERE batch_id = ? AND result_type != 'succeeded' ORDER BY line",
+        (batch_id,),
+    )
+    for custom_id, result_type, error_type in rows:
+        group = error_type or result_type
+        if selection.wants(result_type, error_type):
+            chosen.append(custom_id)
+            plan.groups[group] += 1
+        else:
+            plan.left_out[group] += 1
+    found = stored_requests(store, batch_id, chosen)
+    for custom_id in chosen:
+        params = found.get(custom_id)
+        if params is None:
+            plan.missing.append(custom_id)
+        else:
+            plan.requests.append((custom_id, params))
+    return plan
+
+
+# ------------------------------------------------------------------------------------------ lineage
+
+
+def parent_of(store: Store, batch_id: str) -> str | None:
+    """The batch this one retried, if it is a retry batchboard sent."""
+    submission = submission_for_batch(store, batch_id)
+    return submission.parent_batch_id if submission else None
+
+
+def children_of(store: Store, batch_id: str) -> list[str]:
+    """Batches that retried this one, oldest first."""
+    rows = store.query(
+        "SELECT c.batch_id FROM submissions s JOIN submission_chunks c ON c.submission_id = s.id "
+        "WHERE s.parent_batch_id = ? AND c.batch_id IS NOT NULL ORDER BY s.created_at, c.chunk",
+        (batch_id,),
+    )
+    return [r[0] for r in rows]
+
+
+def root_of(store: Store, batch_id: str) -> str:
+    seen = {batch_id}
+    while (parent := parent_of(store, batch_id)) is not None and parent not in seen:
+        seen.add(parent)
+        batch_id = parent
+    return batch_id
+
+
+def chain(store: Store, batch_id: str) -> list[str]:
+    """The whole job `batch_id` belongs to: its root, then every retry below it, in the order sent."""
+    order = [root_of(store, batch_id)]
+    position = 0
+    while position < len(order):
+        for child in children_of(store, order[position]):
+            if child not in order:
+                order.append(child)
+        position += 1
+    # Breadth-first lists a retry of a retry after its parent but maybe before an older sibling's retry;
+    # "latest outcome wins" needs send order, so sort by when each batch's submission was made.
+    when = {b: _sent_order(store, b) for b in order}
+    return sorted(order, key=lambda b: (when[b], order.index(b)))
+
+
+def _sent_order(store: Store, batch_id: str) -> str:
+    rows = store.query(
+        "SELECT s.created_at FROM submissions s JOIN submission_chunks c ON c.submission_id = s.id "
+        "WHERE c.batch_id = ?",
+        (batch_id,),
+    )
+    return rows[0][0] if rows else ""  # a batch sent elsewhere comes first: it is the root
+
+
+# ---------------------------------------------------------------------------------------------- jobs
+
+
+@dataclass
+class Job:
+    """A batch and its retries as one: per custom_id the latest outcome, totals, and cost across the chain."""
+
+    batch_ids: list[str]
+    latest: dict[str, tuple[str, str, str]]
+    """custom_id -> (batch_id, result_type, error_type) of its latest result."""
+    without_results: list[str]
+    """Batches in the chain whose results are not in the index (still running, or not downloaded)."""
+    cost_batch: float
+    cost_standard: float
+
+    @property
+    def totals(self) -> Counter[str]:
+        return Counter(result_type for _, result_type, _ in self.latest.values())
+
+    @property
+    def attempts(self) -> int:
+        return len(self.batch_ids)
+
+
+def job(store: Store, batch_id: str) -> Job:
+    index = ResultsIndex(store)
+    batch_ids = chain(store, batch_id)
+    latest: dict[str, tuple[str, str, str]] = {}
+    without: list[str] = []
+    cost_batch = cost_standard = 0.0
+    for member in batch_ids:  # oldest first: a later batch's outcome replaces an earlier one
+        if not index.is_complete(member):
+            without.append(member)
+            continue
+        for custom_id, result_type, error_type in store.query(
+            "SELECT custom_id, result_type, error_type FROM result_items WHERE batch_id = ?", (member,)
+        ):
+            latest[custom_id] = (member, result_type, error_type)
+        (row,) = store.query(
+            "SELECT COALESCE(SUM(cost_batch), 0), COALESCE(SUM(cost_standard), 0) FROM result_items "
+            "WHERE batch_id = ?",
+            (member,),
+        )
+        cost_batch += row[0]
+        cost_standard += row[1]
+    return Job(batch_ids, latest, without, cost_batch, cost_standard)
+
+
+def merged_lines(store: Store, current: Job) -> Iterator[bytes]:
+    """The job's results, one line per custom_id: the line from the batch that holds its latest outcome."""
+    index = ResultsIndex(store)
+    wanted: dict[str, set[str]] = {}
+    for custom_id, (member, _, _) in current.latest.items():
+        wanted.setdefault(member, set()).add(custom_id)
+    for member in current.batch_ids:
+        ids = wanted.get(member)
+        if not ids:
+            continue
+        for line in index.lines_of(member):
+            try:
+                custom_id = orjson.loads(line).get("custom_id")
+            except (orjson.JSONDecodeError, AttributeError):
+                continue
+            if custom_id in ids:
+                ids.discard(custom_id)  # a line per custom_id, even if a batch listed one twice
+                yield line
+
+
+def missing_from(custom_ids: Iterable[str], known: set[str]) -> list[str]:
+    """Which of `custom_ids` are not in `known`, in the order given."""
+    return [cid for cid in custom_ids if cid not in known]
