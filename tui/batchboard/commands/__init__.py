@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from batchboard.commands import batches, config, cost, emulator, results
+from batchboard.commands import batches, config, cost, emulator, job, results, submit
 
-COMMANDS: list[ModuleType] = [emulator, config, batches, results, cost]
+COMMANDS: list[ModuleType] = [emulator, config, batches, results, cost, submit, job]

@@ -54,6 +54,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="write succeeded and problem (errored/canceled/expired) lines to two files",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON summary on standard output")
+    parser.add_argument(
+        "--job",
+        action="store_true",
+        help="the merged results of BATCH_ID and all its retries: per custom_id, the latest outcome",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -66,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
         return fail(CommandError("--split writes two files; give a base name with -o, not '-'", 2))
     try:
         index = open_index()
+        if args.job:
+            from batchboard.commands.job import export_job
+
+            return export_job(args, index)
         report = ensure_local(args, index)
         written = export(args, index)
     except CommandError as error:

@@ -1,0 +1,125 @@
+"""`batchboard submit`, `retry` and `attach` end to end against the emulator (credentials from the env)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import anthropic
+import orjson
+import pytest
+
+from batchboard.cli import main
+from batchboard.core.clock import ManualClock
+from batchboard.emulator import Emulator, EmulatorSettings
+
+from .conftest import API_KEY, write_jsonl
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+@pytest.fixture
+def emulator(clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    settings = EmulatorSettings(seed=5, demo=False, batch_duration=60.0, error_rate=0.5)
+    emu = Emulator(settings, clock=clock)
+    with emu.running_in_thread() as base_url:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", base_url)
+        yield emu
+
+
+@pytest.fixture
+def sdk(emulator: Emulator) -> Iterator[anthropic.Anthropic]:
+    with anthropic.Anthropic(api_key=API_KEY, base_url=emulator.base_url, max_retries=0) as client:
+        yield client
+
+
+def test_a_broken_file_lists_every_problem_and_sends_nothing(
+    sdk: anthropic.Anthropic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = CORPUS / "mixed.jsonl"
+    assert main(["submit", str(path), "--yes"]) == 1
+    err = capsys.readouterr().err
+    expected = (CORPUS / "mixed.expected").read_text(encoding="utf-8").replace("mixed.jsonl:", f"{path}:")
+    for line in expected.splitlines():
+        assert line in err
+    assert "9 error(s), 3 warning(s); nothing was sent" in err
+    assert list(sdk.messages.batches.list()) == []
+
+
+def test_dry_run_without_a_key_estimates_locally_and_sends_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", 5)
+    assert main(["submit", str(path), "--dry-run", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["validation"]["ok"] and result["validation"]["requests"] == 5
+    assert result["estimate"]["method"].startswith("local estimate")
+    assert result["estimate"]["output_tokens"] == {"min": 5, "max": 5 * 64}
+    assert "submission" not in result
+
+
+def test_sending_needs_a_confirmation_or_yes(
+    tmp_path: Path, sdk: anthropic.Anthropic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", 2)
+    assert main(["submit", str(path)]) == 2
+    assert "add --yes" in capsys.readouterr().err
+    assert list(sdk.messages.batches.list()) == []
+
+
+def test_submit_then_retry_sends_exactly_the_retryable_failures(
+    tmp_path: Path, sdk: anthropic.Anthropic, clock: ManualClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", 12)
+    assert main(["submit", str(path), "--yes", "--json", "--label", "triage"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["estimate"]["method"].startswith("count_tokens for a sample")
+    (batch,) = result["submission"]["batches"]
+    parent = batch["batch_id"]
+    clock.advance(120)
+
+    assert main(["retry", parent, "--yes", "--json"]) == 0
+    retry = json.loads(capsys.readouterr().out)
+    failed = [r for r in sdk.messages.batches.results(parent) if r.result.type != "succeeded"]
+    assert failed, "the emulator's error rate should fail some requests"
+    assert retry["chosen"] == {
+        kind: sum(1 for r in failed if r.result.type == "errored" and r.result.error.error.type == kind)
+        for kind in {r.result.error.error.type for r in failed if r.result.type == "errored"}
+    }
+    (child,) = retry["submission"]["batches"]
+    assert retry["submission"]["parent_batch_id"] == parent and retry["submission"]["label"] == "triage"
+    clock.advance(120)
+    resent = sorted(r.custom_id for r in sdk.messages.batches.results(child["batch_id"]))
+    assert resent == sorted(r.custom_id for r in failed)
+
+    # The job: every custom_id once, from the batch with its latest outcome.
+    out = tmp_path / "job.jsonl"
+    assert main(["results", parent, "--job", "-o", str(out)]) == 0
+    merged = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert sorted(m["custom_id"] for m in merged) == [f"req-{i}" for i in sorted(range(12), key=str)]
+    latest = {m["custom_id"]: m["result"]["type"] for m in merged}
+    assert main(["job", child["batch_id"], "--json"]) == 0
+    job = json.loads(capsys.readouterr().out)
+    assert job["batches"] == [parent, child["batch_id"]] and job["requests"] == 12
+    assert job["latest"] == {kind: list(latest.values()).count(kind) for kind in set(latest.values())}
+
+
+def test_attach_links_a_file_to_a_batch_sent_elsewhere_and_reports_missing_ids(
+    tmp_path: Path, sdk: anthropic.Anthropic, clock: ManualClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", 6)
+    requests = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    batch = sdk.messages.batches.create(requests=requests)  # sent by another tool
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in requests[:5]) + b"\n")  # the file lost one line
+    clock.advance(120)
+    assert main(["attach", batch.id, str(path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["missing_from_file"] == ["req-5"] and result["not_in_batch"] == 0
+    # Its failures can now be retried, except the one whose request is unknown.
+    assert main(["retry", batch.id, "--dry-run", "--json", "--count-tokens", "local"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    failed = {r.custom_id for r in sdk.messages.batches.results(batch.id) if r.result.type != "succeeded"}
+    assert set(plan["missing_requests"]) == failed & {"req-5"}
+    assert sum(plan["chosen"].values()) == len(failed)

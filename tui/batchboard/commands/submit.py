@@ -1,0 +1,441 @@
+"""`batchboard submit`, `retry` and `attach`: send a JSONL file as batches (validated, estimated, confirmed,
+crash-safe), resend a batch's failed items, and link a file to a batch sent elsewhere so it can be retried.
+
+If a file has any problem, nothing is sent: every problem is listed with its line and field, exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from batchboard.commands._results_common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    CommandError,
+    connection_from_args,
+    fail,
+    load_settings_quietly,
+    printable,
+)
+
+if TYPE_CHECKING:
+    from batchboard.core.config import Settings
+    from batchboard.core.estimate import Estimate
+    from batchboard.core.jsonl import ModelTally, Report
+    from batchboard.core.store import Store
+    from batchboard.core.submit import Submission
+
+COUNT_CHOICES = ("auto", "sample", "all", "local")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    submit = subparsers.add_parser(
+        "submit",
+        help="validate, estimate and send a JSONL file of requests as one or more batches",
+        description=(
+            'Each line of FILE is {"custom_id": ..., "params": {...}} as the Batch API takes it. The whole '
+            "file is checked first and every problem is listed with its line and field; if there is any, "
+            "nothing is sent. Then an estimate (tokens and cost at batch and standard price), a "
+            "confirmation, and the send: over 100,000 requests or 256 MB the file becomes several "
+            "batches under one label. "
+            "The requests are stored locally first, so failures can be retried and a lost answer is "
+            "reconciled, never sent twice."
+        ),
+    )
+    submit.add_argument("file", metavar="FILE.jsonl", nargs="?", help="the requests, one JSON object a line")
+    submit.add_argument("--label", help="a label for the batch(es), shown in the dashboard")
+    submit.add_argument("--dry-run", action="store_true", help="check and estimate only; send nothing")
+    submit.add_argument("--yes", "-y", action="store_true", help="send without asking for confirmation")
+    submit.add_argument("--json", action="store_true", help="print the report as JSON on standard output")
+    _count_option(submit)
+    submit.add_argument(
+        "--resume",
+        metavar="SUBMISSION_ID",
+        help="send the chunks of an earlier submission that were not sent (after an error or a crash)",
+    )
+    submit.set_defaults(handler=run_submit)
+
+    retry = subparsers.add_parser(
+        "retry",
+        help="send a batch's failed requests again, as a new batch that records its parent",
+        description=(
+            "Build a new batch from the locally stored original requests of BATCH_ID's failed items. By "
+            "default: retryable errors (overloaded_error, api_error, rate_limit_error, timeout_error) and "
+            "expired items. --types chooses: retryable, expired, canceled, errored (every error type), or "
+            "an error type by name (invalid_request_error is only retried when named: it needs a fix first)."
+        ),
+    )
+    retry.add_argument("batch_id", metavar="BATCH_ID")
+    retry.add_argument("--types", metavar="T1,T2", help="which failed items (default: retryable,expired)")
+    retry.add_argument("--label", help="label for the new batch (default: the parent's label)")
+    retry.add_argument("--dry-run", action="store_true", help="show what would be sent; send nothing")
+    retry.add_argument("--yes", "-y", action="store_true", help="send without asking for confirmation")
+    retry.add_argument("--json", action="store_true", help="print the report as JSON on standard output")
+    _count_option(retry)
+    retry.set_defaults(handler=run_retry)
+
+    attach = subparsers.add_parser(
+        "attach",
+        help="link the JSONL file a batch was sent from (elsewhere), so its failures can be retried",
+        description=(
+            "Store the requests of FILE as the source of BATCH_ID, a batch submitted by another tool. "
+            "custom_ids of the batch that the file lacks are reported (once its results are available)."
+        ),
+    )
+    attach.add_argument("batch_id", metavar="BATCH_ID")
+    attach.add_argument("file", metavar="FILE.jsonl")
+    attach.add_argument("--json", action="store_true", help="print the report as JSON on standard output")
+    attach.set_defaults(handler=run_attach)
+
+
+def _count_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--count-tokens",
+        choices=COUNT_CHOICES,
+        default="auto",
+        help="input tokens: count_tokens for a sample (auto, with a key) or all requests, or a local "
+        "estimate of about 4 characters a token (auto, without a key)",
+    )
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _say(args: argparse.Namespace, text: str = "") -> None:
+    """Human output: stdout normally, stderr when stdout carries JSON."""
+    print(printable(text), file=sys.stderr if args.json else sys.stdout)
+
+
+def _confirm(args: argparse.Namespace, question: str) -> None:
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise CommandError("not sending without confirmation: run it in a terminal, or add --yes", EXIT_USAGE)
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        raise CommandError("not sent", EXIT_FAILED)
+
+
+def _validation_json(report: Report) -> dict[str, Any]:
+    return {
+        "file": report.file,
+        "ok": report.ok,
+        "requests": report.requests,
+        "errors": report.errors,
+        "warnings": report.warnings,
+        "problems": [
+            {"line": p.line, "field": p.field, "severity": p.severity, "message": p.message, "text": str(p)}
+            for p in report.problems
+        ],
+        "problems_not_listed": report.omitted,
+        "batches": [
+            {"lines": [c.first_line, c.last_line], "requests": c.requests, "bytes": c.body_bytes}
+            for c in report.chunks
+        ],
+    }
+
+
+def _print_problems(args: argparse.Namespace, report: Report) -> None:
+    for problem in report.problems:
+        print(printable(str(problem)), file=sys.stderr)
+    if report.omitted:
+        print(f"... and {report.omitted:,} more problems not listed", file=sys.stderr)
+
+
+def _has_key(args: argparse.Namespace, settings: Settings) -> bool:
+    try:
+        connection_from_args(args, settings)
+    except CommandError:
+        return False
+    return True
+
+
+async def _estimate(
+    args: argparse.Namespace,
+    settings: Settings,
+    tallies: dict[str, ModelTally],
+    requests: Callable[[], Iterator[dict[str, Any]]],
+) -> Estimate:
+    from batchboard.core.estimate import counted_estimate, local_estimate
+
+    mode = args.count_tokens
+    if mode == "auto":
+        mode = "sample" if _has_key(args, settings) else "local"
+    if mode == "local":
+        return local_estimate(tallies, settings)
+    from batchboard.core.client import make_client
+
+    async with make_client(connection_from_args(args, settings)) as client:
+        return await counted_estimate(tallies, requests, client, mode=mode, settings=settings)
+
+
+async def _send(args: argparse.Namespace, settings: Settings, store: Store, submission_id: str) -> Submission:
+    from batchboard.core.client import make_client
+    from batchboard.core.submit import SubmitError, Submitter
+
+    async with make_client(connection_from_args(args, settings)) as client:
+        submitter = Submitter(store, client)
+        for outcome in await submitter.reconcile():  # earlier runs' lost answers first
+            if outcome.outcome == "found":
+                _say(
+                    args, f"recovered {outcome.batch_id} for an earlier submission ({outcome.submission_id})"
+                )
+
+        def announce(chunk: Any) -> None:
+            _say(args, f"created {chunk.batch_id} ({chunk.request_count:,} requests)")
+
+        try:
+            return await submitter.send(submission_id, on_chunk=announce)
+        except SubmitError as error:
+            raise CommandError(str(error)) from error
+
+
+def _submission_json(submission: Submission) -> dict[str, Any]:
+    return {
+        "id": submission.id,
+        "kind": submission.kind,
+        "label": submission.label,
+        "parent_batch_id": submission.parent_batch_id,
+        "requests": submission.request_count,
+        "batches": [
+            {
+                "batch_id": c.batch_id,
+                "requests": c.request_count,
+                "state": c.state,
+                "resolved_by": c.resolved_by,
+            }
+            for c in submission.chunks
+        ],
+    }
+
+
+# -------------------------------------------------------------------------------------------- submit
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    try:
+        if not args.resume:
+            if not args.file:
+                raise CommandError("give a FILE.jsonl to submit (or --resume SUBMISSION_ID)", EXIT_USAGE)
+            if not Path(args.file).is_file():
+                raise CommandError(f"{args.file}: no such file", EXIT_USAGE)
+        return asyncio.run(_submit(args))
+    except CommandError as error:
+        return fail(error)
+
+
+async def _submit(args: argparse.Namespace) -> int:
+    from batchboard.core.estimate import format_estimate, params_of
+    from batchboard.core.jsonl import iter_chunk, validate_file
+    from batchboard.core.store import Store
+    from batchboard.core.submit import prepare_file
+
+    settings = load_settings_quietly()
+    if args.resume:
+        with Store.open() as store:
+            submission = await _send(args, settings, store, args.resume)
+        return _finish(args, {"submission": _submission_json(submission)}, submission)
+    path = Path(args.file)
+
+    from batchboard.core.jsonl import SDK_MODELS
+    from batchboard.core.pricing import known_models
+
+    models = SDK_MODELS | set(known_models()) | set(settings.prices)
+    report = await asyncio.to_thread(validate_file, path, display_name=args.file, known_models=models)
+    result: dict[str, Any] = {"validation": _validation_json(report)}
+    _print_problems(args, report)
+    if not report.ok:
+        if args.json:
+            print(json.dumps(result, indent=2, ensure_ascii=False))
+        raise CommandError(
+            f"{args.file}: {report.errors:,} error(s), {report.warnings:,} warning(s); nothing was sent"
+        )
+    chunks = report.chunks
+    _say(
+        args,
+        f"{args.file}: {report.requests:,} requests OK"
+        + (f" ({report.warnings:,} warning(s))" if report.warnings else "")
+        + (f", sent as {len(chunks)} batches" if len(chunks) > 1 else ""),
+    )
+
+    def requests() -> Iterator[dict[str, Any]]:
+        for chunk in chunks:
+            yield from params_of(iter_chunk(path, chunk))
+
+    estimate = await _estimate(args, settings, report.models, requests)
+    result["estimate"] = estimate.as_dict()
+    for line in format_estimate(estimate):
+        _say(args, line)
+    if args.dry_run:
+        _say(args, "dry run: nothing was sent")
+        if args.json:
+            print(json.dumps(result, indent=2, ensure_ascii=False))
+        return 0
+    batches = f"{len(chunks)} batches" if len(chunks) > 1 else "1 batch"
+    _confirm(args, f"Send {report.requests:,} requests as {batches}?")
+    with Store.open() as store:
+        submission = await asyncio.to_thread(prepare_file, store, report, label=args.label)
+        submission = await _send(args, settings, store, submission.id)
+    result["submission"] = _submission_json(submission)
+    return _finish(args, result, submission)
+
+
+def _finish(args: argparse.Namespace, result: dict[str, Any], submission: Submission) -> int:
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    _say(args, f"submission {submission.id}: {', '.join(submission.batch_ids)}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- retry
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_retry(args))
+    except CommandError as error:
+        return fail(error)
+
+
+async def _retry(args: argparse.Namespace) -> int:
+    import orjson
+
+    from batchboard.commands.results import ensure_local
+    from batchboard.core.estimate import format_estimate
+    from batchboard.core.jobs import Selection, plan_retry
+    from batchboard.core.jsonl import tally_params
+    from batchboard.core.results import ResultsIndex
+    from batchboard.core.store import Store
+    from batchboard.core.submit import SubmitError, prepare_requests
+
+    settings = load_settings_quietly()
+    try:
+        selection = Selection.parse(args.types)
+    except ValueError as error:
+        raise CommandError(str(error), EXIT_USAGE) from error
+    with Store.open() as store:
+        await asyncio.to_thread(ensure_local, args, ResultsIndex(store))
+        try:
+            plan = plan_retry(store, args.batch_id, selection)
+        except SubmitError as error:
+            raise CommandError(str(error)) from error
+        result: dict[str, Any] = {
+            "batch_id": args.batch_id,
+            "chosen": dict(plan.groups),
+            "left_out": dict(plan.left_out),
+            "missing_requests": plan.missing,
+        }
+        for group, count in sorted(plan.groups.items()):
+            _say(args, f"retrying {count:,} {group}")
+        for group, count in sorted(plan.left_out.items()):
+            _say(args, f"leaving out {count:,} {group} (add it to --types to include it)")
+        if plan.missing:
+            _say(
+                args,
+                f"{len(plan.missing):,} chosen item(s) have no stored request, for example "
+                f"{plan.missing[0]}: the batch was sent elsewhere; 'batchboard attach {args.batch_id} FILE' "
+                "links its source file",
+            )
+        if not plan.requests:
+            if args.json:
+                print(json.dumps(result, indent=2, ensure_ascii=False))
+            _say(args, "nothing to retry")
+            return 0 if not plan.missing else EXIT_FAILED
+
+        def requests() -> Iterator[dict[str, Any]]:
+            for _, params in plan.requests:
+                yield orjson.loads(params)
+
+        tallies = tally_params(requests())
+        estimate = await _estimate(args, settings, tallies, requests)
+        result["estimate"] = estimate.as_dict()
+        for line in format_estimate(estimate):
+            _say(args, line)
+        if args.dry_run:
+            _say(args, "dry run: nothing was sent")
+            if args.json:
+                print(json.dumps(result, indent=2, ensure_ascii=False))
+            return 0
+        _confirm(args, f"Send {len(plan.requests):,} requests again as a retry of {args.batch_id}?")
+        label = args.label or store.label(args.batch_id)
+        submission = prepare_requests(store, plan.requests, parent_batch_id=args.batch_id, label=label)
+        submission = await _send(args, settings, store, submission.id)
+    result["submission"] = _submission_json(submission)
+    return _finish(args, result, submission)
+
+
+# -------------------------------------------------------------------------------------------- attach
+
+
+def run_attach(args: argparse.Namespace) -> int:
+    try:
+        return _attach(args)
+    except CommandError as error:
+        return fail(error)
+
+
+def _attach(args: argparse.Namespace) -> int:
+    import orjson
+
+    from batchboard.commands.results import ensure_local
+    from batchboard.core.jsonl import iter_chunk, validate_file
+    from batchboard.core.results import IngestError, ResultsIndex
+    from batchboard.core.store import Store
+    from batchboard.core.submit import SubmitError, attach_file
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"{args.file}: no such file", EXIT_USAGE)
+    report = validate_file(path, display_name=args.file)
+    _print_problems(args, report)
+    if not report.ok:
+        raise CommandError(f"{args.file}: {report.errors:,} error(s); nothing was attached")
+    rows = [
+        (request["custom_id"], line, orjson.dumps(request["params"]))
+        for chunk in report.chunks
+        for line, request in iter_chunk(path, chunk)
+    ]
+    file_ids = {cid for cid, _, _ in rows}
+    result: dict[str, Any] = {"batch_id": args.batch_id, "file": args.file, "requests": len(rows)}
+    with Store.open() as store:
+        index = ResultsIndex(store)
+        batch_ids: list[str] | None = None
+        try:
+            ensure_local(args, index)
+            batch_ids = [
+                r[0]
+                for r in store.query(
+                    "SELECT custom_id FROM result_items WHERE batch_id = ? ORDER BY line", (args.batch_id,)
+                )
+            ]
+        except (CommandError, IngestError) as error:
+            _say(args, f"results not available yet ({error}); custom_ids will be checked once they are")
+        try:
+            submission = attach_file(store, args.batch_id, iter(rows), source_path=str(path.resolve()))
+        except SubmitError as error:
+            raise CommandError(str(error)) from error
+    result["submission"] = submission.id
+    if batch_ids is not None:
+        missing = [cid for cid in batch_ids if cid not in file_ids]
+        extra = len(file_ids - set(batch_ids))
+        result["missing_from_file"] = missing
+        result["not_in_batch"] = extra
+        if missing:
+            _say(
+                args, f"{len(missing):,} custom_id(s) of {args.batch_id} are not in {args.file}, for example:"
+            )
+            for cid in missing[:10]:
+                _say(args, f"  {cid}")
+            _say(args, "their failures cannot be retried")
+        if extra:
+            _say(args, f"{extra:,} request(s) in {args.file} are not in {args.batch_id}")
+    _say(args, f"attached {args.file} ({len(rows):,} requests) to {args.batch_id}")
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
