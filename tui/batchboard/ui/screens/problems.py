@@ -25,6 +25,8 @@ from batchboard.core.results import GroupKey, ResultGroup, ResultItem, ResultsIn
 from batchboard.ui.screens.inspector import InspectorScreen, RequestLookup
 
 PAGE_SIZE = 200
+#: The first page only needs to fill the screen: the rest of it follows as the cursor moves.
+FIRST_PAGE = 60
 #: Load the next page when the cursor comes this close to the last loaded row.
 PAGE_AHEAD = 20
 MESSAGE_WIDTH = 200
@@ -170,14 +172,15 @@ class ProblemsScreen(Screen[None]):
     def _load_page(self) -> None:
         if self.group is None or self._exhausted:
             return
+        limit = min(self.page_size, FIRST_PAGE) if self._last is None else self.page_size
         page = self.index.items(
             self.batch_id,
             self.group.key,
             contains=self._filter,
             after=self._last.cursor if self._last else None,
-            limit=self.page_size,
+            limit=limit,
         )
-        self._exhausted = len(page) < self.page_size
+        self._exhausted = len(page) < limit
         if not page:
             return
         self._last = page[-1]
