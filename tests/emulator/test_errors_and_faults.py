@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import anthropic
 import httpx2
 import pytest
 from tests.emulator.conftest import API_KEY, request, sync_client
 
+from batchboard.core.clock import ManualClock
 from batchboard.emulator import Emulator, EmulatorSettings, Fault
 
 BATCHES = "/v1/messages/batches"
@@ -179,3 +182,29 @@ def test_clock_advance_refused_on_the_system_clock() -> None:
     with emu.running_in_thread():
         response = raw(emu, "POST", "/_emulator/clock/advance", json={"seconds": 1})
     assert response.status_code == 400
+
+
+def test_drop_after_cuts_a_results_download_half_way(
+    client: anthropic.Anthropic, emulator: Emulator, clock: ManualClock
+) -> None:
+    batch_id = emulator.add_batch(count=400, created_at=clock.now() - timedelta(hours=1), duration=60)
+    emulator.faults.add(Fault(kind="drop_after", method="GET", path=f"{BATCHES}/{batch_id}/results"))
+    received = []
+    # Mid-body, the SDK lets httpx's own error through (it wraps only errors before the response starts).
+    with pytest.raises(httpx2.RemoteProtocolError):  # noqa: SIM117 - the error surfaces while iterating
+        with client.messages.batches.with_streaming_response.results(batch_id) as response:
+            for line in response.iter_lines():
+                received.append(line)
+    assert 0 < len(received) < 400
+    assert len(list(client.messages.batches.results(batch_id))) == 400  # the next try gets everything
+
+
+def test_drop_after_cuts_a_stream(client: anthropic.Anthropic, emulator: Emulator) -> None:
+    emulator.faults.add(Fault(kind="drop_after", method="POST", path="/v1/messages"))
+    with pytest.raises(httpx2.RemoteProtocolError):  # noqa: SIM117 - the error surfaces while iterating
+        with client.messages.stream(
+            model="claude-haiku-5-5",
+            max_tokens=100,
+            messages=[{"role": "user", "content": "Summarise tides"}],
+        ) as stream:
+            stream.get_final_message()

@@ -40,6 +40,8 @@ RESULTS_CHUNK = 256 * 1024
 SNIFF_BYTES = 1 << 20
 EMULATOR_KEY: web.AppKey[Emulator] = web.AppKey("emulator")
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
+#: Set by a drop_after fault on a streamed answer (results, SSE): the handler cuts the connection half way.
+DROP_MIDWAY: web.RequestKey[bool] = web.RequestKey("drop_midway")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -158,23 +160,28 @@ async def _apply_fault(fault: Fault, request: web.Request, handler: Handler) -> 
         return error_response(request, 529, "overloaded_error", "Overloaded")
     if fault.kind == "api_error":
         return error_response(request, 500, "api_error", "Internal server error")
+    # Drops: abort the connection, then hand aiohttp a response it can no longer send (it shrugs that off
+    # quietly, where raising would log an error for what is a deliberate fault).
     if fault.kind == "drop_before":
         _drop(request)
-        raise ConnectionResetError("emulator fault: connection dropped before processing")
+        return web.Response(status=500)
     # drop_after: do the work, then cut the response off halfway through its body.
     response: web.StreamResponse
+    request[DROP_MIDWAY] = True
     try:
         response = await handler(request)
     except ApiError as exc:
         response = error_response(request, exc.status, exc.kind, exc.message)
-    if isinstance(response, web.Response) and response.body is not None:
+    if isinstance(response, web.Response) and not response.prepared and response.body is not None:
         body = bytes(response.body)  # type: ignore[arg-type]
         partial = web.StreamResponse(status=response.status, headers=response.headers)
         partial.content_length = len(body)
         await partial.prepare(request)
         await partial.write(body[: len(body) // 2])
+        _drop(request)
+        return partial
     _drop(request)
-    raise ConnectionResetError("emulator fault: connection dropped mid-response")
+    return response
 
 
 # --- batches ---
@@ -366,8 +373,13 @@ async def batch_results(request: web.Request) -> web.StreamResponse:
     response.enable_chunked_encoding()
     await response.prepare(request)
     buffer = bytearray()
-    for line in batch.result_lines(emulator.settings.seed):
+    drop_after = len(batch.source) // 2 if request.get(DROP_MIDWAY) else -1
+    for number, line in enumerate(batch.result_lines(emulator.settings.seed)):
         buffer += line
+        if number == drop_after:
+            await response.write(bytes(buffer))
+            _drop(request)
+            return response
         if len(buffer) >= RESULTS_CHUNK:
             await response.write(bytes(buffer))
             buffer.clear()
@@ -447,9 +459,13 @@ async def _stream_message(
         first = loop.time() + settings.ttft
         rate = settings.tokens_per_second
         sent = deltas = 0
+        drop_at = len(tokens) // 2 if request.get(DROP_MIDWAY) else -1
         while sent < len(tokens):
             if fault is not None and deltas >= fault.after_events:
                 break
+            if drop_at >= 0 and sent >= drop_at:
+                _drop(request)
+                return response
             # Token i is due at first + i / rate: absolute deadlines, so sleeping late never drifts the rate,
             # and tokens already overdue go out together in one delta.
             # With no rate set, tokens go out one per delta without pacing.
