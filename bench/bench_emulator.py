@@ -96,8 +96,13 @@ def make_requests(count: int) -> list[dict[str, object]]:
                 "messages": [
                     {
                         "role": "user",
-                        "content": f"Classify this support ticket: {TOPICS[i % len(TOPICS)]} {i} "
-                        f"has not arrived after {i % 30 + 2} days and the customer wants an update.",
+                        "content": (
+                            f"Classify this support ticket: {TOPICS[i % len(TOPICS)]} {i} "
+                            f"has not arrived after {i % 30 + 2} days and the customer wants an update."
+                        )
+                        if i % 4
+                        else f"Summarise this incident note: {TOPICS[i % len(TOPICS)]} {i} was delayed by "
+                        f"a carrier strike, warehouse staff rerouted {i % 50 + 3} parcels through Rotterdam.",
                     }
                 ],
             },
