@@ -2,7 +2,9 @@
 
 Targets (issue 5): validation + chunking at >= 1/3 the speed of `for line in file: orjson.loads(line)` on the
 same file in the same run, and peak RSS <= 200 MB (VmHWM of a child process that only validates).
-Run: `python bench/bench_submit.py [--requests N] [--record]`; `--record` appends the figures to bench/README.md.
+Run: `python bench/bench_submit.py [--requests N] [--record]` (`--record` appends to bench/README.md).
+Two files: short prompts (about 0.8 KB a request, the hard case: per-line overhead weighs most) and documents
+(about 4 KB a request, closer to typical summarisation or classification batches).
 """
 
 from __future__ import annotations
@@ -25,19 +27,19 @@ from batchboard.core.jsonl import validate_file  # noqa: E402
 
 SPEED_TARGET = 1 / 3
 RSS_TARGET_MB = 200
-WORDS = (
-    "summarize the following customer review in one sentence and classify its sentiment as positive "
-    "negative or mixed the product arrived late but works well battery life is great screen is dim"
-).split()
+_TEXT = """summarize the following customer review in one sentence and classify its sentiment as positive
+negative or mixed the product arrived late but works well battery life is great"""
+WORDS = _TEXT.split()
+PROFILES = {"short prompts": (40, 160), "documents": (400, 900)}
 
 
-def generate(path: Path, count: int, seed: int = 0) -> None:
+def generate(path: Path, count: int, words: tuple[int, int] = (40, 160), seed: int = 0) -> None:
     """A realistic mix: a system prompt and one to three turns; one request in ten uses a cached system
     block and metadata (those take the validator's thorough path)."""
     rng = random.Random(seed)
     with path.open("wb") as handle:
         for i in range(count):
-            turns = [{"role": "user", "content": " ".join(rng.choices(WORDS, k=rng.randint(40, 160)))}]
+            turns = [{"role": "user", "content": " ".join(rng.choices(WORDS, k=rng.randint(*words)))}]
             if rng.random() < 0.2:
                 turns += [
                     {"role": "assistant", "content": "Sure."},
@@ -70,18 +72,22 @@ def plain_parse(path: Path) -> int:
     return count
 
 
-def best_of(rounds: int, path: Path) -> tuple[float, float]:
-    """Interleave the two so machine noise hits both alike; keep each one's best time."""
-    base = ours = float("inf")
+def best_of(rounds: int, path: Path) -> dict[str, tuple[float, float]]:
+    """Interleave the two so machine noise hits both alike; keep each one's best wall and CPU time.
+
+    CPU time (`process_time`) is the fairer figure on a shared machine: other processes stretch wall time
+    of whichever run they land on. Both are printed; the target is judged on CPU time."""
+    best = {"wall": [float("inf")] * 2, "cpu": [float("inf")] * 2}
     for _ in range(rounds):
-        start = time.perf_counter()
-        plain_parse(path)
-        base = min(base, time.perf_counter() - start)
-        start = time.perf_counter()
-        report = validate_file(path)
-        ours = min(ours, time.perf_counter() - start)
-        assert report.ok and report.requests > 0, report.problems[:5]
-    return base, ours
+        for slot, run in enumerate((plain_parse, validate_file)):
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = run(path)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            best["wall"][slot] = min(best["wall"][slot], wall)
+            best["cpu"][slot] = min(best["cpu"][slot], cpu)
+            if slot == 1:
+                assert result.ok and result.requests > 0, result.problems[:5]  # type: ignore[union-attr]
+    return {kind: (times[0], times[1]) for kind, times in best.items()}
 
 
 def peak_rss_mb(path: Path) -> float:
@@ -101,41 +107,55 @@ def peak_rss_mb(path: Path) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--record", action="store_true", help="append the figures to bench/README.md")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "requests.jsonl"
-        generate(path, args.requests)
-        size_mb = path.stat().st_size / 1e6
-        base, ours = best_of(args.rounds, path)
-        rss = peak_rss_mb(path)
-    ratio = base / ours
-    speed_ok = ratio >= SPEED_TARGET
-    rss_ok = rss <= RSS_TARGET_MB
-    print(f"file: {args.requests:,} requests, {size_mb:.1f} MB")
-    print(f"plain orjson parse:      {base:.3f} s")
-    print(f"validate + chunk:        {ours:.3f} s")
-    print(f"speed ratio (parse/ours): {ratio:.2f}  (target >= {SPEED_TARGET:.2f}) {'PASS' if speed_ok else 'FAIL'}")
-    print(f"peak RSS (VmHWM):        {rss:.0f} MB (target <= {RSS_TARGET_MB} MB) {'PASS' if rss_ok else 'FAIL'}")
+    ok = True
+    rows = []
+    for name, words in PROFILES.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "requests.jsonl"
+            generate(path, args.requests, words)
+            size_mb = path.stat().st_size / 1e6
+            times = best_of(args.rounds, path)
+            rss = peak_rss_mb(path)
+        base, ours = times["cpu"]
+        wall_base, wall_ours = times["wall"]
+        ratio, wall_ratio = base / ours, wall_base / wall_ours
+        speed_ok = ratio >= SPEED_TARGET
+        rss_ok = rss <= RSS_TARGET_MB
+        ok = ok and speed_ok and rss_ok
+        print(
+            f"{name}: {args.requests:,} requests, {size_mb:.1f} MB; best of {args.rounds} interleaved rounds"
+        )
+        print(f"  plain orjson parse:       {base:.3f} s CPU ({wall_base:.3f} s wall)")
+        print(f"  validate + chunk:         {ours:.3f} s CPU ({wall_ours:.3f} s wall)")
+        verdict = "PASS" if speed_ok else "FAIL"
+        print(
+            f"  ratio (parse/ours):       {ratio:.2f} CPU, {wall_ratio:.2f} wall (target >= 0.33) {verdict}"
+        )
+        verdict = "PASS" if rss_ok else "FAIL"
+        print(f"  peak RSS (VmHWM):         {rss:.0f} MB (target <= {RSS_TARGET_MB} MB) {verdict}")
+        rows.append(
+            f"| {name}: {args.requests:,} requests, {size_mb:.0f} MB | {base:.3f} s | {ours:.3f} s | "
+            f"{ratio:.2f} ({wall_ratio:.2f} wall) | {rss:.0f} MB |"
+        )
     if args.record:
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        line = (
-            f"| {when} | {args.requests:,} requests, {size_mb:.0f} MB | {base:.3f} s | {ours:.3f} s | "
-            f"{ratio:.2f} | {rss:.0f} MB |\n"
-        )
         readme = ROOT / "bench" / "README.md"
         text = readme.read_text(encoding="utf-8")
         if "## bench_submit.py" not in text:
             text += (
-                "\n## bench_submit.py\n\nValidating and chunking a JSONL submission vs a bare orjson parse of the "
-                "same file (targets: ratio >= 0.33, peak RSS <= 200 MB).\n\n"
-                "| when | file | orjson parse | validate + chunk | ratio | peak RSS |\n"
-                "|---|---|---|---|---|---|\n"
+                "\n## bench_submit.py\n\nValidating and chunking a JSONL submission vs a bare orjson parse "
+                "of the same file, CPU time, best of interleaved rounds (targets: ratio >= 0.33, peak RSS "
+                "<= 200 MB).\n\n"
+                "| file | orjson parse (CPU) | validate + chunk (CPU) | ratio | peak RSS |\n"
+                "|---|---|---|---|---|\n"
             )
-        readme.write_text(text + line, encoding="utf-8")
-    return 0 if speed_ok and rss_ok else 1
+        text += f"| *run {when}* | | | | |\n" + "".join(row + "\n" for row in rows)
+        readme.write_text(text, encoding="utf-8")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

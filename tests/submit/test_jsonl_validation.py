@@ -44,6 +44,22 @@ def test_corpus_file_reports_exactly_the_expected_problems(path: Path) -> None:
     assert len(report.chunks) == (0 if has_errors else 1)
 
 
+def test_a_last_line_without_newline_and_an_unterminated_huge_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    lines = write_requests(path, 3)
+    path.write_bytes(b"\n".join(lines))  # no newline at the end
+    report = validate_file(path)
+    assert report.ok and report.requests == 3 and report.chunks[0].end_offset == path.stat().st_size
+    assert [r["custom_id"] for _, r in iter_chunk(path, report.chunks[0])] == ["r0", "r1", "r2"]
+    path.write_bytes(lines[0] + b"\n\n" + b"x" * 50_000)  # a blank line, then a huge line the file ends in
+    report = validate_file(path, display_name="r.jsonl", limits=Limits(max_bytes=20_000))
+    assert [str(p) for p in report.problems] == [
+        "r.jsonl:2: warning: blank line, skipped",
+        "r.jsonl:3: this line is 50,000 bytes, over the 15,904 bytes that fit in one batch; "
+        "split its content across several requests",
+    ]
+
+
 def test_corpus_covers_every_problem_the_issue_lists() -> None:
     names = {p.stem for p in CORPUS_FILES}
     assert {

@@ -555,14 +555,26 @@ def validate_file(
     max_request = limits.max_request_bytes
     line = offset = requests = 0
     blank_first = blank_count = 0
-    chunk_n = chunk_bytes = chunk_first = chunk_last = chunk_start = 0
+    chunk_n = chunk_first = chunk_last = chunk_start = 0
+    chunk_bytes = budget + 1  # "full", so the first request opens the first chunk
+    clean = True  # no errors so far: kept in a local, refreshed after each thorough check
+    roles, invalid = ROLES, _INVALID  # locals are cheaper than globals in the loop
     limit = max_line + 1
     with path.open("rb") as handle:
         readline = handle.readline
-        while raw := readline(limit):
+        while raw := readline(limit):  # at most `limit` bytes: one enormous line is never held whole
             length = len(raw)
             line += 1
             size = -1
+            if raw.isspace():
+                if not blank_count:
+                    blank_first = line
+                blank_count += 1
+                offset += length
+                continue
+            if blank_count:
+                _report_blank(v, blank_first, blank_count)
+                blank_count = 0
             if length > max_line and raw[-1] != 10:  # 10 is b"\n": too long to hold, skip it in pieces
                 while piece := readline(1 << 20):
                     length += len(piece)
@@ -570,90 +582,90 @@ def validate_file(
                         break
                 v.line = line
                 v.too_big(length, "this line is")
-            elif raw.isspace():
-                if not blank_count:
-                    blank_first = line
-                blank_count += 1
-            else:
-                if blank_count:
-                    _report_blank(v, blank_first, blank_count)
-                    blank_count = 0
-                if line == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    v.line = line
-                    v.problem(
-                        None, "the file starts with a UTF-8 byte order mark, which is ignored", "warning"
-                    )
-                    raw = raw[3:]
-                requests += 1
-                try:
-                    obj = loads(raw)
-                except decode_error as error:
-                    v.line = line
-                    v.not_json(raw, error, offset)
-                    obj = _INVALID
-                try:
-                    # The fast path: plain requests (model, max_tokens, string messages, at most a string
-                    # system prompt). Anything else leaves it through _Unusual or a KeyError.
-                    if type(obj) is not dict or len(obj) != 2:
-                        raise _Unusual
-                    custom_id = obj["custom_id"]
-                    params = obj["params"]
-                    if type(custom_id) is not str or custom_id in seen or id_ok(custom_id) is None:
-                        raise _Unusual
-                    count = len(params)
-                    model = params["model"]
-                    max_tokens = params["max_tokens"]
-                    messages = params["messages"]
-                    chars = 0 if count == 3 else len(params["system"]) if count == 4 else -1
+                offset += length
+                continue
+            if line == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                v.line = line
+                v.problem(None, "the file starts with a UTF-8 byte order mark, which is ignored", "warning")
+                raw = raw[3:]
+            requests += 1
+            try:
+                obj = loads(raw)
+            except decode_error as error:
+                v.line = line
+                v.not_json(raw, error, offset)
+                obj = invalid
+            try:
+                # The fast path: plain requests (model, max_tokens, string messages, at most a string
+                # system prompt). Anything else leaves it through _Unusual or a KeyError.
+                if type(obj) is not dict or len(obj) != 2:
+                    raise _Unusual
+                custom_id = obj["custom_id"]
+                params = obj["params"]
+                if type(custom_id) is not str or custom_id in seen or id_ok(custom_id) is None:
+                    raise _Unusual
+                count = len(params)
+                model = params["model"]
+                max_tokens = params["max_tokens"]
+                messages = params["messages"]
+                chars = 0 if count == 3 else len(params["system"]) if count == 4 else -1
+                if (
+                    chars < 0
+                    or type(params) is not dict
+                    or type(model) is not str
+                    or model not in known_models
+                    or type(max_tokens) is not int
+                    or max_tokens < 1
+                    or type(messages) is not list
+                    or not messages
+                    or (count == 4 and type(params["system"]) is not str)
+                ):
+                    raise _Unusual
+                for message in messages:
+                    content = message["content"]
                     if (
-                        chars < 0
-                        or type(params) is not dict
-                        or type(model) is not str
-                        or model not in known_models
-                        or type(max_tokens) is not int
-                        or max_tokens < 1
-                        or type(messages) is not list
-                        or not messages
-                        or (count == 4 and type(params["system"]) is not str)
+                        type(message) is not dict
+                        or len(message) != 2
+                        or message["role"] not in roles
+                        or type(content) is not str
                     ):
                         raise _Unusual
-                    for message in messages:
-                        content = message["content"]
-                        if (
-                            type(message) is not dict
-                            or len(message) != 2
-                            or message["role"] not in ROLES
-                            or type(content) is not str
-                        ):
-                            raise _Unusual
-                        chars += len(content)
-                    seen[custom_id] = line
-                    size = len(dumps(obj))
-                    tally = tallies.get(model)
-                    if tally is None:
-                        tally = tallies[model] = ModelTally()
-                    tally.requests += 1
-                    tally.max_tokens += max_tokens
-                    tally.text_chars += chars
-                    if size > max_request:
-                        v.line = line
-                        v.too_big(size)
-                        size = -2  # reported: not sent, and not checked again below
-                except (_Unusual, KeyError, TypeError):
-                    pass
-                if size == -1 and obj is not _INVALID:
+                    chars += len(content)
+                seen[custom_id] = line
+                size = len(dumps(obj))
+                tally = tallies.get(model)
+                if tally is None:
+                    tally = tallies[model] = ModelTally()
+                tally.requests += 1
+                tally.max_tokens += max_tokens
+                tally.text_chars += chars
+                if size > max_request:
+                    v.line = line
+                    v.too_big(size)
+                    size = -2  # reported: not sent, and not checked again below
+            except (_Unusual, KeyError, TypeError):
+                pass
+            if size < 0:
+                if size == -1 and obj is not invalid:
                     v.line = line
                     size = v.check_line(obj)
-            if size >= 0 and not report.errors:  # with errors nothing is sent, so chunking can stop
-                if chunk_n and (chunk_n >= max_requests or chunk_bytes + size + 1 > budget):
-                    chunks.append(
-                        Chunk(len(chunks), chunk_first, chunk_last, chunk_start, offset, chunk_n, chunk_bytes)
-                    )
-                    chunk_n = 0
-                if chunk_n:
-                    chunk_bytes += size + 1  # and the comma before it
-                else:
-                    chunk_first, chunk_start, chunk_bytes = line, offset, size + BODY_OVERHEAD
+                clean = not report.errors
+            if size >= 0 and clean:  # with errors nothing is sent, so chunking can stop
+                chunk_bytes += size + 1  # and the comma before it
+                if chunk_bytes > budget or chunk_n >= max_requests:  # full: this request starts the next
+                    if chunk_n:
+                        chunks.append(
+                            Chunk(
+                                len(chunks),
+                                chunk_first,
+                                chunk_last,
+                                chunk_start,
+                                offset,
+                                chunk_n,
+                                chunk_bytes - size - 1,
+                            )
+                        )
+                    chunk_first, chunk_start, chunk_bytes, chunk_n = line, offset, size + BODY_OVERHEAD, 0
                 chunk_n += 1
                 chunk_last = line
             offset += length
@@ -662,7 +674,7 @@ def validate_file(
     report.lines = line
     report.bytes = offset
     report.requests = requests
-    if chunk_n:
+    if chunk_n and clean:
         chunks.append(Chunk(len(chunks), chunk_first, chunk_last, chunk_start, offset, chunk_n, chunk_bytes))
     if requests == 0:
         report.add(
