@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
+import orjson
 import pytest
 
 from batchboard.core.clock import ManualClock
-from batchboard.core.jsonl import Limits, validate_file
+from batchboard.core.jsonl import Limits, iter_chunk, validate_file
 from batchboard.core.store import Store, to_db_time
 from batchboard.core.submit import (
     CREATE_WINDOW,
@@ -135,3 +136,17 @@ async def test_a_big_file_becomes_several_batches_under_one_submission_and_label
     clock.advance(120)
     ids = [cid for batch_id in done.batch_ids for cid in await result_ids(client, batch_id)]
     assert sorted(ids) == sorted(f"req-{i}" for i in range(7))
+
+
+async def test_the_streamed_body_is_exactly_what_chunking_measured(tmp_path: Path, store: Store) -> None:
+    from batchboard.core.jsonl import BODY_OVERHEAD
+    from batchboard.core.submit import _chunk_body
+
+    path = write_jsonl(tmp_path / "in.jsonl", 2_500)  # more than one page of rows
+    report = validate_file(path, limits=Limits(max_requests=2_200))
+    submission = prepare_file(store, report)
+    for chunk, measured in zip(submission.chunks, report.chunks, strict=True):
+        body = b"".join([part async for part in _chunk_body(store, submission.id, chunk.chunk)])
+        requests = orjson.loads(body)["requests"]
+        assert [r["custom_id"] for r in requests] == [r["custom_id"] for _, r in iter_chunk(path, measured)]
+        assert len(body) == measured.body_bytes - BODY_OVERHEAD + len(b'{"requests":[]}')
