@@ -123,3 +123,21 @@ def test_attach_links_a_file_to_a_batch_sent_elsewhere_and_reports_missing_ids(
     failed = {r.custom_id for r in sdk.messages.batches.results(batch.id) if r.result.type != "succeeded"}
     assert set(plan["missing_requests"]) == failed & {"req-5"}
     assert sum(plan["chosen"].values()) == len(failed)
+
+
+def test_resume_sends_what_an_earlier_run_recorded_but_did_not_send(
+    tmp_path: Path, sdk: anthropic.Anthropic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from batchboard.core.jsonl import validate_file
+    from batchboard.core.store import Store
+    from batchboard.core.submit import prepare_file
+
+    with Store.open() as store:  # an earlier run stored the intent, then stopped before sending
+        submission = prepare_file(store, validate_file(write_jsonl(tmp_path / "in.jsonl", 3)), label="later")
+    assert main(["submit", "--resume", submission.id, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    (batch,) = result["submission"]["batches"]
+    assert batch["state"] == "created" and batch["resolved_by"] == "response"
+    assert [b.id for b in sdk.messages.batches.list()] == [batch["batch_id"]]
+    assert main(["submit", "--resume", submission.id]) == 0  # nothing left: nothing sent again
+    assert len(list(sdk.messages.batches.list())) == 1
