@@ -130,6 +130,8 @@ def main() -> None:
         ok("thinking-bad", thinking="on"),
         ok("tools-object", tools={"name": "x"}),
         ok("system-then-bad-tier", system="Be brief.", service_tier="batch"),
+        ok("system-block-bad", system=[{"type": "text", "text": "Hi"}, {"type": "text", "text": 5}]),
+        ok("metadata-bad", system="Be brief.", metadata="user-1"),
     )
     write(
         "unknown_model",

@@ -216,14 +216,26 @@ def test_fast_and_thorough_paths_count_the_same_characters(tmp_path: Path) -> No
     from batchboard.core.jsonl import tally_params
 
     path = tmp_path / "r.jsonl"
-    write_requests(path, 20)
+    write_requests(path, 40)
     lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    cached_system = [
+        {"type": "text", "text": "Shared instructions. " * 20, "cache_control": {"type": "ephemeral"}},
+        {"type": "text", "text": "More."},
+    ]
     for i, request in enumerate(lines):
+        params = request["params"]
         if i % 2:
-            request["params"]["system"] = "Be brief."  # still the fast path
+            params["system"] = "Be brief."  # the fast path
+        if i % 3 == 0:
+            params["system"] = cached_system  # the fast path, with a cache breakpoint
+        if i % 4 == 0:
+            params["metadata"] = {"user_id": "u"}  # the fast path
         if i % 5 == 0:
-            request["params"]["metadata"] = {"user_id": "u"}  # the thorough path
+            params["stop_sequences"] = ["END"]  # the thorough path
+        if i % 7 == 0:
+            params["messages"].append({"role": "assistant", "content": [{"type": "text", "text": "Ok"}]})
     path.write_bytes(b"\n".join(orjson.dumps(r) for r in lines) + b"\n")
     fast = validate_file(path).models["claude-sonnet-5-5"]
     slow = tally_params(r["params"] for r in lines)["claude-sonnet-5-5"]
     assert fast == slow
+    assert 0 < fast.cached_requests < 40

@@ -596,31 +596,59 @@ def validate_file(
                 v.not_json(raw, error, offset)
                 obj = invalid
             try:
-                # The fast path: plain requests (model, max_tokens, string messages, at most a string
-                # system prompt). Anything else leaves it through _Unusual or a KeyError.
+                # The fast path: common requests (model, max_tokens, messages with string content, and
+                # optionally a system prompt, as a string or text blocks that may set a cache breakpoint,
+                # and metadata). Anything else leaves it through _Unusual or a KeyError.
                 if type(obj) is not dict or len(obj) != 2:
                     raise _Unusual
                 custom_id = obj["custom_id"]
                 params = obj["params"]
                 if type(custom_id) is not str or custom_id in seen or id_ok(custom_id) is None:
                     raise _Unusual
-                count = len(params)
                 model = params["model"]
                 max_tokens = params["max_tokens"]
                 messages = params["messages"]
-                chars = 0 if count == 3 else len(params["system"]) if count == 4 else -1
                 if (
-                    chars < 0
-                    or type(params) is not dict
+                    type(params) is not dict
                     or type(model) is not str
                     or model not in known_models
                     or type(max_tokens) is not int
                     or max_tokens < 1
                     or type(messages) is not list
                     or not messages
-                    or (count == 4 and type(params["system"]) is not str)
                 ):
                     raise _Unusual
+                chars = 0
+                cached = False
+                count = len(params)
+                if count > 3:
+                    expected = 3
+                    system = params.get("system")
+                    if system is not None:
+                        expected += 1
+                        if type(system) is str:
+                            chars = len(system)
+                        elif type(system) is list:
+                            for block in system:
+                                text = block["text"]
+                                if type(text) is not str or block["type"] != "text":
+                                    raise _Unusual
+                                chars += len(text)
+                                if len(block) != 2:  # the only other key taken here: a truthy cache_control
+                                    if len(block) != 3 or type(block["cache_control"]) is not dict:
+                                        raise _Unusual
+                                    if not block["cache_control"]:
+                                        raise _Unusual
+                                    cached = True
+                        else:
+                            raise _Unusual
+                    if count > expected:
+                        if type(params.get("metadata")) is not dict:
+                            raise _Unusual
+                        expected += 1
+                    if count != expected:
+                        raise _Unusual
+                prefix = chars  # a breakpoint in the system prompt caches all of it (no tools here)
                 for message in messages:
                     content = message["content"]
                     if (
@@ -639,6 +667,9 @@ def validate_file(
                 tally.requests += 1
                 tally.max_tokens += max_tokens
                 tally.text_chars += chars
+                if cached:
+                    tally.cached_requests += 1
+                    tally.cached_prefix_chars += prefix
                 if size > max_request:
                     v.line = line
                     v.too_big(size)
