@@ -654,10 +654,13 @@ class Conversation:
         return self.turns[-1] if self.turns else None
 
 
-async def run_stream(backend: ChatBackend, turn: Turn, on_text: Callable[[str], Any] | None = None) -> Turn:
+async def run_stream(
+    backend: ChatBackend, turn: Turn, on_text: Callable[[str], Awaitable[None]] | None = None
+) -> Turn:
     """Stream `turn`'s request into it: text, timings, usage, and the error in plain words if one comes.
 
-    `on_text` receives each chunk (already `printable`) as it arrives. Cancelling the caller stops the stream
+    `on_text` receives each chunk (already `printable`) as it arrives, and may make the stream wait for the
+    screen (backpressure). Cancelling the caller stops the stream
     and marks the turn STOPPED; what arrived is kept. Never raises for API errors.
     """
     stats = turn.stats
@@ -679,7 +682,7 @@ async def run_stream(backend: ChatBackend, turn: Turn, on_text: Callable[[str], 
                 turn.parts.append(text)
                 turn.state = TurnState.STREAMING
                 if on_text is not None:
-                    on_text(text)
+                    await on_text(text)  # may wait: the next event is read when the screen has room
             elif isinstance(event, UsageSeen):
                 stats.on_usage(event.usage)
             else:

@@ -133,6 +133,8 @@ class ChatScreen(Screen[None]):
         # Tells this session's comparison batches apart from an earlier run's in the table.
         self._salt = int(self.clock.now().timestamp()) & 0xFFFFFF
         self.last_export: Path | None = None
+        self.reply_stream: ReplyStream | None = None
+        """The writer of the latest reply (the benchmark reads how much of it is on screen)."""
 
     # ------------------------------------------------------------------------------------------ layout
 
@@ -240,7 +242,7 @@ class ChatScreen(Screen[None]):
 
     @work(group="chat-stream", exclusive=True, exit_on_error=False)
     async def _stream(self, turn: Turn, view: TurnView) -> None:
-        stream = ReplyStream.get_stream(view.reply)
+        stream = self.reply_stream = ReplyStream.get_stream(view.reply)
         try:
             await run_stream(self.backend, turn, stream.write)
         finally:
@@ -264,9 +266,6 @@ class ChatScreen(Screen[None]):
         turn = self.last_turn
         if turn is not None:
             self._show_live_stats(turn)
-            view = self._views.get(turn.index)
-            if view is not None and not turn.finished:
-                view.show_stats(self.prices(turn.request.model))
 
     def _show_live_stats(self, turn: Turn) -> None:
         state = {
@@ -278,7 +277,8 @@ class ChatScreen(Screen[None]):
         }[turn.state]
         line = Text.assemble((f"Turn {turn.index} {state}  ", "bold"))
         line.append_text(stats_text(turn, self.prices(turn.request.model)))
-        self.query_one("#chat-stats", Static).update(line)
+        # A fixed-height line: no layout pass, which would re-measure the whole log ten times a second.
+        self.query_one("#chat-stats", Static).update(line, layout=False)
 
     def _show_idle_hint(self) -> None:
         self._set_status(

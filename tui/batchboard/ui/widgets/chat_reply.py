@@ -15,10 +15,18 @@ import time
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
+from textual.containers import ScrollableContainer
+from textual.widget import Widget
 from textual.widgets import Markdown
 
 #: At most this many Markdown appends a second while streaming: about the terminal's refresh rate.
 DEFAULT_FRAME_RATE = 30.0
+#: Top-level blocks per Markdown segment while streaming (see ReplyStream).
+DEFAULT_SEGMENT_BLOCKS = 12
+#: Block types that have no top margin in Markdown's CSS: a segment may start with one of them.
+_SPLIT_BEFORE = frozenset({"paragraph_open", "bullet_list_open", "ordered_list_open", "table_open", "hr"})
+#: Characters (about 4 a token) that may wait for the next frame before `write` makes the writer wait.
+DEFAULT_MAX_BACKLOG = 1024
 
 
 @lru_cache(maxsize=1)
@@ -45,21 +53,54 @@ class ReplyMarkdown(Markdown):
 
 
 class ReplyStream:
-    """Streams Markdown fragments into a Markdown widget, coalescing them to one append per frame."""
+    """Streams Markdown fragments into a Markdown widget, coalescing them to one append per frame.
 
-    def __init__(self, markdown: Markdown, frame_rate: float = DEFAULT_FRAME_RATE) -> None:
+    A long reply is streamed into consecutive Markdown *segments* of at most `segment_blocks` top-level
+    blocks, split only where a new top-level block starts (the same boundary `Markdown.append` re-parses
+    from), so each frame lays out one short segment instead of the whole reply: Textual's layout cost grows
+    with the number of block widgets, and at a few hundred it alone would put the screen seconds behind.
+    Segments break only before blocks with no top margin, so the result renders exactly like one Markdown
+    document (the benchmark checks every block's content and position against `Markdown.get_stream`'s).
+    """
+
+    def __init__(
+        self,
+        markdown: Markdown,
+        frame_rate: float = DEFAULT_FRAME_RATE,
+        segment_blocks: int = DEFAULT_SEGMENT_BLOCKS,
+        max_backlog: int = DEFAULT_MAX_BACKLOG,
+    ) -> None:
         self.markdown = markdown
         self._min_interval = 1.0 / frame_rate
+        self._segment_blocks = segment_blocks
+        self._segments: list[Markdown] = [markdown]
+        self._frozen: dict[Markdown, Widget] = {}
+        """Sealed segments hidden while far above the view, and the spacer standing in for each."""
+        self._frozen_width = 0
+        self._live_source = markdown.source
+        self._done_source: list[str] = []
+        """Sources of the sealed segments, in order."""
         self._pending: list[str] = []
+        self._backlog = 0
+        self._max_backlog = max_backlog
+        self._drained = asyncio.Event()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
+        self.rendered = len(self._live_source)
+        """Characters of the reply whose appends have completed (for the benchmark's lag measurement)."""
 
     @classmethod
-    def get_stream(cls, markdown: Markdown, frame_rate: float = DEFAULT_FRAME_RATE) -> ReplyStream:
+    def get_stream(
+        cls,
+        markdown: Markdown,
+        frame_rate: float = DEFAULT_FRAME_RATE,
+        segment_blocks: int = DEFAULT_SEGMENT_BLOCKS,
+        max_backlog: int = DEFAULT_MAX_BACKLOG,
+    ) -> ReplyStream:
         """Like `Markdown.get_stream`: a started stream for `markdown`."""
-        stream = cls(markdown, frame_rate)
+        stream = cls(markdown, frame_rate, segment_blocks, max_backlog)
         stream.start()
         return stream
 
@@ -67,22 +108,37 @@ class ReplyStream:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="reply-stream")
 
-    def write(self, fragment: str) -> None:
-        """Queue a fragment for the next frame. Cheap and synchronous: safe to call once per token."""
+    async def write(self, fragment: str) -> None:
+        """Queue a fragment for the next frame; cheap enough to call once per token.
+
+        When more than `max_backlog` characters are waiting (a flood faster than the screen can draw),
+        waits for the next frame to take them: the writer slows down instead of the screen falling behind.
+        Against the API that simply leaves the rest of the reply in the socket until the screen is ready.
+        """
         if self._stopped:
             raise RuntimeError("Can't write to the stream after it has stopped.")
-        if fragment:
-            self._pending.append(fragment)
-            self._wake.set()
+        if not fragment:
+            return
+        self._pending.append(fragment)
+        self._backlog += len(fragment)
+        self._wake.set()
+        if self._backlog > self._max_backlog:
+            self._drained.clear()
+            await self._drained.wait()
 
     @property
-    def pending(self) -> bool:
-        return bool(self._pending)
+    def segments(self) -> int:
+        return len(self._segments)
+
+    @property
+    def source(self) -> str:
+        return "".join(self._done_source) + self._live_source
 
     async def stop(self) -> None:
-        """Render whatever is queued, then end. Waits for the last append to finish."""
+        """Render whatever is queued, then end."""
         self._stopped = True
         self._stopping.set()
+        self._drained.set()
         self._wake.set()
         if self._task is not None:
             task, self._task = self._task, None
@@ -96,13 +152,126 @@ class ReplyStream:
             if self._pending:
                 text = "".join(self._pending)
                 self._pending.clear()
-                await self.markdown.append(text)
+                self._backlog = 0
+                self._drained.set()
+                await self._append(text)
             if self._stopping.is_set():
                 if not self._pending:
+                    if self._frozen:
+                        # Let the last text reach the screen before the (one-off) full layout.
+                        refreshed = asyncio.get_running_loop().create_future()
+                        self.markdown.call_after_refresh(refreshed.set_result, None)
+                        await refreshed
+                        await self._thaw_all()
                     return
                 continue
+            await self._freeze_offscreen()
             # Let a frame's worth of text gather before the next append (or end at once on stop).
             delay = self._min_interval - (time.perf_counter() - started)
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), delay)
+
+    async def _append(self, text: str) -> None:
+        live = self._segments[-1]
+        combined = self._live_source + text
+        split = self._split_point(combined)
+        parent = live.parent
+        if split is None or split < len(self._live_source) or not isinstance(parent, Widget):
+            await live.append(text)
+            self._live_source = combined
+        else:
+            # Seal the live segment just before the block that starts in the new text.
+            head, tail = text[: split - len(self._live_source)], combined[split:]
+            if head:
+                await live.append(head)
+            self._done_source.append(combined[:split])
+            # Mounted empty, then appended to: `Markdown.update` would assume its text ends on a block
+            # boundary and re-parse later appends from its last line (breaking an open code fence).
+            segment = type(self.markdown)(classes=" ".join(self.markdown.classes))
+            await parent.mount(segment, after=live)
+            await segment.append(tail)
+            self._segments.append(segment)
+            self._live_source = tail
+        self.rendered += len(text)
+
+    def _split_point(self, source: str) -> int | None:
+        """Where to start a new segment in `source` (the live segment's text plus the new text), or None.
+
+        Only once the live segment holds more than `segment_blocks` top-level blocks, and only before a
+        block with no top margin (paragraph, list, table, rule): there the vertical gap is the previous
+        block's bottom margin alone, as it is inside one Markdown widget, so segments render the same.
+        """
+        if self._segment_blocks <= 0:
+            return None
+        starts = [
+            (token.map[0], token.type)
+            for token in _shared_parser().parse(source)
+            if token.level == 0 and token.map is not None and token.nesting >= 0
+        ]
+        if len(starts) <= self._segment_blocks:
+            return None
+        line_offsets = [0]
+        line_offsets.extend(i + 1 for i, char in enumerate(source) if char == "\n")
+        for line, kind in reversed(starts[1:]):
+            offset = line_offsets[line]
+            if offset < len(self._live_source):
+                return None
+            if kind in _SPLIT_BEFORE:
+                return offset
+        return None
+
+    # Textual lays out every displayed widget on each frame, so the cost of a frame would grow with the
+    # length of the reply. While the view follows the end, sealed segments more than a screen above it are
+    # hidden behind a spacer of the same height (nothing visible changes); they come back as soon as the
+    # user scrolls away from the end, the width changes, or the stream stops.
+
+    def _scroller(self) -> ScrollableContainer | None:
+        node = self.markdown.parent
+        while node is not None and not isinstance(node, ScrollableContainer):
+            node = node.parent
+        return node
+
+    async def _freeze_offscreen(self) -> None:
+        scroller = self._scroller()
+        if scroller is None or len(self._segments) < 3:
+            return
+        following = scroller.scroll_y >= scroller.max_scroll_y - 1
+        if not following or (self._frozen and scroller.size.width != self._frozen_width):
+            await self._thaw_all()
+            return
+        horizon = scroller.scroll_y - scroller.size.height
+        for segment in self._segments[:-2]:
+            if segment in self._frozen or not segment.display:
+                continue
+            bottom = _virtual_y(segment, scroller) + segment.outer_size.height
+            if bottom >= horizon:
+                break
+            parent = segment.parent
+            if not isinstance(parent, Widget):
+                break
+            spacer = Widget(classes="reply-spacer")
+            spacer.styles.height = segment.outer_size.height
+            await parent.mount(spacer, before=segment)
+            segment.display = False
+            self._frozen[segment] = spacer
+            self._frozen_width = scroller.size.width
+
+    async def _thaw_all(self) -> None:
+        if not self._frozen:
+            return
+        frozen, self._frozen = self._frozen, {}
+        with self.markdown.app.batch_update():
+            for segment, spacer in frozen.items():
+                segment.display = True
+                await spacer.remove()
+
+
+def _virtual_y(widget: Widget, scroller: Widget) -> int:
+    """`widget`'s top in `scroller`'s virtual (scrollable) space."""
+    y = 0
+    node: object = widget
+    while isinstance(node, Widget) and node is not scroller:
+        y += node.virtual_region.y
+        node = node.parent
+    return y
