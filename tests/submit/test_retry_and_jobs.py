@@ -11,7 +11,17 @@ import orjson
 import pytest
 
 from batchboard.core.clock import ManualClock
-from batchboard.core.jobs import Selection, chain, children_of, job, merged_lines, parent_of, plan_retry
+from batchboard.core.jobs import (
+    Origin,
+    Selection,
+    chain,
+    children_of,
+    job,
+    merged_lines,
+    origin,
+    parent_of,
+    plan_retry,
+)
 from batchboard.core.jsonl import validate_file
 from batchboard.core.results import RETRYABLE_ERRORS, ResultsIndex, ingest
 from batchboard.core.store import Store
@@ -87,6 +97,9 @@ async def test_retry_carries_exactly_the_failed_retryable_items_and_records_its_
     sent = await submitter.send(retry.id)
     (child,) = sent.batch_ids
     assert parent_of(store, child) == parent and children_of(store, parent) == [child]
+    assert origin(store, parent) == Origin("file", str(path.resolve()), None, (child,), "tickets")
+    assert origin(store, child) == Origin("retry", None, parent, (), "tickets")
+    assert origin(store, "msgbatch_elsewhere") == Origin(None, None, None, (), None)
     assert chain(store, child) == chain(store, parent) == [parent, child]
     batch = await client.messages.batches.retrieve(child)
     assert batch.request_counts.processing == len(retryable)

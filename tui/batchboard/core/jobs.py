@@ -125,6 +125,28 @@ def children_of(store: Store, batch_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a batch came from, for the detail screen: its submission, source file, parent and retries."""
+
+    kind: str | None
+    """'file', 'retry', 'attach', or None for a batch batchboard knows nothing about."""
+    source_path: str | None
+    parent_batch_id: str | None
+    retries: tuple[str, ...]
+    label: str | None
+
+
+def origin(store: Store, batch_id: str) -> Origin:
+    submission = submission_for_batch(store, batch_id)
+    retries = tuple(children_of(store, batch_id))
+    if submission is None:
+        return Origin(None, None, None, retries, None)
+    return Origin(
+        submission.kind, submission.source_path, submission.parent_batch_id, retries, submission.label
+    )
+
+
 def root_of(store: Store, batch_id: str) -> str:
     seen = {batch_id}
     while (parent := parent_of(store, batch_id)) is not None and parent not in seen:
