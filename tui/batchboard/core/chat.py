@@ -707,25 +707,40 @@ async def run_stream(
 # ---------------------------------------------------------------------------------------------- export
 
 
-def stats_lines(turn: Turn, price: ModelPrice | None) -> list[tuple[str, str]]:
-    """(label, value) pairs describing a turn's stream, as the pane and the export show them."""
+def stats_lines(turn: Turn, price: ModelPrice | None, *, compact: bool = False) -> list[tuple[str, str]]:
+    """(label, value) pairs describing a turn's stream, as the pane and the export show them.
+
+    `compact` uses short labels, for the one-line live bar. Values marked ≈ are estimates until the
+    API reports the final usage.
+    """
     stats = turn.stats
     standard, batched = stats.costs(price)
     approx = "" if stats.exact_usage else "≈"
     rate = stats.tokens_per_second()
-    rows = [
-        ("time to first token", format_seconds(stats.ttft)),
-        ("total time", format_seconds(stats.total())),
-        ("output tokens/s", f"{rate:.1f}" if rate is not None else "–"),
-        ("input tokens", str(stats.input_tokens) if stats.input_tokens is not None else "–"),
-        ("output tokens", f"{approx}{stats.output_tokens}"),
-        ("cost (standard)", approx + format_cost(standard) if standard is not None else format_cost(None)),
-        (
+    labels = (
+        ("TTFT", "total", "tokens/s", "in", "out", "standard", "as a batch")
+        if compact
+        else (
+            "time to first token",
+            "total time",
+            "output tokens/s",
+            "input tokens",
+            "output tokens",
+            "cost (standard)",
             "same request as a batch",
-            approx + format_cost(batched) if batched is not None else format_cost(None),
-        ),
-    ]
-    if stats.stop_reason:
+        )
+    )
+    values = (
+        format_seconds(stats.ttft),
+        format_seconds(stats.total()),
+        f"{rate:.1f}" if rate is not None else "–",
+        str(stats.input_tokens) if stats.input_tokens is not None else "–",
+        f"{approx}{stats.output_tokens}",
+        approx + format_cost(standard) if standard is not None else format_cost(None),
+        approx + format_cost(batched) if batched is not None else format_cost(None),
+    )
+    rows = list(zip(labels, values, strict=True))
+    if stats.stop_reason and not compact:
         rows.append(("stop reason", stats.stop_reason))
     return rows
 

@@ -276,7 +276,7 @@ class ChatScreen(Screen[None]):
             TurnState.FAILED: "failed",
         }[turn.state]
         line = Text.assemble((f"Turn {turn.index} {state}  ", "bold"))
-        line.append_text(stats_text(turn, self.prices(turn.request.model)))
+        line.append_text(stats_text(turn, self.prices(turn.request.model), compact=True))
         # A fixed-height line: no layout pass, which would re-measure the whole log ten times a second.
         self.query_one("#chat-stats", Static).update(line, layout=False)
 

@@ -23,10 +23,10 @@ from batchboard.core.pricing import ModelPrice
 from batchboard.ui.widgets.chat_reply import ReplyMarkdown
 
 
-def stats_text(turn: Turn, price: ModelPrice | None) -> Text:
+def stats_text(turn: Turn, price: ModelPrice | None, *, compact: bool = False) -> Text:
     """One line of `label value` pairs."""
     text = Text()
-    for i, (label, value) in enumerate(stats_lines(turn, price)):
+    for i, (label, value) in enumerate(stats_lines(turn, price, compact=compact)):
         if i:
             text.append("  ·  ", style="dim")
         text.append(f"{label} ", style="dim")
@@ -112,7 +112,7 @@ class TurnView(Vertical):
             Label(Text("Batched", style="bold"), classes="chat-comparison-head"),
             Static(
                 Text(
-                    "first token = end-to-end\n"
+                    f"first token {format_seconds(comparison.batched_end_to_end)} (all at once)\n"
                     f"end-to-end {format_seconds(comparison.batched_end_to_end)}\n"
                     f"cost {format_cost(comparison.batched_cost)}  ·  saving {saving}"
                 )
