@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from functools import partial
 
+import orjson
 import pytest
 
-from batchboard.core.chat import SdkChatBackend, TurnState
+from batchboard.core.chat import SafeBatchSubmitter, SdkChatBackend, TurnState
 from batchboard.core.client import Connection, make_client
+from batchboard.core.clock import ManualClock
+from batchboard.core.store import Store
+from batchboard.core.submit import stored_requests
 from batchboard.emulator import Emulator, EmulatorSettings
 from batchboard.emulator.faults import Fault
 from batchboard.ui.screens.chat import ChatScreen
@@ -116,7 +121,10 @@ async def test_error_event_mid_stream_keeps_the_partial_text(emulator: tuple[Emu
 
 async def test_send_as_batch_runs_a_real_one_request_batch(emulator: tuple[Emulator, str]) -> None:
     _, base_url = emulator
-    app, backend = app_for(base_url)
+    backend = sdk_backend(base_url)
+    store = Store.memory()
+    submit = SafeBatchSubmitter(store, backend.client, ManualClock(datetime.now(UTC)))
+    app = ChatTestApp(backend, submit=submit, poll_interval=0.05)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await ask(pilot, app, "Summarize the key points of batching.")
         await app.workers.wait_for_complete()
@@ -134,6 +142,10 @@ async def test_send_as_batch_runs_a_real_one_request_batch(emulator: tuple[Emula
         assert batch.processing_status == "ended" and batch.request_counts.succeeded == 1
         card = screen.query_one(TurnView).batch_card
         assert card.display and len(card.query("ReplyMarkdown")) == 2
+        # Through the crash-safe path: the request was stored first, and the batch is known and labelled.
+        assert run.batch_id in store.known_batch_ids()
+        assert store.label(run.batch_id) == "chat comparison (claude-sonnet-5-5)"
+        assert stored_requests(store, run.batch_id) == {run.custom_id: orjson.dumps(turn.request.params())}
 
 
 @pytest.mark.parametrize("emulator", [20.0], indirect=True)

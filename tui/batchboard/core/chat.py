@@ -17,7 +17,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+import orjson
+
+from batchboard.core.clock import Clock
 from batchboard.core.pricing import ModelPrice, TokenCounts
+from batchboard.core.store import Store
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -520,6 +524,30 @@ def warm_sdk_streaming() -> None:
             await client.close()
 
     asyncio.run(run())
+
+
+class SafeBatchSubmitter:
+    """ "Send as batch" through the crash-safe submit path: the request and the intent are stored before
+    create, the batch is labelled as a chat comparison, and it lands in the store (so the table shows it)."""
+
+    def __init__(self, store: Store, client_factory: ClientFactory, clock: Clock) -> None:
+        self.store = store
+        self.client_factory = client_factory
+        self.clock = clock
+
+    async def __call__(self, request: ChatRequest, custom_id: str) -> str:
+        from batchboard.core.submit import Submitter, prepare_requests
+
+        submission = prepare_requests(
+            self.store,
+            [(custom_id, orjson.dumps(request.params()))],
+            kind="chat",
+            label=f"chat comparison ({request.model})",
+            clock=self.clock,
+        )
+        client = await self.client_factory()
+        sent = await Submitter(self.store, client, self.clock).send(submission.id)
+        return sent.batch_ids[0]
 
 
 # ---------------------------------------------------------------------------------------------- conversation

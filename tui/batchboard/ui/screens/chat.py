@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer as TextualTimer
@@ -30,6 +30,8 @@ from batchboard.core.chat import (
     ChatBackend,
     Conversation,
     PriceLookup,
+    SafeBatchSubmitter,
+    SdkChatBackend,
     SubmitBatch,
     Timer,
     Turn,
@@ -43,10 +45,14 @@ from batchboard.core.chat import (
     to_markdown,
 )
 from batchboard.core.clock import Clock, SystemClock
+from batchboard.core.pricing import known_models, price_for
 from batchboard.ui.widgets.chat_export import ExportChatModal
 from batchboard.ui.widgets.chat_prompt import ChatPrompt
 from batchboard.ui.widgets.chat_reply import ReplyStream
 from batchboard.ui.widgets.chat_turn import TurnView, stats_text
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
 
 CHAT_SCREEN_NAME = "chat"
 DEFAULT_MAX_TOKENS = 1024
@@ -54,33 +60,10 @@ DEFAULT_MAX_TOKENS = 1024
 STATS_INTERVAL = 0.1
 
 
-class ChatCommands(Provider):
-    """The pane's actions in the command palette."""
-
-    async def search(self, query: str) -> Hits:
-        screen = self.screen
-        if not isinstance(screen, ChatScreen):
-            return
-        matcher = self.matcher(query)
-        commands: list[tuple[str, str, Callable[[], object]]] = [
-            ("Chat: send the last request as a batch", "send_as_batch", screen.action_send_as_batch),
-            ("Chat: export the conversation as Markdown", "export", screen.action_export),
-            ("Chat: stop the reply", "stop", screen.action_stop),
-            ("Chat: back to the table", "leave", screen.action_leave),
-        ]
-        for title, action, callback in commands:
-            if screen.check_action(action, ()) is not True:
-                continue
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(score, matcher.highlight(title), callback)
-
-
 class ChatScreen(Screen[None]):
     """Streamed vs batched, on the user's own prompt."""
 
     CSS_PATH = "../chat.tcss"
-    COMMANDS = {ChatCommands}
     BINDINGS = [
         Binding("escape", "leave", "Back", id="chat.leave", tooltip="Stop the reply, or return to the table"),
         Binding(
@@ -389,3 +372,38 @@ def open_chat(app: App[object], make_screen: Callable[[], ChatScreen]) -> ChatSc
     if app.screen is not screen:
         app.push_screen(CHAT_SCREEN_NAME)
     return screen
+
+
+def chat_screen_for(app: Any) -> ChatScreen:
+    """The chat pane wired to batchboard's app: its settings, store, clock and API connection.
+
+    `app` is the `BatchboardApp` (not imported here: it imports this module's neighbours). The SDK client
+    is the dashboard's when it is connected, else one built from the same connection in a thread.
+    """
+    settings = app.settings
+    built: list[Any] = []
+
+    async def client() -> AsyncAnthropic:
+        api = getattr(app.dashboard, "api", None)
+        if api is not None:
+            return api.client
+        if not built:
+            built.append(await asyncio.to_thread(app.connect_api))
+        return built[0].client
+
+    def refresh_table(batch_id: str) -> None:
+        # The comparison batch is in the store already; poll now so the table shows it at once.
+        refresh = getattr(app.dashboard, "action_refresh", None)
+        if refresh is not None:
+            refresh()
+
+    return ChatScreen(
+        SdkChatBackend(client),
+        submit=SafeBatchSubmitter(app.store, client, app.clock),
+        prices=partial(price_for, settings=settings),
+        models=known_models(),
+        default_model=settings.default_model,
+        clock=app.clock,
+        poll_interval=settings.poll_interval,
+        on_batch_submitted=refresh_table,
+    )
