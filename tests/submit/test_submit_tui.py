@@ -1,0 +1,171 @@
+"""Pilot tests for the submit (`n`) and retry (`R`) screens against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import anthropic
+import orjson
+import pytest
+from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from batchboard.core.clock import ManualClock
+from batchboard.core.config import Settings
+from batchboard.core.jsonl import validate_file
+from batchboard.core.results import RETRYABLE_ERRORS, ResultsIndex, ingest
+from batchboard.core.store import Store
+from batchboard.core.submit import Submitter, prepare_file, submission_for_batch
+from batchboard.emulator import Emulator, EmulatorSettings
+from batchboard.ui.screens.submit import RetryScreen, SubmitScreen, complete_path
+from conftest import HOSTILE
+
+from .conftest import API_KEY, write_jsonl
+
+CORPUS = Path(__file__).parent / "corpus"
+SIZE = (140, 50)
+
+
+class Host(App[None]):
+    """A bare app that shows one screen and keeps what it was dismissed with."""
+
+    def __init__(self, screen: SubmitScreen | RetryScreen) -> None:
+        super().__init__()
+        self.screen_under_test = screen
+        self.result: list[str] | str | None = "not dismissed"
+
+    def on_mount(self) -> None:
+        self.push_screen(self.screen_under_test, callback=self.done)
+
+    def done(self, result: list[str] | None) -> None:
+        self.result = result
+
+
+async def settle(pilot: Pilot[None], until: Callable[[], bool]) -> None:
+    """Wait for chained workers (check, then estimate, then send) until `until()` holds (10 s at most)."""
+    deadline = asyncio.get_running_loop().time() + 10.0
+    while not until():
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting for the screen"
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+
+
+def report_text(screen: SubmitScreen | RetryScreen) -> str:
+    return "\n".join(str(static.render()) for static in screen.query("#report Static").results(Static))
+
+
+@pytest.fixture
+def emulator(clock: ManualClock):  # type: ignore[no-untyped-def]
+    emu = Emulator(EmulatorSettings(seed=11, demo=False, batch_duration=60.0, error_rate=0.5), clock=clock)
+    with emu.running_in_thread():
+        yield emu
+
+
+async def test_n_lists_every_problem_of_a_broken_file_and_cannot_send(
+    store: Store, client: anthropic.AsyncAnthropic, clock: ManualClock
+) -> None:
+    screen = SubmitScreen(store, lambda: client, Settings(), clock, path=str(CORPUS / "mixed.jsonl"))
+    app = Host(screen)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await settle(pilot, lambda: "nothing will be sent" in report_text(screen))
+        text = report_text(screen)
+        expected = (CORPUS / "mixed.expected").read_text(encoding="utf-8")
+        for line in expected.splitlines():
+            assert line.replace("mixed.jsonl:", f"{CORPUS / 'mixed.jsonl'}:") in text
+        assert screen.check_action("send", ()) is False
+        await pilot.press("y")
+        await pilot.pause()
+    assert [b async for b in client.messages.batches.list()] == []
+
+
+async def test_n_checks_estimates_and_sends_a_good_file(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, clock: ManualClock
+) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", 6)
+    screen = SubmitScreen(store, lambda: client, Settings(), clock)
+    app = Host(screen)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.click("#path")
+        await pilot.press(*str(path))
+        await pilot.click("#label")
+        await pilot.press(*"from the tui")
+        await pilot.press("enter")
+        await settle(pilot, lambda: screen.ready)
+        text = report_text(screen)
+        assert "6 requests OK, to be sent as 1 batch" in text
+        assert "count_tokens for a sample of 6 of 6 requests" in text and "cost at batch price" in text
+        await pilot.press("y")
+        await settle(pilot, lambda: app.result != "not dismissed")
+    batches = [b async for b in client.messages.batches.list()]
+    assert app.result == [b.id for b in batches] and len(batches) == 1
+    assert store.label(batches[0].id) == "from the tui"
+
+
+async def test_hostile_text_in_a_file_is_shown_as_text(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, clock: ManualClock
+) -> None:
+    path = tmp_path / "hostile[bold].jsonl"
+    path.write_bytes(orjson.dumps({"custom_id": HOSTILE, "params": {"model": HOSTILE}}) + b"\n")
+    screen = SubmitScreen(store, lambda: client, Settings(), clock, path=str(path))
+    async with Host(screen).run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await settle(pilot, lambda: "nothing will be sent" in report_text(screen))
+        assert "[@click=app.quit]x[/]" in report_text(screen)
+
+
+async def test_R_sends_exactly_the_retryable_failures_as_a_child_batch(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, clock: ManualClock, emulator: Emulator
+) -> None:
+    report = validate_file(write_jsonl(tmp_path / "in.jsonl", 12))
+    first = await Submitter(store, client, clock).send(prepare_file(store, report, clock=clock).id)
+    (parent,) = first.batch_ids
+    clock.advance(120)
+    with anthropic.Anthropic(api_key=API_KEY, base_url=emulator.base_url, max_retries=0) as sync:
+        await asyncio.to_thread(ingest, parent, ResultsIndex(store), client=sync)
+    failed = {
+        cid
+        for cid, etype in store.query(
+            "SELECT custom_id, error_type FROM result_items "
+            "WHERE batch_id = ? AND result_type != 'succeeded'",
+            (parent,),
+        )
+        if etype in RETRYABLE_ERRORS or not etype
+    }
+    assert failed
+
+    screen = RetryScreen(store, lambda: client, Settings(), clock, parent)
+    app = Host(screen)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot, lambda: screen.ready)
+        assert "retry " in report_text(screen)
+        await pilot.press("y")
+        await settle(pilot, lambda: app.result != "not dismissed")
+    assert isinstance(app.result, list)
+    (child,) = app.result
+    submission = submission_for_batch(store, child)
+    assert submission is not None and submission.parent_batch_id == parent
+    clock.advance(120)
+    resent = {line.custom_id async for line in await client.messages.batches.results(child)}
+    assert resent == failed
+
+
+async def test_R_without_results_says_to_download_them_first(
+    store: Store, client: anthropic.AsyncAnthropic, clock: ManualClock
+) -> None:
+    screen = RetryScreen(store, lambda: client, Settings(), clock, "msgbatch_notdownloaded")
+    async with Host(screen).run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: "download its results first" in report_text(screen))
+        assert screen.check_action("send", ()) is False
+
+
+def test_path_completion(tmp_path: Path) -> None:
+    (tmp_path / "requests-2026.jsonl").write_text("")
+    (tmp_path / "requests-dir").mkdir()
+    (tmp_path / "notes.txt").write_text("")
+    assert complete_path(str(tmp_path / "requests-2")) == str(tmp_path / "requests-2026.jsonl")
+    assert complete_path(str(tmp_path / "requests-d")) == str(tmp_path / "requests-dir") + "/"
+    assert complete_path(str(tmp_path / "no")) is None  # .txt files are not offered

@@ -1,0 +1,361 @@
+"""Submitting a JSONL file (`n`) and resubmitting a batch's failures (`R`) from the TUI.
+
+Both screens do what the CLI does, through the same core: check (every problem, with line and field),
+estimate, confirm, then the crash-safe send. Validation and store writes run in thread workers, API calls in
+async workers; problems, paths and custom_ids are untrusted text and go in as `Content`, never markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.suggester import Suggester
+from textual.widgets import Input, Static
+
+from batchboard.core.clock import Clock
+from batchboard.core.config import Settings
+from batchboard.core.store import Store
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+
+    from batchboard.core.estimate import Estimate
+    from batchboard.core.jobs import RetryPlan
+    from batchboard.core.jsonl import Report
+
+#: Returns the connected SDK client, or None while the app is still connecting.
+ClientSource = Callable[[], "AsyncAnthropic | None"]
+MAX_SHOWN_PROBLEMS = 200
+
+DEFAULT_CSS = """
+SubmitScreen, RetryScreen { align: center middle; }
+SubmitScreen > Vertical, RetryScreen > Vertical {
+    width: 90%; height: 80%; border: thick $primary; background: $surface; padding: 0 1;
+}
+SubmitScreen #report, RetryScreen #report { height: 1fr; border: round $panel; }
+SubmitScreen .error { color: $error; }
+SubmitScreen .warning { color: $warning; }
+SubmitScreen .hint, RetryScreen .hint { color: $text-muted; }
+"""
+
+
+class PathSuggester(Suggester):
+    """Completes a path from the file system: the first entry of the directory that extends what is typed."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        import asyncio
+
+        return await asyncio.to_thread(complete_path, value) if value else None
+
+
+def complete_path(value: str) -> str | None:
+    """`value` extended by the first directory or .jsonl file whose name starts with what is typed."""
+    typed = Path(value).expanduser()
+    directory, prefix = (typed, "") if value.endswith("/") else (typed.parent, typed.name)
+    try:
+        names = sorted(
+            entry.name + ("/" if entry.is_dir() else "")
+            for entry in directory.iterdir()
+            if entry.name.startswith(prefix) and (entry.is_dir() or entry.suffix == ".jsonl")
+        )
+    except OSError:
+        return None
+    return value + names[0][len(prefix) :] if names else None
+
+
+def _problem_line(text: str, severity: str) -> Static:
+    return Static(Content(text), classes=severity)
+
+
+class _SendingScreen(ModalScreen[list[str] | None]):
+    """Shared: the report area, the estimate, and the crash-safe send of a prepared submission."""
+
+    DEFAULT_CSS = DEFAULT_CSS
+
+    def __init__(self, store: Store, client: ClientSource, settings: Settings, clock: Clock) -> None:
+        super().__init__()
+        self.store = store
+        self.client_source = client
+        self.settings = settings
+        self.clock = clock
+        self.ready = False
+        """True once checked and estimated with nothing wrong: `y` sends."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "send":
+            return self.ready
+        return True
+
+    def ready_to_send(self) -> None:
+        self.ready = True
+        self.refresh_bindings()
+        self.query_one("#report", VerticalScroll).focus()  # out of the inputs, so `y` is a key, not a letter
+
+    def show(self, *lines: Static | str) -> None:
+        report = self.query_one("#report", VerticalScroll)
+        report.mount_all(line if isinstance(line, Static) else Static(Content(line)) for line in lines)
+
+    def clear(self) -> None:
+        self.query_one("#report", VerticalScroll).remove_children()
+
+    async def estimate(
+        self, tallies: dict[str, Any], requests: Callable[[], Iterator[dict[str, Any]]]
+    ) -> Estimate:
+        from batchboard.core.estimate import counted_estimate, local_estimate
+
+        client = self.client_source()
+        if client is None:
+            return local_estimate(tallies, self.settings)
+        return await counted_estimate(tallies, requests, client, mode="sample", settings=self.settings)
+
+    def show_estimate(self, estimate: Estimate) -> None:
+        from batchboard.core.estimate import format_estimate
+
+        self.show(*format_estimate(estimate))
+
+    async def send_submission(self, submission_id: str) -> None:
+        from batchboard.core.submit import SubmitError, Submitter
+
+        client = self.client_source()
+        if client is None:
+            self.show(_problem_line("Not connected to the API yet; try again in a moment.", "error"))
+            return
+        self.ready = False
+        self.refresh_bindings()
+        self.show("Sending…")
+        try:
+            done = await Submitter(self.store, client, self.clock).send(submission_id)
+        except SubmitError as error:
+            self.show(_problem_line(str(error), "error"))
+            return
+        self.app.notify(f"Created {', '.join(done.batch_ids)}", title="Submitted", markup=False, timeout=8)
+        self.dismiss(done.batch_ids)
+
+
+class SubmitScreen(_SendingScreen):
+    """`n`: a path (with completion) and a label; enter checks and estimates; `y` sends."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Back", id="submit_back"),
+        Binding("y", "send", "Send", tooltip="Send the checked file", id="submit_send"),
+    ]
+
+    def __init__(
+        self, store: Store, client: ClientSource, settings: Settings, clock: Clock, path: str = ""
+    ) -> None:
+        super().__init__(store, client, settings, clock)
+        self.initial_path = path
+        self.report: Report | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Content.from_markup("[b]Submit a JSONL file[/b]"), id="title")
+            yield Input(
+                value=self.initial_path,
+                placeholder="path to FILE.jsonl",
+                suggester=PathSuggester(),
+                id="path",
+            )
+            yield Input(placeholder="label (optional)", id="label")
+            yield VerticalScroll(id="report")
+            yield Static(
+                Content(
+                    "enter: check and estimate · y: send · right arrow: complete the path · escape: back"
+                ),
+                classes="hint",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#path", Input).focus()
+
+    @on(Input.Submitted)
+    def _check(self) -> None:
+        path = self.query_one("#path", Input).value.strip()
+        if not path:
+            return
+        self.ready = False
+        self.refresh_bindings()
+        self.clear()
+        self.show(f"Checking {path}…")
+        self.check_file(path)
+
+    @work(thread=True, exclusive=True, group="submit-check", exit_on_error=False)
+    def check_file(self, path: str) -> None:
+        from batchboard.core.jsonl import SDK_MODELS, validate_file
+        from batchboard.core.pricing import known_models
+
+        file = Path(path).expanduser()
+        if not file.is_file():
+            self.app.call_from_thread(self.show, _problem_line(f"{path}: no such file", "error"))
+            return
+        models = SDK_MODELS | set(known_models()) | set(self.settings.prices)
+        report = validate_file(file, display_name=path, known_models=models, max_problems=MAX_SHOWN_PROBLEMS)
+        self.app.call_from_thread(self.checked, report)
+
+    def checked(self, report: Report) -> None:
+        self.report = report
+        self.clear()
+        lines: list[Static | str] = [_problem_line(str(p), p.severity) for p in report.problems]
+        if report.omitted:
+            lines.append(f"… and {report.omitted:,} more problems not listed")
+        if not report.ok:
+            lines.append(
+                _problem_line(
+                    f"{report.errors:,} error(s), {report.warnings:,} warning(s): nothing will be sent",
+                    "error",
+                )
+            )
+            self.show(*lines)
+            return
+        batches = f"{len(report.chunks)} batches" if len(report.chunks) > 1 else "1 batch"
+        lines.append(f"{report.requests:,} requests OK, to be sent as {batches}. Estimating…")
+        self.show(*lines)
+        self.estimate_file(report)
+
+    @work(exclusive=True, group="submit-estimate", exit_on_error=False)
+    async def estimate_file(self, report: Report) -> None:
+        from batchboard.core.estimate import params_of
+        from batchboard.core.jsonl import iter_chunk
+
+        def requests() -> Iterator[dict[str, Any]]:
+            for chunk in report.chunks:
+                yield from params_of(iter_chunk(report.path, chunk))
+
+        estimate = await self.estimate(report.models, requests)
+        self.show_estimate(estimate)
+        self.show("Press y to send, escape to go back.")
+        self.ready_to_send()
+
+    def action_send(self) -> None:
+        if self.ready and self.report is not None:
+            label = self.query_one("#label", Input).value.strip() or None
+            self.send_file(self.report, label)
+
+    @work(exclusive=True, group="submit-send", exit_on_error=False)
+    async def send_file(self, report: Report, label: str | None) -> None:
+        import asyncio
+
+        from batchboard.core.submit import SubmitError, prepare_file
+
+        try:
+            submission = await asyncio.to_thread(
+                prepare_file, self.store, report, label=label, clock=self.clock
+            )
+        except SubmitError as error:
+            self.show(_problem_line(str(error), "error"))
+            return
+        await self.send_submission(submission.id)
+
+
+class RetryScreen(_SendingScreen):
+    """`R`: the failed items of a batch that can be resent (retryable errors and expired), their estimate,
+    and `y` to send them as a new batch that records its parent."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Back", id="retry_back"),
+        Binding("y", "send", "Send", tooltip="Send the failed items again", id="retry_send"),
+    ]
+
+    def __init__(
+        self,
+        store: Store,
+        client: ClientSource,
+        settings: Settings,
+        clock: Clock,
+        batch_id: str,
+        types: str | None = None,
+    ) -> None:
+        super().__init__(store, client, settings, clock)
+        self.batch_id = batch_id
+        self.types = types
+        self.plan: RetryPlan | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(
+                Content.from_markup("[b]Retry the failures of $id[/b]", id=self.batch_id), id="title"
+            )
+            yield VerticalScroll(id="report")
+            yield Static(Content("y: send · escape: back"), classes="hint")
+
+    def on_mount(self) -> None:
+        self.show("Looking at the failed items…")
+        self.make_plan()
+
+    @work(thread=True, exclusive=True, group="retry-plan", exit_on_error=False)
+    def make_plan(self) -> None:
+        from batchboard.core.jobs import Selection, plan_retry
+        from batchboard.core.submit import SubmitError
+
+        try:
+            plan = plan_retry(self.store, self.batch_id, Selection.parse(self.types))
+        except SubmitError as error:
+            message = f"{error}: download its results first (d), then retry."
+            self.app.call_from_thread(self.show, _problem_line(message, "error"))
+            return
+        self.app.call_from_thread(self.planned, plan)
+
+    def planned(self, plan: RetryPlan) -> None:
+        self.plan = plan
+        self.clear()
+        lines: list[Static | str] = [
+            f"retry {count:,} {group}" for group, count in sorted(plan.groups.items())
+        ]
+        lines += [
+            f"leave out {count:,} {group} (needs a fix first, or not asked for)"
+            for group, count in sorted(plan.left_out.items())
+        ]
+        if plan.missing:
+            lines.append(
+                _problem_line(
+                    f"{len(plan.missing):,} failed item(s) have no stored request (sent elsewhere? "
+                    "'batchboard attach' links the source file)",
+                    "warning",
+                )
+            )
+        if not plan.requests:
+            lines.append("Nothing to retry.")
+            self.show(*lines)
+            return
+        self.show(*lines)
+        self.estimate_plan(plan)
+
+    @work(exclusive=True, group="retry-estimate", exit_on_error=False)
+    async def estimate_plan(self, plan: RetryPlan) -> None:
+        import orjson
+
+        from batchboard.core.jsonl import tally_params
+
+        def requests() -> Iterator[dict[str, Any]]:
+            for _, params in plan.requests:
+                yield orjson.loads(params)
+
+        estimate = await self.estimate(tally_params(requests()), requests)
+        self.show_estimate(estimate)
+        self.show(f"Press y to send these {len(plan.requests):,} requests as a new batch.")
+        self.ready_to_send()
+
+    def action_send(self) -> None:
+        if self.ready and self.plan is not None:
+            self.send_plan(self.plan)
+
+    @work(exclusive=True, group="retry-send", exit_on_error=False)
+    async def send_plan(self, plan: RetryPlan) -> None:
+        from batchboard.core.submit import prepare_requests
+
+        label = self.store.label(self.batch_id)
+        submission = prepare_requests(
+            self.store, plan.requests, parent_batch_id=self.batch_id, label=label, clock=self.clock
+        )
+        await self.send_submission(submission.id)
