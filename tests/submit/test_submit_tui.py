@@ -169,3 +169,55 @@ def test_path_completion(tmp_path: Path) -> None:
     assert complete_path(str(tmp_path / "requests-2")) == str(tmp_path / "requests-2026.jsonl")
     assert complete_path(str(tmp_path / "requests-d")) == str(tmp_path / "requests-dir") + "/"
     assert complete_path(str(tmp_path / "no")) is None  # .txt files are not offered
+
+
+async def test_the_wiring_helpers_open_the_screens_on_the_real_app(
+    tmp_path: Path, store: Store, clock: ManualClock, emulator: Emulator
+) -> None:
+    from batchboard.core.api import BatchApi
+    from batchboard.core.client import Connection, make_client
+    from batchboard.ui.app import make_app
+    from batchboard.ui.screens.submit import push_retry, push_submit
+
+    def connect() -> BatchApi:
+        assert emulator.base_url is not None
+        return BatchApi(make_client(Connection(base_url=emulator.base_url, api_key=API_KEY, max_retries=0)))
+
+    app = make_app(connect=connect, store=store, clock=clock, settings=Settings(poll_interval=3600.0))
+    path = write_jsonl(tmp_path / "in.jsonl", 2)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot, lambda: app.dashboard.api is not None)
+        push_submit(app, path=str(path))
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SubmitScreen)
+        await pilot.press("enter")
+        await settle(pilot, lambda: screen.ready)
+        await pilot.press("y")
+        await settle(pilot, lambda: not isinstance(app.screen, SubmitScreen))
+        push_retry(app, "msgbatch_unknown")
+        await pilot.pause()
+        assert isinstance(app.screen, RetryScreen)
+
+
+async def test_reconcile_on_start_recovers_a_batch_whose_answer_was_lost(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, clock: ManualClock
+) -> None:
+    from typing import Any
+
+    from batchboard.core.store import to_db_time
+    from batchboard.core.submit import _chunk_requests
+    from batchboard.ui.screens.submit import reconcile_on_start
+
+    submission = prepare_file(store, validate_file(write_jsonl(tmp_path / "in.jsonl", 2)), clock=clock)
+    store.execute(
+        "UPDATE submission_chunks SET state = 'sending', sent_at = ? WHERE submission_id = ?",
+        (to_db_time(clock.now()), submission.id),
+    )
+    requests: Any = _chunk_requests(store, submission.id, 0)
+    created = await client.messages.batches.create(requests=requests)  # sent; then the process died
+    lines = await reconcile_on_start(store, client, clock)
+    assert lines == [
+        f"Recovered {created.id} for submission {submission.id} (its answer was lost; not sent again)"
+    ]
+    assert await reconcile_on_start(store, client, clock) == []

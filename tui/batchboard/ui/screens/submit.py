@@ -359,3 +359,46 @@ class RetryScreen(_SendingScreen):
             self.store, plan.requests, parent_batch_id=self.batch_id, label=label, clock=self.clock
         )
         await self.send_submission(submission.id)
+
+
+# ----------------------------------------------------------------------------------- wiring helpers
+# For the dashboard: `n` -> push_submit(app), `R` -> push_retry(app, batch_id), and once connected,
+# reconcile_on_start(...) so a submission whose answer was lost before a crash is resolved, not resent.
+
+
+def _client_of(app: Any) -> AsyncAnthropic | None:
+    api = getattr(getattr(app, "dashboard", None), "api", None)
+    return api.client if api is not None else None
+
+
+def _after_send(app: Any) -> Callable[[list[str] | None], None]:
+    def refresh(batch_ids: list[str] | None) -> None:
+        dashboard = getattr(app, "dashboard", None)
+        if batch_ids and dashboard is not None:
+            app.call_later(dashboard.run_action, "refresh")  # show the new batches at once
+
+    return refresh
+
+
+def push_submit(app: Any, path: str = "") -> None:
+    """Open the submit screen on `app` (a BatchboardApp: its store, settings, clock and dashboard API)."""
+    screen = SubmitScreen(app.store, lambda: _client_of(app), app.settings, app.clock, path=path)
+    app.push_screen(screen, callback=_after_send(app))
+
+
+def push_retry(app: Any, batch_id: str, types: str | None = None) -> None:
+    """Open the retry screen for `batch_id` on `app`."""
+    screen = RetryScreen(app.store, lambda: _client_of(app), app.settings, app.clock, batch_id, types)
+    app.push_screen(screen, callback=_after_send(app))
+
+
+async def reconcile_on_start(store: Store, client: AsyncAnthropic, clock: Clock) -> list[str]:
+    """Resolve submissions left open by a crash or a lost answer; returns one line per batch recovered."""
+    from batchboard.core.submit import Submitter
+
+    outcomes = await Submitter(store, client, clock).reconcile()
+    return [
+        f"Recovered {o.batch_id} for submission {o.submission_id} (its answer was lost; not sent again)"
+        for o in outcomes
+        if o.outcome == "found"
+    ]
