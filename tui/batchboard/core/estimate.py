@@ -213,7 +213,10 @@ async def counted_estimate(
         counted_tokens[model] = counted_tokens.get(model, 0) + result.input_tokens
 
     batch: list[dict[str, Any]] = []
+    last_wanted = max(wanted, default=-1)
     for position, params in enumerate(requests()):
+        if position > last_wanted:
+            break  # the rest of the file is not in the sample: no need to read it
         if position in wanted:
             batch.append(params)
         if len(batch) >= concurrency * 8:  # a bounded window of requests in flight
