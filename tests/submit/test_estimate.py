@@ -34,6 +34,17 @@ def test_cost_range_by_hand_with_caching() -> None:
     assert (batch.low, batch.high) == pytest.approx((standard.low / 2, standard.high / 2))
 
 
+def test_one_hour_cache_writes_cost_their_own_rate() -> None:
+    price = price_for("claude-haiku-5-5")  # 1-hour write: $0.20 per MTok
+    assert price is not None
+    # 4 requests of 10,000 tokens, each with a 4,000-token prefix cached for an hour; 1 of the 4 at 5 minutes.
+    cost = cost_range(price, 4, 40_000, 16_000, 4, (4, 400), prefix_1h_tokens=12_000, cached_1h=3)
+    plain, out_low, out_high = 24_000 * 0.10, 4 * 0.50, 400 * 0.50
+    assert cost.high * 1e6 == pytest.approx(plain + 4_000 * 0.125 + 12_000 * 0.20 + out_high)
+    # Low: one write per TTL (4,000 at 5 minutes, 4,000 at 1 hour), the other 8,000 read.
+    assert cost.low * 1e6 == pytest.approx(plain + 4_000 * 0.125 + 4_000 * 0.20 + 8_000 * 0.01 + out_low)
+
+
 def test_without_caching_only_output_makes_a_range_and_long_prompts_use_their_band() -> None:
     price = price_for("claude-haiku-5-5")
     assert price is not None

@@ -238,4 +238,22 @@ def test_fast_and_thorough_paths_count_the_same_characters(tmp_path: Path) -> No
     fast = validate_file(path).models["claude-sonnet-5-5"]
     slow = tally_params(r["params"] for r in lines)["claude-sonnet-5-5"]
     assert fast == slow
-    assert 0 < fast.cached_requests < 40
+    assert 0 < fast.cached_requests < 40 and fast.cached_1h_requests == 0
+
+
+def test_one_hour_cache_breakpoints_are_tallied_apart(tmp_path: Path) -> None:
+    from batchboard.core.jsonl import tally_params
+
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 6)
+    lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    for i, request in enumerate(lines):
+        ttl = {"type": "ephemeral", "ttl": "1h"} if i % 2 else {"type": "ephemeral"}
+        request["params"]["system"] = [{"type": "text", "text": "Rules.", "cache_control": ttl}]
+        if i == 5:
+            request["params"]["stop_sequences"] = ["END"]  # the thorough path agrees
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in lines) + b"\n")
+    tally = validate_file(path).models["claude-sonnet-5-5"]
+    assert (tally.cached_requests, tally.cached_1h_requests) == (6, 3)
+    assert tally.cached_1h_prefix_chars == 3 * len("Rules.")
+    assert tally == tally_params(r["params"] for r in lines)["claude-sonnet-5-5"]

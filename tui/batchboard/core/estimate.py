@@ -122,22 +122,36 @@ class Estimate:
 
 
 def cost_range(
-    price: ModelPrice, requests: int, input_tokens: int, prefix_tokens: int, cached: int, out: tuple[int, int]
+    price: ModelPrice,
+    requests: int,
+    input_tokens: int,
+    prefix_tokens: int,
+    cached: int,
+    out: tuple[int, int],
+    prefix_1h_tokens: int = 0,
+    cached_1h: int = 0,
 ) -> CostRange:
     """Cost of `requests` requests totalling `input_tokens` (of which `prefix_tokens` in cached prefixes of
-    `cached` requests) and between out[0] and out[1] output tokens, at `price`'s rates.
+    `cached` requests, and of those `prefix_1h_tokens` of `cached_1h` requests with the one-hour TTL) and
+    between out[0] and out[1] output tokens, at `price`'s rates.
 
-    Low: one cache write per model and reads after it, the fewest output tokens. High: every cached request
+    Low: one cache write per TTL and reads after it, the fewest output tokens. High: every cached request
     writes its prefix, the most output tokens. The prompt-length band is chosen from the average request.
     """
     plain = input_tokens - prefix_tokens
-    one_prefix = prefix_tokens // cached if cached else 0
+    prefix_5m, cached_5m = prefix_tokens - prefix_1h_tokens, cached - cached_1h
+    one_5m = prefix_5m // cached_5m if cached_5m else 0
+    one_1h = prefix_1h_tokens // cached_1h if cached_1h else 0
     average = TokenCounts(input=input_tokens // max(requests, 1))
     rates = price.rates_for(average)
     low = TokenCounts(
-        input=plain, output=out[0], cache_write_5m=one_prefix, cache_read=prefix_tokens - one_prefix
+        input=plain,
+        output=out[0],
+        cache_write_5m=one_5m,
+        cache_write_1h=one_1h,
+        cache_read=prefix_tokens - one_5m - one_1h,
     )
-    high = TokenCounts(input=plain, output=out[1], cache_write_5m=prefix_tokens)
+    high = TokenCounts(input=plain, output=out[1], cache_write_5m=prefix_5m, cache_write_1h=prefix_1h_tokens)
     return CostRange(rates.cost(low), rates.cost(high))
 
 
@@ -146,11 +160,20 @@ def _model_estimate(
 ) -> ModelEstimate:
     input_tokens = round(tally.text_chars * tokens_per_char)
     prefix = min(round(tally.cached_prefix_chars * tokens_per_char), input_tokens)
+    prefix_1h = min(round(tally.cached_1h_prefix_chars * tokens_per_char), prefix)
     out = (tally.requests, tally.max_tokens)
     price = price_for(model, settings)
     batch = standard = None
     if price is not None:
-        args = (tally.requests, input_tokens, prefix, tally.cached_requests, out)
+        args = (
+            tally.requests,
+            input_tokens,
+            prefix,
+            tally.cached_requests,
+            out,
+            prefix_1h,
+            tally.cached_1h_requests,
+        )
         standard = cost_range(price, *args)
         batch = cost_range(price.at_batch(), *args)
     return ModelEstimate(

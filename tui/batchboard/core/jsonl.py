@@ -146,6 +146,9 @@ class ModelTally:
     text_chars: int = 0
     cached_requests: int = 0
     cached_prefix_chars: int = 0
+    cached_1h_requests: int = 0
+    """Of the cached requests, those whose breakpoint asks for the 1-hour TTL (dearer to write)."""
+    cached_1h_prefix_chars: int = 0
 
 
 @dataclass
@@ -195,6 +198,13 @@ def describe(value: Any) -> str:
 
 def _quote(text: str) -> str:
     return describe(text)
+
+
+def cache_rank(control: Any) -> int:
+    """0 for no cache breakpoint, 1 for the five-minute TTL (the default), 2 for the one-hour TTL."""
+    if not control:
+        return 0
+    return 2 if isinstance(control, dict) and control.get("ttl") == "1h" else 1
 
 
 def _expected(what: str, obj: dict[str, Any], key: str) -> str:
@@ -359,7 +369,7 @@ class _Validator:
 
         text_chars = 0
         prefix_chars = 0
-        marked_in_messages = False
+        rank_in_messages = 0  # cache breakpoints: 0 none, 1 five-minute, 2 one-hour (the dearest wins)
         if messages is None:
             self.problem("params.messages", self._missing_or_null(params, "messages", MISSING_MESSAGES))
         elif type(messages) is not list or not messages:
@@ -368,24 +378,23 @@ class _Validator:
             )
         else:
             for index, message in enumerate(messages):
-                chars, marked = self.check_message(message, index)
+                chars, rank = self.check_message(message, index)
                 text_chars += chars
-                if marked:
-                    marked_in_messages = True
+                if rank:
+                    rank_in_messages = max(rank_in_messages, rank)
                     prefix_chars = text_chars
 
         # Tools and system come before the messages: a cache breakpoint anywhere includes them, and a
         # top-level cache_control (automatic caching) covers the whole prompt.
-        head_chars, marked_in_head = self.check_optional(params) if len(params) > 3 else (0, False)
-        cached = True
-        if params.get("cache_control"):
+        head_chars, rank_in_head = self.check_optional(params) if len(params) > 3 else (0, 0)
+        top = cache_rank(params.get("cache_control"))
+        if top:
             prefix_chars = head_chars + text_chars
-        elif marked_in_messages:
+        elif rank_in_messages:
             prefix_chars += head_chars
-        elif marked_in_head:
+        elif rank_in_head:
             prefix_chars = head_chars
-        else:
-            cached = False
+        rank = max(top, rank_in_messages, rank_in_head)
         text_chars += head_chars
 
         if self.report.errors != errors_before:
@@ -397,9 +406,12 @@ class _Validator:
         tally.requests += 1
         tally.max_tokens += max_tokens
         tally.text_chars += text_chars
-        if cached:
+        if rank:
             tally.cached_requests += 1
             tally.cached_prefix_chars += prefix_chars
+            if rank == 2:
+                tally.cached_1h_requests += 1
+                tally.cached_1h_prefix_chars += prefix_chars
         return True
 
     @staticmethod
@@ -407,34 +419,35 @@ class _Validator:
         what, hint = expected
         return f"expected {what}, got null" if key in params else f"missing; every request needs {what}{hint}"
 
-    def check_message(self, message: Any, index: int) -> tuple[int, bool]:
-        """Validate one message; returns (text characters, whether it holds a cache breakpoint)."""
+    def check_message(self, message: Any, index: int) -> tuple[int, int]:
+        """Validate one message; returns (text characters, its cache breakpoint rank, see `cache_rank`)."""
         where = f"params.messages[{index}]"
         if type(message) is not dict:
             self.problem(
                 where, f'expected an object {{"role": ..., "content": ...}}, got {describe(message)}'
             )
-            return 0, False
+            return 0, 0
         role = message.get("role")
         if role not in ROLES:
             self.problem(f"{where}.role", _expected('"user", "assistant" or "system"', message, "role"))
         content = message.get("content")
         if type(content) is str:
-            return len(content), False
+            return len(content), 0
         if content is None:
             self.problem(f"{where}.content", "missing; a message needs text or an array of content blocks")
-            return 0, False
+            return 0, 0
         if type(content) is not list:
             self.problem(
                 f"{where}.content",
                 f"expected a string or an array of content blocks, got {describe(content)}",
             )
-            return 0, False
+            return 0, 0
         return self.check_blocks(content, f"{where}.content")
 
-    def check_blocks(self, blocks: list[Any], where: str) -> tuple[int, bool]:
+    def check_blocks(self, blocks: list[Any], where: str) -> tuple[int, int]:
+        """Returns (characters, cache breakpoint rank: 0 none, 1 five-minute, 2 one-hour)."""
         chars = 0
-        marked = False
+        marked = 0
         for index, block in enumerate(blocks):
             if type(block) is not dict:
                 self.problem(
@@ -456,14 +469,13 @@ class _Validator:
             else:
                 # Images, documents and tool blocks: their size is what they cost, roughly.
                 chars += len(orjson.dumps(block))
-            if block.get("cache_control"):
-                marked = True
+            marked = max(marked, cache_rank(block.get("cache_control")))
         return chars, marked
 
-    def check_optional(self, params: dict[str, Any]) -> tuple[int, bool]:
-        """Check the optional parameters; returns (text characters before the messages, cache breakpoint)."""
+    def check_optional(self, params: dict[str, Any]) -> tuple[int, int]:
+        """Check the optional parameters; returns (text characters before the messages, cache rank)."""
         chars = 0
-        marked = False
+        marked = 0
         for key, value in params.items():
             if key in ("model", "max_tokens", "messages"):
                 continue
@@ -486,7 +498,7 @@ class _Validator:
                 elif type(value) is list:
                     block_chars, block_marked = self.check_blocks(value, name)
                     chars += block_chars
-                    marked = marked or block_marked
+                    marked = max(marked, block_marked)
                 else:
                     self.problem(name, f"expected a string or an array of text blocks, got {describe(value)}")
             elif key == "tools":
@@ -500,7 +512,7 @@ class _Validator:
                             )
                         else:
                             chars += len(orjson.dumps(tool))
-                            marked = marked or bool(tool.get("cache_control"))
+                            marked = max(marked, cache_rank(tool.get("cache_control")))
             elif key == "stop_sequences":
                 if type(value) is not list or any(type(item) is not str for item in value):
                     self.problem(name, f"expected an array of strings, got {describe(value)}")
@@ -619,7 +631,7 @@ def validate_file(
                 ):
                     raise _Unusual
                 chars = 0
-                cached = False
+                cached = 0
                 count = len(params)
                 if count > 3:
                     expected = 3
@@ -635,11 +647,10 @@ def validate_file(
                                     raise _Unusual
                                 chars += len(text)
                                 if len(block) != 2:  # the only other key taken here: a truthy cache_control
-                                    if len(block) != 3 or type(block["cache_control"]) is not dict:
+                                    control = block["cache_control"]
+                                    if len(block) != 3 or type(control) is not dict or not control:
                                         raise _Unusual
-                                    if not block["cache_control"]:
-                                        raise _Unusual
-                                    cached = True
+                                    cached = max(cached, 2 if control.get("ttl") == "1h" else 1)
                         else:
                             raise _Unusual
                     if count > expected:
@@ -670,6 +681,9 @@ def validate_file(
                 if cached:
                     tally.cached_requests += 1
                     tally.cached_prefix_chars += prefix
+                    if cached == 2:
+                        tally.cached_1h_requests += 1
+                        tally.cached_1h_prefix_chars += prefix
                 if size > max_request:
                     v.line = line
                     v.too_big(size)
