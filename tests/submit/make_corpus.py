@@ -132,6 +132,8 @@ def main() -> None:
         ok("system-then-bad-tier", system="Be brief.", service_tier="batch"),
         ok("system-block-bad", system=[{"type": "text", "text": "Hi"}, {"type": "text", "text": 5}]),
         ok("metadata-bad", system="Be brief.", metadata="user-1"),
+        ok("tool-choice-bad", tools=[{"name": "t", "input_schema": {"type": "object"}}], tool_choice="auto"),
+        ok("tools-item-bad", tools=[{"name": "t", "input_schema": {"type": "object"}}, "t2"]),
     )
     write(
         "unknown_model",

@@ -234,6 +234,10 @@ def test_fast_and_thorough_paths_count_the_same_characters(tmp_path: Path) -> No
             params["stop_sequences"] = ["END"]  # the thorough path
         if i % 7 == 0:
             params["messages"].append({"role": "assistant", "content": [{"type": "text", "text": "Ok"}]})
+        if i % 6 == 1:
+            params["tools"] = [{"name": "t", "input_schema": {"type": "object"}}]  # the fast path
+            if i % 4 == 1:
+                params["tool_choice"] = {"type": "auto"}
     path.write_bytes(b"\n".join(orjson.dumps(r) for r in lines) + b"\n")
     fast = validate_file(path).models["claude-sonnet-5-5"]
     slow = tally_params(r["params"] for r in lines)["claude-sonnet-5-5"]

@@ -610,7 +610,7 @@ def validate_file(
             try:
                 # The fast path: common requests (model, max_tokens, messages with string content, and
                 # optionally a system prompt, as a string or text blocks that may set a cache breakpoint,
-                # and metadata). Anything else leaves it through _Unusual or a KeyError.
+                # tools and tool_choice, metadata). Anything else leaves it through _Unusual or a KeyError.
                 if type(obj) is not dict or len(obj) != 2:
                     raise _Unusual
                 custom_id = obj["custom_id"]
@@ -654,12 +654,27 @@ def validate_file(
                         else:
                             raise _Unusual
                     if count > expected:
+                        tools = params.get("tools")
+                        if tools is not None:  # tool definitions without cache breakpoints
+                            if type(tools) is not list:
+                                raise _Unusual
+                            for tool in tools:
+                                if type(tool) is not dict or "cache_control" in tool:
+                                    raise _Unusual
+                                chars += len(dumps(tool))
+                            choice = params.get("tool_choice")
+                            if choice is not None:
+                                if type(choice) is not dict or type(choice.get("type")) is not str:
+                                    raise _Unusual
+                                expected += 1
+                            expected += 1
+                    if count > expected:
                         if type(params.get("metadata")) is not dict:
                             raise _Unusual
                         expected += 1
                     if count != expected:
                         raise _Unusual
-                prefix = chars  # a breakpoint in the system prompt caches all of it (no tools here)
+                prefix = chars  # a breakpoint in the system prompt caches it and the tools before it
                 for message in messages:
                     content = message["content"]
                     if (
