@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from functools import lru_cache
 
@@ -20,13 +21,15 @@ from textual.widget import Widget
 from textual.widgets import Markdown
 
 #: At most this many Markdown appends a second while streaming: about the terminal's refresh rate.
-DEFAULT_FRAME_RATE = 30.0
+DEFAULT_FRAME_RATE = 60.0
 #: Top-level blocks per Markdown segment while streaming (see ReplyStream).
 DEFAULT_SEGMENT_BLOCKS = 12
+#: Sealed segments this many screens above the view are hidden while the view follows the end.
+HIDE_BEYOND_SCREENS = 1.0
 #: Block types that have no top margin in Markdown's CSS: a segment may start with one of them.
 _SPLIT_BEFORE = frozenset({"paragraph_open", "bullet_list_open", "ordered_list_open", "table_open", "hr"})
 #: Characters (about 4 a token) that may wait for the next frame before `write` makes the writer wait.
-DEFAULT_MAX_BACKLOG = 1024
+DEFAULT_MAX_BACKLOG = 512
 
 
 @lru_cache(maxsize=1)
@@ -106,6 +109,7 @@ class ReplyStream:
 
     def start(self) -> None:
         if self._task is None:
+            _pause_gc()
             self._task = asyncio.create_task(self._run(), name="reply-stream")
 
     async def write(self, fragment: str) -> None:
@@ -145,6 +149,12 @@ class ReplyStream:
             await asyncio.shield(task)
 
     async def _run(self) -> None:
+        try:
+            await self._frames()
+        finally:
+            _resume_gc()
+
+    async def _frames(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -240,7 +250,7 @@ class ReplyStream:
         if not following or (self._frozen and scroller.size.width != self._frozen_width):
             await self._thaw_all()
             return
-        horizon = scroller.scroll_y - scroller.size.height
+        horizon = scroller.scroll_y - scroller.size.height * HIDE_BEYOND_SCREENS
         for segment in self._segments[:-2]:
             if segment in self._frozen or not segment.display:
                 continue
@@ -265,6 +275,29 @@ class ReplyStream:
             for segment, spacer in frozen.items():
                 segment.display = True
                 await spacer.remove()
+
+
+# A full garbage collection of a Textual app's heap takes 100-300 ms: long enough to put the screen behind.
+# Like Textual's own PAUSE_GC_ON_SCROLL, the cyclic collector is paused while a reply streams (reference
+# counting still frees almost everything) and resumed when the last stream stops.
+_gc_pauses = 0
+
+
+def _pause_gc() -> None:
+    global _gc_pauses
+    if _gc_pauses == 0 and gc.isenabled():
+        gc.disable()
+        _gc_pauses = 1
+    elif _gc_pauses:
+        _gc_pauses += 1
+
+
+def _resume_gc() -> None:
+    global _gc_pauses
+    if _gc_pauses:
+        _gc_pauses -= 1
+        if _gc_pauses == 0:
+            gc.enable()
 
 
 def _virtual_y(widget: Widget, scroller: Widget) -> int:
