@@ -17,6 +17,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -35,11 +36,14 @@ PROFILES = {"short prompts": (40, 160), "documents": (400, 900)}
 
 def generate(path: Path, count: int, words: tuple[int, int] = (40, 160), seed: int = 0) -> None:
     """A realistic mix: a system prompt and one to three turns; one request in ten has a cached system
-    block and metadata, one in twenty defines a tool (which takes the validator's thorough path)."""
+    block and metadata, one in twenty defines a tool, one in fifty sends content blocks with a cache
+    breakpoint in a message (which takes the validator's thorough path)."""
     rng = random.Random(seed)
     with path.open("wb") as handle:
         for i in range(count):
-            turns = [{"role": "user", "content": " ".join(rng.choices(WORDS, k=rng.randint(*words)))}]
+            turns: list[dict[str, Any]] = [
+                {"role": "user", "content": " ".join(rng.choices(WORDS, k=rng.randint(*words)))}
+            ]
             if rng.random() < 0.2:
                 turns += [
                     {"role": "assistant", "content": "Sure."},
@@ -60,6 +64,11 @@ def generate(path: Path, count: int, words: tuple[int, int] = (40, 160), seed: i
                     }
                 ]
                 params["metadata"] = {"user_id": f"u-{i % 97}"}
+            elif i % 50 == 7:
+                turns[0]["content"] = [
+                    {"type": "text", "text": turns[0]["content"], "cache_control": {"type": "ephemeral"}},
+                    {"type": "text", "text": "Answer in one line."},
+                ]
             elif i % 20 == 5:
                 params["tools"] = [
                     {
@@ -80,6 +89,12 @@ def plain_parse(path: Path) -> int:
     return count
 
 
+def validate_and_chunk(path: Path) -> int:
+    report = validate_file(path)
+    assert report.ok and report.chunks, report.problems[:5]
+    return report.requests
+
+
 def best_of(rounds: int, path: Path) -> dict[str, tuple[float, float]]:
     """Interleave the two so machine noise hits both alike; keep each one's best wall and CPU time.
 
@@ -87,14 +102,12 @@ def best_of(rounds: int, path: Path) -> dict[str, tuple[float, float]]:
     of whichever run they land on. Both are printed; the target is judged on CPU time."""
     best = {"wall": [float("inf")] * 2, "cpu": [float("inf")] * 2}
     for _ in range(rounds):
-        for slot, run in enumerate((plain_parse, validate_file)):
+        for slot, run in enumerate((plain_parse, validate_and_chunk)):
             wall, cpu = time.perf_counter(), time.process_time()
-            result = run(path)
+            run(path)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             best["wall"][slot] = min(best["wall"][slot], wall)
             best["cpu"][slot] = min(best["cpu"][slot], cpu)
-            if slot == 1:
-                assert result.ok and result.requests > 0, result.problems[:5]  # type: ignore[union-attr]
     return {kind: (times[0], times[1]) for kind, times in best.items()}
 
 
