@@ -361,7 +361,7 @@ class ChatScreen(Screen[None]):
         self.notify(f"Link (not opened): {printable(event.href)}", markup=False, timeout=8)
 
 
-def open_chat(app: App[object], make_screen: Callable[[], ChatScreen]) -> ChatScreen:
+def open_chat(app: App[Any], make_screen: Callable[[], ChatScreen]) -> ChatScreen:
     """Show the chat pane, creating and installing it the first time so its conversation survives `escape`."""
     installed = app.get_screen(CHAT_SCREEN_NAME) if app.is_screen_installed(CHAT_SCREEN_NAME) else None
     if isinstance(installed, ChatScreen):

@@ -7,6 +7,7 @@ SDK and builds the client, then one async worker runs the poll loop for the life
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -26,6 +27,7 @@ from batchboard.ui.cells import end_summary
 from batchboard.ui.messages import BatchesUpdated, PendingChanges
 from batchboard.ui.modals.cancel import CancelConfirm
 from batchboard.ui.modals.label import LabelInput
+from batchboard.ui.screens.chat import chat_screen_for, open_chat
 from batchboard.ui.widgets.batch_table import BatchTable
 from batchboard.ui.widgets.summary import SummaryBar
 
@@ -58,6 +60,7 @@ class DashboardScreen(Screen[None]):
         Binding("c", "cancel_batch", "Cancel", tooltip="Cancel the selected batch", id="cancel"),
         Binding("l", "set_label", "Label", tooltip="Label the selected batch", id="label"),
         Binding("r", "refresh", "Refresh", tooltip="Poll the API now", id="refresh"),
+        Binding("t", "chat", "Chat", tooltip="Stream a prompt, then compare it with a batch", id="chat"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
     ]
 
@@ -292,6 +295,10 @@ class DashboardScreen(Screen[None]):
         table = self.table
         table.set_sort(table.sort_mode.next())
         self._show_view()
+
+    def action_chat(self) -> None:
+        """Open the chat pane; it stays installed, so escape comes back here without losing it."""
+        open_chat(self.app, partial(chat_screen_for, self.app))
 
     def action_refresh(self) -> None:
         if self.poller is not None:
