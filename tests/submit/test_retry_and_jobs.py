@@ -134,3 +134,23 @@ def test_selection_parsing() -> None:
 def test_retry_needs_the_results_in_the_index(store: Store) -> None:
     with pytest.raises(SubmitError, match="not in the local index"):
         plan_retry(store, "msgbatch_unknown", Selection.parse(None))
+
+
+def test_a_custom_id_listed_twice_in_the_results_is_retried_once(tmp_path: Path, store: Store) -> None:
+    from batchboard.core.submit import attach_file
+
+    raw = tmp_path / "results.jsonl"
+    raw.write_text("{}\n")
+    store.execute(
+        "INSERT INTO result_files (batch_id, state, path) VALUES ('b1', 'complete', ?)", (str(raw),)
+    )
+    for line, cid in enumerate(["a", "a", "b"]):
+        store.execute(
+            "INSERT INTO result_items (batch_id, line, custom_id, result_type, error_type, input_tokens, "
+            "output_tokens, cache_write_5m, cache_write_1h, cache_read, long_prompt, offset, length) "
+            "VALUES ('b1', ?, ?, 'errored', 'overloaded_error', 0, 0, 0, 0, 0, 0, 0, 0)",
+            (line, cid),
+        )
+    attach_file(store, "b1", iter([("a", 1, b"{}"), ("b", 2, b"{}")]), source_path="f.jsonl")
+    plan = plan_retry(store, "b1", Selection.parse(None))
+    assert [cid for cid, _ in plan.requests] == ["a", "b"] and plan.groups == {"overloaded_error": 2}

@@ -72,6 +72,8 @@ class RetryPlan:
     """Chosen custom_ids with no stored request (the batch was submitted elsewhere and not attached)."""
     left_out: Counter[str] = field(default_factory=Counter)
     """Failed items not chosen, per group (for example invalid_request_error, which needs a fix first)."""
+    groups_by_id: dict[str, str] = field(default_factory=dict)
+    """Chosen custom_id -> its group."""
 
 
 def plan_retry(store: Store, batch_id: str, selection: Selection) -> RetryPlan:
@@ -91,9 +93,12 @@ def plan_retry(store: Store, batch_id: str, selection: Selection) -> RetryPlan:
     )
     for custom_id, result_type, error_type in rows:
         group = error_type or result_type
+        if custom_id in plan.groups_by_id:
+            continue  # a custom_id listed twice in one batch's results is still sent once
         if selection.wants(result_type, error_type):
             chosen.append(custom_id)
             plan.groups[group] += 1
+            plan.groups_by_id[custom_id] = group
         else:
             plan.left_out[group] += 1
     found = stored_requests(store, batch_id, chosen)
