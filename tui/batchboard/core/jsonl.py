@@ -20,8 +20,8 @@ import orjson
 MAX_BATCH_REQUESTS = 100_000
 #: The API's 256 MB, read as decimal megabytes: the smaller reading is safe whichever the server uses.
 MAX_BATCH_BYTES = 256_000_000
-#: `{"requests":[` ... `]}` around the requests, plus slack for float spellings that the SDK's json.dumps
-#: writes longer than orjson (the only way our measured size can differ from the body actually sent).
+#: `{"requests":[` ... `]}` around the requests, with room to spare. Requests are measured as compact orjson,
+#: which is exactly how `submit` streams the body it sends.
 BODY_OVERHEAD = 4_096
 
 CUSTOM_ID_RE = re.compile(r"[a-zA-Z0-9_-]{1,64}")
@@ -220,7 +220,8 @@ def serialized_size(request: Any) -> int:
 
 
 class _Validator:
-    """Checks one file line by line and accumulates the report and chunks."""
+    """The thorough checks, which name every problem; `validate_file` runs them on lines its fast path
+    does not take, and on whatever is wrong."""
 
     def __init__(self, report: Report, limits: Limits, known_models: Collection[str]) -> None:
         self.report = report
