@@ -65,6 +65,9 @@ class BatchBook:
         self._ended_on: Counter[date] = Counter()
         self._history: list[DurationSample] | None = None
         self._eta_cache: dict[str, tuple[datetime, Eta]] = {}
+        self.results: Any = None
+        """The results service (`core.results_service.ResultsService`, set by the dashboard): costs of the
+        batches whose results are indexed locally."""
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -106,11 +109,13 @@ class BatchBook:
             self.labels.pop(batch_id, None)
 
     def cost(self, batch_id: str) -> float | None:
-        """Actual cost of a batch; None until the results issue indexes results (shown as "—")."""
-        return None
+        """Actual cost of a batch at batch price; None until its results are indexed (shown as "—")."""
+        found = self.results.cost(batch_id) if self.results is not None else None
+        return found.batch_cost if found is not None else None
 
     def savings(self, batch_id: str) -> float | None:
-        return None
+        found = self.results.cost(batch_id) if self.results is not None else None
+        return found.saving if found is not None else None
 
     # -- ETA -------------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from batchboard.core.api import ApiError, BatchApi
 from batchboard.core.client import MissingApiKeyError
 from batchboard.core.models import Batch, Outcome
 from batchboard.core.poller import Poller, PollStatus, PollUpdate
+from batchboard.ui import results_actions
 from batchboard.ui.book import BatchBook, QuickFilter
 from batchboard.ui.cells import end_summary
 from batchboard.ui.messages import BatchesUpdated, PendingChanges
@@ -60,6 +61,8 @@ class DashboardScreen(Screen[None]):
         Binding("c", "cancel_batch", "Cancel", tooltip="Cancel the selected batch", id="cancel"),
         Binding("l", "set_label", "Label", tooltip="Label the selected batch", id="label"),
         Binding("r", "refresh", "Refresh", tooltip="Poll the API now", id="refresh"),
+        Binding("e", "problems", "Errors", tooltip="Errors and results of the selected batch", id="problems"),
+        Binding("d", "download", "Download", tooltip="Download the selected batch's results", id="download"),
         Binding("t", "chat", "Chat", tooltip="Stream a prompt, then compare it with a batch", id="chat"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
     ]
@@ -94,6 +97,7 @@ class DashboardScreen(Screen[None]):
         return self.query_one(BatchTable)
 
     def on_mount(self) -> None:
+        self.book.results = results_actions.make_results_service(self.app)
         self.query_one(SummaryBar).show_summary()
         self._show_view()
         self.table.focus()
@@ -202,6 +206,13 @@ class DashboardScreen(Screen[None]):
             markup=False,
         )
         self.book.store.mark_end_notified(batch.id, now=self.book.clock.now())
+        results_actions.ingest_in_background(self.app, self.book.results, batch, on_done=self.results_ready)
+
+    def results_ready(self, batch_id: str) -> None:
+        """A batch's results were indexed: its cost cells and the header totals can be filled."""
+        batch = self.book.batches.get(batch_id)
+        if batch is not None:
+            self.show_batches([batch])
 
     def tick(self) -> None:
         """Once a second: countdowns and ages move (only the rows in view are drawn again)."""
@@ -236,6 +247,9 @@ class DashboardScreen(Screen[None]):
             return self.selected is not None
         if action == "refresh":
             return self.poller is not None
+        if action in ("problems", "download"):
+            batch = self.selected
+            return batch is not None and batch.is_ended
         if action == "clear_filter":
             return bool(self.table.filter_text) or self.query_one("#filter").has_class("-shown")
         return True
@@ -304,6 +318,14 @@ class DashboardScreen(Screen[None]):
         if self.poller is not None:
             self.poller.refresh_now()
             self.notify("Refreshing…", timeout=1.5)
+
+    def action_problems(self) -> None:
+        if self.selected is not None:
+            results_actions.open_problems(self.app, self.book.results, self.selected, self.results_ready)
+
+    def action_download(self) -> None:
+        if self.selected is not None:
+            results_actions.open_download(self.app, self.book.results, self.selected, self.results_ready)
 
     def action_set_label(self) -> None:
         batch = self.selected

@@ -20,7 +20,7 @@ from textual.widgets import Footer, Static
 
 from batchboard.core import format as fmt
 from batchboard.core.models import Batch
-from batchboard.ui import cells
+from batchboard.ui import cells, results_actions
 from batchboard.ui.book import BatchBook
 from batchboard.ui.palette import Palette
 
@@ -36,6 +36,8 @@ class DetailScreen(Screen[None]):
         Binding("c", "cancel_batch", "Cancel", tooltip="Cancel this batch", id="cancel"),
         Binding("l", "set_label", "Label", tooltip="Label this batch", id="label"),
         Binding("r", "refresh", "Refresh", tooltip="Poll the API now", id="refresh"),
+        Binding("e", "problems", "Errors", tooltip="Errors and results of this batch", id="problems"),
+        Binding("d", "download", "Download", tooltip="Download this batch's results", id="download"),
     ]
 
     app: BatchboardApp
@@ -62,7 +64,22 @@ class DetailScreen(Screen[None]):
         if action == "cancel_batch":
             batch = self.current
             return batch is not None and batch.can_cancel
+        if action in ("problems", "download"):
+            batch = self.current
+            return batch is not None and batch.is_ended
         return True
+
+    def action_problems(self) -> None:
+        if self.current is not None:
+            results_actions.open_problems(
+                self.app, self.book.results, self.current, self.app.dashboard.results_ready
+            )
+
+    def action_download(self) -> None:
+        if self.current is not None:
+            results_actions.open_download(
+                self.app, self.book.results, self.current, self.app.dashboard.results_ready
+            )
 
     def action_cancel_batch(self) -> None:
         self.app.dashboard.request_cancel(self.batch_id)
@@ -158,7 +175,8 @@ class DetailScreen(Screen[None]):
         cost = grid()
         cost.add_row("Cost (batch price)", Text(fmt.usd(self.book.cost(batch.id))))
         cost.add_row("Saved vs standard", Text(fmt.usd(self.book.savings(batch.id))))
-        cost.add_row("", Text("known once the results are downloaded and indexed", style=palette.muted))
+        for label, value in results_actions.cost_breakdown(self.book.results, batch.id):
+            cost.add_row(label, value)
 
         lineage = grid()
         lineage.add_row("Submitted from", Text(fmt.DASH))

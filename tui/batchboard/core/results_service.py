@@ -1,0 +1,139 @@
+"""The results index and costs as one service for the app: cached per-batch costs and totals for the table
+and header, and thread-safe ingestion (one at a time per batch) for workers.
+
+Costs of ingested batches never change (results are final), so they are computed once from the index's
+usage sums and cached; an ingestion invalidates only that batch and the totals.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from batchboard.core.clock import Clock
+from batchboard.core.config import Settings
+from batchboard.core.cost import BatchCost, CostTotals, batch_cost, totals
+from batchboard.core.models import Batch
+from batchboard.core.results import (
+    FileState,
+    IngestError,
+    IngestReport,
+    ProgressCallback,
+    ResultsIndex,
+    ingest,
+)
+
+if TYPE_CHECKING:
+    from anthropic import Anthropic, AsyncAnthropic
+
+#: Builds a sync SDK client for a worker thread (raises IngestError when there is no connection yet).
+SyncClientFactory = Callable[[], "Anthropic"]
+
+
+def sync_client_like(client: AsyncAnthropic, **overrides: Any) -> Anthropic:
+    """A sync SDK client with the same key, base URL, timeout and retries as the app's async one, for
+    ingestion in a thread (the SDK is already imported when an async client exists)."""
+    from anthropic import Anthropic
+
+    options: dict[str, Any] = {
+        "api_key": client.api_key,
+        "base_url": str(client.base_url),
+        "max_retries": client.max_retries,
+        "timeout": client.timeout,
+    }
+    options.update(overrides)
+    return Anthropic(**options)
+
+
+class ResultsService:
+    def __init__(
+        self,
+        index: ResultsIndex,
+        settings: Settings,
+        clock: Clock,
+        client_factory: SyncClientFactory | None = None,
+    ) -> None:
+        self.index = index
+        self.settings = settings
+        self.clock = clock
+        self.client_factory = client_factory
+        self._costs: dict[str, BatchCost] | None = None
+        self._ended: dict[str, datetime | None] = {}
+        self._totals: tuple[str, CostTotals] | None = None
+        self._lock = threading.Lock()
+        self._running: dict[str, threading.Lock] = {}
+
+    # ------------------------------------------------------------------------------------------- cost
+
+    def _load(self) -> dict[str, BatchCost]:
+        with self._lock:
+            if self._costs is None:
+                files = self.index.files()
+                usage = self.index.usage_groups()
+                self._costs = {
+                    b: batch_cost(b, usage, self.settings) for b, info in files.items() if info.indexed
+                }
+                self._ended = {b: files[b].ended_at for b in self._costs}
+            return self._costs
+
+    def cost(self, batch_id: str) -> BatchCost | None:
+        """The batch's actual cost, or None when its results are not indexed here."""
+        return self._load().get(batch_id)
+
+    def totals(self) -> CostTotals:
+        """Spend and savings today, this month and all time (UTC), over the batches indexed here."""
+        costs = self._load()
+        now = self.clock.now()
+        day = now.date().isoformat()
+        cached = self._totals
+        if cached is not None and cached[0] == day:
+            return cached[1]
+        result = totals(costs, self._ended, now)
+        self._totals = (day, result)
+        return result
+
+    def is_indexed(self, batch_id: str) -> bool:
+        info = self.index.file(batch_id)
+        return info is not None and info.indexed
+
+    def unavailable_reason(self, batch_id: str) -> str | None:
+        info = self.index.file(batch_id)
+        if info is None or info.state is not FileState.UNAVAILABLE:
+            return None
+        return info.message or "results are not available"
+
+    # -------------------------------------------------------------------------------------- ingestion
+
+    def ensure(
+        self,
+        batch: Batch,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IngestReport:
+        """Download and index `batch`'s results unless they are here already. Blocking: call it in a thread.
+        Two calls for one batch never run at once; the second waits and then finds the work done."""
+        with self._lock:
+            lock = self._running.setdefault(batch.id, threading.Lock())
+        with lock:
+            if self.index.is_complete(batch.id):
+                return ingest(batch.id, self.index, batch=batch, settings=self.settings)
+            if self.client_factory is None:
+                raise IngestError("not connected to the API yet")
+            with self.client_factory() as client:
+                report = ingest(
+                    batch.id,
+                    self.index,
+                    client=client,
+                    batch=batch,
+                    settings=self.settings,
+                    progress=progress,
+                    cancel=cancel,
+                    now=self.clock.now,
+                )
+        with self._lock:
+            self._costs = None  # recomputed on next use (cheap: one query over per-batch usage sums)
+            self._totals = None
+        return report

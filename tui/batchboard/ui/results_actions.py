@@ -1,0 +1,285 @@
+"""Results in the dashboard: the download dialog (`d`), opening a batch's problems (`e`), ingesting batches as
+they end, and the results service the table, header and detail read costs from.
+
+Ingestion is disk- and CPU-heavy, so it runs in thread workers that reach the UI only through
+`call_from_thread`; the screens here take their dependencies in the constructor.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import orjson
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, ProgressBar, Static
+
+from batchboard.core.format import human_int
+from batchboard.core.models import Batch
+from batchboard.core.results import IngestCancelled, IngestError, IngestProgress, IngestReport, ResultsIndex
+from batchboard.core.results_service import ResultsService, sync_client_like
+from batchboard.ui.screens.problems import ProblemsScreen
+
+if TYPE_CHECKING:
+    from anthropic import Anthropic
+
+    from batchboard.core.store import Store
+
+
+def make_results_service(app: Any) -> ResultsService:
+    """The app's results service (one per app, kept on it): index on the app's store, sync clients built
+    from the dashboard's async client once it is connected."""
+    service: ResultsService | None = getattr(app, "results_service", None)
+    if service is not None:
+        return service
+
+    def client_factory() -> Anthropic:
+        api = getattr(getattr(app, "dashboard", None), "api", None)
+        if api is None:
+            raise IngestError("not connected to the API yet")
+        return sync_client_like(api.client)
+
+    service = ResultsService(ResultsIndex(app.store), app.settings, app.clock, client_factory)
+    app.results_service = service
+    return service
+
+
+def request_lookup_for(store: Store) -> Any:
+    """(batch_id, custom_id) -> the request as submitted, when the submit path stored it."""
+
+    def lookup(batch_id: str, custom_id: str) -> Any:
+        try:
+            from batchboard.core.submit import stored_requests
+        except ImportError:  # pragma: no cover - the submit module ships with batchboard
+            return None
+        found = stored_requests(store, batch_id, [custom_id]).get(custom_id)
+        if found is None:
+            return None
+        try:
+            return {"custom_id": custom_id, "params": orjson.loads(found)}
+        except orjson.JSONDecodeError:
+            return {"custom_id": custom_id, "params": found.decode("utf-8", errors="replace")}
+
+    return lookup
+
+
+def open_problems(
+    app: App[Any], service: ResultsService, batch: Batch, on_ingested: Callable[[str], None] | None = None
+) -> None:
+    """`e`: the batch's problems; downloads the results first when they are not here yet (then calls
+    `on_ingested(batch_id)`, so costs on screen can be filled in)."""
+    store = service.index.store
+
+    def show() -> None:
+        app.push_screen(ProblemsScreen(service.index, batch.id, request_lookup=request_lookup_for(store)))
+
+    if service.is_indexed(batch.id):
+        show()
+        return
+    if not batch.is_ended:
+        app.notify("Results come when the batch ends.", title="No results yet", severity="warning")
+        return
+
+    def downloaded(report: IngestReport | None) -> None:
+        if report is not None and service.is_indexed(batch.id):
+            if on_ingested is not None:
+                on_ingested(batch.id)
+            show()
+
+    app.push_screen(DownloadScreen(service, batch, offer_export=False), downloaded)
+
+
+def open_download(
+    app: App[Any], service: ResultsService, batch: Batch, on_ingested: Callable[[str], None] | None = None
+) -> None:
+    """`d`: download (or reuse) the results, then offer to save a copy."""
+    if not batch.is_ended:
+        app.notify("Results come when the batch ends.", title="No results yet", severity="warning")
+        return
+
+    def closed(report: IngestReport | None) -> None:
+        if report is not None and on_ingested is not None and service.is_indexed(batch.id):
+            on_ingested(batch.id)
+
+    app.push_screen(DownloadScreen(service, batch), closed)
+
+
+class DownloadScreen(ModalScreen["IngestReport | None"]):
+    """Progress of one batch's download + index; escape cancels (nothing is kept). Afterwards, an input
+    offers to write a copy of the results file (atomically) where the user wants it."""
+
+    CSS_PATH = "results.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Cancel / close", id="download.close"),
+    ]
+
+    def __init__(self, service: ResultsService, batch: Batch, *, offer_export: bool = True) -> None:
+        super().__init__()
+        self.service = service
+        self.target = batch
+        self.offer_export = offer_export
+        self.cancel_event = threading.Event()
+        self.report: IngestReport | None = None
+        self.error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="download-dialog"):
+            title = Text("Results of ")
+            title.append(self.target.id, style="bold")
+            yield Static(title, id="download-title")
+            yield ProgressBar(total=self.target.counts.total or None, id="download-progress")
+            yield Static(Text("starting…"), id="download-status")
+            yield Static(Text(""), id="download-error")
+            yield Input(id="download-path")
+            yield Static(Text("escape: cancel (nothing is kept)"), id="download-hint", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#download-path", Input).display = False
+        self.run_ingest()
+
+    @work(thread=True, exclusive=True, group="download", exit_on_error=False)
+    def run_ingest(self) -> None:
+        try:
+            report = self.service.ensure(
+                self.target,
+                progress=lambda p: self.app.call_from_thread(self._progress, p),
+                cancel=self.cancel_event,
+            )
+        except IngestCancelled:
+            self.app.call_from_thread(self.dismiss, None)
+            return
+        except IngestError as exc:
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        except Exception as exc:  # anything else is still said in plain words, never a crash
+            self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
+            return
+        self.app.call_from_thread(self._done, report)
+
+    def _progress(self, progress: IngestProgress) -> None:
+        bar = self.query_one("#download-progress", ProgressBar)
+        bar.update(progress=progress.items_done)
+        retry = f" · attempt {progress.attempt}" if progress.attempt > 1 else ""
+        status = f"{human_int(progress.items_done)} results · {progress.bytes_done / 1e6:.1f} MB{retry}"
+        self.query_one("#download-status", Static).update(Text(status))
+
+    def _failed(self, message: str) -> None:
+        self.error = message
+        self.query_one("#download-error", Static).update(Text(message))
+        self.query_one("#download-status", Static).update(Text("nothing was kept"))
+        self.query_one("#download-hint", Static).update(Text("escape: close"))
+
+    def _done(self, report: IngestReport) -> None:
+        self.report = report
+        bar = self.query_one("#download-progress", ProgressBar)
+        if report.path is None:  # archived, no local copy
+            self._failed(report.message or "results are not available")
+            return
+        bar.update(total=max(report.items, 1), progress=report.items)
+        where = "downloaded" if report.downloaded else "already here"
+        status = Text(f"{human_int(report.items)} results, {report.bytes / 1e6:.1f} MB, {where}: ")
+        status.append(str(report.path))
+        self.query_one("#download-status", Static).update(status)
+        if not self.offer_export:
+            self.dismiss(report)
+            return
+        path_input = self.query_one("#download-path", Input)
+        path_input.value = str(Path.cwd() / f"{self.target.id}.jsonl")
+        path_input.display = True
+        path_input.focus()
+        self.query_one("#download-hint", Static).update(Text("enter: save a copy there · escape: close"))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if self.report is None or self.report.path is None:
+            return
+        target = Path(event.value.strip()).expanduser()
+        if not event.value.strip():
+            return
+        self.export(self.report.path, target)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def export(self, source: Path, target: Path) -> None:
+        try:
+            copy_atomic(source, target)
+        except OSError as exc:
+            message = f"could not write {target}: {exc.strerror or exc}"
+            self.app.call_from_thread(self.notify, message, severity="error", markup=False)
+            return
+        self.app.call_from_thread(self.notify, f"Saved {target}", title="Results saved", markup=False)
+        self.app.call_from_thread(self.dismiss, self.report)
+
+    def action_close(self) -> None:
+        if self.report is None and self.error is None:
+            self.cancel_event.set()  # the worker stops at the next chunk and dismisses
+            self.query_one("#download-status", Static).update(Text("canceling…"))
+            return
+        self.dismiss(self.report)
+
+
+def copy_atomic(source: Path, target: Path, chunk_size: int = 1 << 20) -> None:
+    """Copy via a temp file beside `target` and a rename: nobody sees half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            while block := src.read(chunk_size):
+                out.write(block)
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def ingest_in_background(app: App[Any], service: ResultsService, batch: Batch, on_done: Any = None) -> None:
+    """Start ingesting a batch that just ended (a thread worker, one per batch, errors shown as a toast)."""
+
+    def run() -> None:
+        try:
+            service.ensure(batch)
+        except (IngestError, IngestCancelled) as exc:
+            app.call_from_thread(
+                app.notify, str(exc), title="Could not download results", severity="warning", markup=False
+            )
+            return
+        if on_done is not None:
+            app.call_from_thread(on_done, batch.id)
+
+    app.run_worker(run, thread=True, group=f"ingest-{batch.id}", exclusive=True, exit_on_error=False)
+
+
+def cost_breakdown(service: ResultsService | None, batch_id: str) -> list[tuple[str, Text]]:
+    """Rows for the detail screen's cost section: per model, tokens by kind and cost; a hint when the
+    results are not indexed yet; "price unknown" for a model without a price (never a zero)."""
+    from batchboard.core.format import usd
+    from batchboard.core.pricing import PRICE_UNKNOWN, TOKEN_KINDS
+
+    cost = service.cost(batch_id) if service is not None else None
+    if cost is None:
+        reason = service.unavailable_reason(batch_id) if service is not None else None
+        return [("", Text(reason or "known once the results are downloaded (press d) and indexed"))]
+    rows: list[tuple[str, Text]] = [
+        ("Standard price", Text(usd(cost.standard_cost))),
+        ("Billed requests", Text(f"{human_int(cost.requests)} (only succeeded requests are billed)")),
+    ]
+    for model in cost.models:
+        tokens = ", ".join(
+            f"{human_int(getattr(model.tokens, kind))} {kind.replace('_', ' ')}"
+            for kind in TOKEN_KINDS
+            if getattr(model.tokens, kind)
+        )
+        line = Text(f"{human_int(model.requests)} requests · {tokens} · ")
+        if model.price_known:
+            line.append(f"{usd(model.batch_cost)} (standard {usd(model.standard_cost)})")
+        else:
+            line.append(PRICE_UNKNOWN)
+        rows.append((model.model, line))
+    return rows
