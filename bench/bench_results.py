@@ -1,8 +1,8 @@
 """Benchmark: download + index of a 100,000-result batch from the emulator, and opening its errored items.
 
 Targets (issue 4), all measured in one run against the same emulator batch:
-- ingest (download through the SDK's streaming response + raw file + SQLite index) takes at most 3x the time of
-  downloading the same results over loopback and parsing every line with orjson without storing anything;
+- ingest (download through the SDK's streaming response + raw file + SQLite index) takes at most 3x the time
+  of downloading the same results over loopback and parsing every line with orjson without storing anything;
 - at least 5x faster than iterating the SDK's typed `client.messages.batches.results()`;
 - peak RSS of the ingesting process <= 150 MB (VmHWM of a child process that only ingests);
 - the errored-items view: its index queries (groups + first page) within 50 ms, and the screen's first rows
@@ -78,7 +78,11 @@ def run_child(mode: str, base_url: str, batch_id: str, data_dir: Path) -> dict[s
     env = {**os.environ, "BATCHBOARD_DATA_DIR": str(data_dir)}
     code = CHILD.format(tui=str(ROOT / "tui"))
     out = subprocess.run(
-        [sys.executable, "-c", code, mode, base_url, batch_id], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", code, mode, base_url, batch_id],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if out.returncode != 0:
         raise SystemExit(f"child {mode} failed:\n{out.stderr}")
@@ -135,7 +139,7 @@ async def measure_screen(index: object, batch_id: str) -> float:
             start = time.perf_counter()
             await app.push_screen(ProblemsScreen(index, batch_id))  # type: ignore[arg-type]
             table = app.screen.query_one("#problems-items", DataTable)
-            while table.row_count == 0:
+            while table.row_count == 0:  # noqa: ASYNC110 - polling the widget is the measurement
                 await asyncio.sleep(0)
             elapsed = time.perf_counter() - start
             if attempt:  # the first push also loads the screen's CSS: a one-off cost
@@ -148,6 +152,7 @@ async def measure_screen(index: object, batch_id: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each contender; the best counts")
     parser.add_argument("--record", action="store_true", help="append the figures to bench/README.md")
     args = parser.parse_args()
 
@@ -175,11 +180,19 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, emu.running_in_thread() as base_url:
         data_dir = Path(tmp)
         run_child("baseline", base_url, batch_id, data_dir / "warm")  # warm-up: page cache, first connection
-        baseline = run_child("baseline", base_url, batch_id, data_dir / "baseline")
-        sdk = run_child("sdk", base_url, batch_id, data_dir / "sdk")
-        ingested = run_child("ingest", base_url, batch_id, data_dir / "ingest")
-        size = (data_dir / "ingest" / "results" / f"{batch_id}.jsonl").stat().st_size
-        queries = measure_queries(data_dir / "ingest", batch_id)
+        # Best of N, interleaved, because other work shares these two cores: noise only ever adds time.
+        baselines, sdks, ingests = [], [], []
+        for attempt in range(args.repeat):
+            baselines.append(run_child("baseline", base_url, batch_id, data_dir / f"baseline{attempt}"))
+            ingests.append(run_child("ingest", base_url, batch_id, data_dir / f"ingest{attempt}"))
+            if attempt < max(1, args.repeat - 1):
+                sdks.append(run_child("sdk", base_url, batch_id, data_dir / f"sdk{attempt}"))
+        baseline = min(baselines, key=lambda r: r["seconds"])
+        ingested = min(ingests, key=lambda r: r["seconds"])
+        ingested["rss_mb"] = max(r["rss_mb"] for r in ingests)
+        sdk = min(sdks, key=lambda r: r["seconds"])
+        size = (data_dir / "ingest0" / "results" / f"{batch_id}.jsonl").stat().st_size
+        queries = measure_queries(data_dir / "ingest0", batch_id)
 
     assert baseline["count"] == sdk["count"] == ingested["count"] == args.requests, (baseline, sdk, ingested)
     ratio = ingested["seconds"] / baseline["seconds"]
@@ -192,7 +205,8 @@ def main() -> int:
         f"errored view first rows <= {OPEN_TARGET_MS} ms": queries["screen_first_rows_ms"] <= OPEN_TARGET_MS,
     }
     lines = [
-        f"{args.requests:,} results, {size / 1e6:.1f} MB, {os.cpu_count()} CPUs",
+        f"{args.requests:,} results, {size / 1e6:.1f} MB, {os.cpu_count()} CPUs, best of {args.repeat} "
+        f"(SDK: best of {len(sdks)}); peak RSS is the highest of the ingest runs",
         f"download + orjson parse (baseline): {baseline['seconds']:.2f} s, peak RSS {baseline['rss_mb']} MB",
         f"SDK typed iteration:                {sdk['seconds']:.2f} s, peak RSS {sdk['rss_mb']} MB",
         f"ingest (file + index):              {ingested['seconds']:.2f} s, peak RSS {ingested['rss_mb']} MB",
@@ -211,7 +225,9 @@ def main() -> int:
         with (ROOT / "bench" / "README.md").open("a", encoding="utf-8") as readme:
             readme.write(f"\n## bench_results.py ({stamp})\n\n```\n")
             readme.write("\n".join(lines) + "\n")
-            readme.write("\n".join(f"{'PASS' if ok else 'FAIL'}  {n}" for n, ok in checks.items()) + "\n```\n")
+            readme.write(
+                "\n".join(f"{'PASS' if ok else 'FAIL'}  {n}" for n, ok in checks.items()) + "\n```\n"
+            )
     return 0 if all(checks.values()) else 1
 
 

@@ -18,6 +18,7 @@ Everything read from results (custom_ids, error messages, model output) is untru
 from __future__ import annotations
 
 import os
+import queue
 import tempfile
 import threading
 import time
@@ -51,6 +52,7 @@ INVALID = "invalid"
 RETRYABLE_ERRORS = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
 
 CHUNK_SIZE = 256 * 1024
+PREFETCH_CHUNKS = 8
 ROWS_PER_INSERT = 10_000
 DEFAULT_PAGE = 200
 
@@ -728,9 +730,48 @@ def sdk_chunks(client: Anthropic, batch_id: str, chunk_size: int = CHUNK_SIZE) -
     @contextmanager
     def open_stream() -> Iterator[Iterable[bytes]]:
         with client.messages.batches.with_streaming_response.results(batch_id) as response:
-            yield response.iter_bytes(chunk_size)
+            yield _prefetched(response.iter_bytes(chunk_size))
 
     return open_stream
+
+
+_DONE = object()
+
+
+def _prefetched(chunks: Iterable[bytes], depth: int = PREFETCH_CHUNKS) -> Iterator[bytes]:
+    """Read `chunks` in a helper thread, at most `depth` ahead: the socket waits (which release the GIL)
+    overlap with parsing and indexing instead of adding to them. Errors are re-raised in the consumer."""
+    pending: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        pending.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            pending.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it in its own thread
+            pending.put(exc)
+
+    reader = threading.Thread(target=read, name="results-download", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = pending.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=5)
 
 
 def ingest(
