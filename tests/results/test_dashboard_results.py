@@ -146,3 +146,19 @@ async def test_a_batch_that_ends_is_ingested_and_priced(
         await wait_until(pilot, lambda: app.dashboard.poller.rounds > rounds)  # type: ignore[union-attr]
         await wait_until(pilot, lambda: str(table.get_row(running)[-2]).startswith("$"))
         assert app.results_service.is_indexed(running)  # type: ignore[attr-defined]
+
+
+async def test_opening_an_ended_batch_fetches_its_cost(
+    app: BatchboardApp, world: tuple[Emulator, str, str]
+) -> None:
+    _, ended, _ = world
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        table = await ready(pilot, app)
+        table.move_cursor(row=table.get_row_index(ended))
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        await wait_until(pilot, lambda: str(table.get_row(ended)[-2]).startswith("$"))
+        cost = app.results_service.cost(ended)  # type: ignore[attr-defined]
+        assert (
+            cost is not None and cost.complete and cost.requests == app.book.batches[ended].counts.succeeded
+        )

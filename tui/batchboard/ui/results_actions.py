@@ -283,3 +283,16 @@ def cost_breakdown(service: ResultsService | None, batch_id: str) -> list[tuple[
             line.append(PRICE_UNKNOWN)
         rows.append((model.model, line))
     return rows
+
+
+def fetch_when_viewed(app: App[Any], service: ResultsService | None, batch: Batch | None) -> None:
+    """Ingest an ended batch's results in the background when the user opens it, unless they are here
+    already or known to be unavailable (archived)."""
+    if service is None or batch is None or not batch.is_ended:
+        return
+    if service.is_indexed(batch.id) or service.unavailable_reason(batch.id) is not None:
+        return
+    if batch.archived_at is not None:
+        return
+    dashboard = getattr(app, "dashboard", None)
+    ingest_in_background(app, service, batch, on_done=getattr(dashboard, "results_ready", None))

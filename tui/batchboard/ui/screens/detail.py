@@ -55,6 +55,8 @@ class DetailScreen(Screen[None]):
     def on_mount(self) -> None:
         self.refresh_view()
         self.set_interval(1.0, self.refresh_view)
+        # Opening an ended batch fetches its results (once, in a thread), so its cost shows up here.
+        results_actions.fetch_when_viewed(self.app, self.book.results, self.current)
 
     @property
     def current(self) -> Batch | None:
