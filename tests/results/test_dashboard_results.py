@@ -23,6 +23,7 @@ from batchboard.emulator import Emulator, EmulatorSettings
 from batchboard.ui.app import BatchboardApp, make_app
 from batchboard.ui.results_actions import DownloadScreen
 from batchboard.ui.screens.detail import DetailScreen
+from batchboard.ui.screens.inspector import InspectorScreen
 from batchboard.ui.screens.problems import ProblemsScreen
 from batchboard.ui.widgets.batch_table import BatchTable
 from batchboard.ui.widgets.summary import SummaryBar
@@ -93,7 +94,10 @@ async def test_e_downloads_then_opens_problems_and_costs_fill_in(
         problems = app.screen
         assert isinstance(problems, ProblemsScreen)
         assert problems.groups[0].key.result_type == "errored" and problems.groups[0].retryable
-        await pilot.press("escape")
+        await pilot.press("enter")  # the inspector, asking the submit store for the request (none here)
+        assert isinstance(app.screen, InspectorScreen)
+        assert "Not stored locally" in app.screen.request_text
+        await pilot.press("escape", "escape")
         await wait_until(pilot, lambda: app.screen is app.dashboard)
         cost_cell, saved_cell = (str(c) for c in table.get_row(ended)[-2:])
         assert cost_cell.startswith("$") and saved_cell == cost_cell  # batch price is half of standard

@@ -61,6 +61,7 @@ def request_lookup_for(store: Store) -> Any:
             from batchboard.core.submit import stored_requests
         except ImportError:  # pragma: no cover - the submit module ships with batchboard
             return None
+        store.ensure_schemas()  # the submit module's tables, registered on its import
         found = stored_requests(store, batch_id, [custom_id]).get(custom_id)
         if found is None:
             return None
