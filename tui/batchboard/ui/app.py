@@ -67,6 +67,11 @@ class BatchboardApp(App[None]):
                 str(problem), title="Config problem: using the default", severity="warning", markup=False
             )
 
+    async def on_unmount(self) -> None:
+        # Close the HTTP client on this loop, not at garbage collection after the loop is gone.
+        if self.dashboard.api is not None:
+            await self.dashboard.api.close()
+
     # -- navigation ------------------------------------------------------------------------------
 
     def open_detail(self, batch_id: str) -> None:

@@ -30,13 +30,13 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, sources: list[object]) -> None:
         super().__init__()
         self.sources = sources  # the screen and app whose bindings are listed
+        self.rows: list[tuple[str, str]] = []  # (keys, what they do), as shown
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 3))
         table.add_column(style="bold", min_width=20)
         table.add_column()
-        for keys, what in MOVES:
-            table.add_row(Text(keys), Text(what))
+        self.rows = list(MOVES)
         seen: set[str] = set()
         for source in self.sources:
             bindings = getattr(source, "_bindings", None)
@@ -49,10 +49,15 @@ class HelpScreen(ModalScreen[None]):
                     if not binding.description or binding.action in seen:
                         continue
                     by_action.setdefault(binding.action, []).append(self.app.get_key_display(binding))
-                    descriptions[binding.action] = binding.tooltip or binding.description
+                    what = binding.description
+                    if binding.tooltip and binding.tooltip != what:
+                        what = f"{what}: {binding.tooltip}"
+                    descriptions[binding.action] = f"{what}  (id: {binding.id})" if binding.id else what
             for action, key_names in by_action.items():
                 seen.add(action)
-                table.add_row(Text(" / ".join(dict.fromkeys(key_names))), Text(descriptions[action]))
+                self.rows.append((" / ".join(dict.fromkeys(key_names)), descriptions[action]))
+        for keys, what in self.rows:
+            table.add_row(Text(keys), Text(what))
         with VerticalScroll(id="dialog"):
             yield Static(Text("batchboard keys", style="bold"), id="title")
             yield Static(table)
