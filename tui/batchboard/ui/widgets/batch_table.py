@@ -48,7 +48,7 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("expired", "Exp", 6),
     ColumnSpec("bar", "Outcome", 12),
     ColumnSpec("age", "Age", 4, live=True),
-    ColumnSpec("deadline", "Expires / archive", 16, live=True),
+    ColumnSpec("deadline", "Expires/archive", 16, live=True),
     ColumnSpec("eta", "ETA", 16, live=True),
     ColumnSpec("cost", "Cost", 8),
     ColumnSpec("savings", "Saved", 8),
