@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.ui.conftest import SIZE, first_round
 from textual.pilot import Pilot
 
 from batchboard.ui.app import BatchboardApp
 from batchboard.ui.widgets.batch_table import BatchTable
-from tests.ui.conftest import SIZE, first_round
 
 
 async def settle(pilot: Pilot[None]) -> None:
@@ -40,9 +40,7 @@ def test_detail_snapshot(app: BatchboardApp, snap_compare: Any) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
         table = app.dashboard.query_one(BatchTable)
-        running = next(
-            b.id for b in app.book.batches.values() if b.is_active and b.counts.total == 8000
-        )
+        running = next(b.id for b in app.book.batches.values() if b.is_active and b.counts.total == 8000)
         app.book.set_label(running, "nightly summaries")
         table.move_cursor(row=table.get_row_index(running))
         await pilot.press("enter")
