@@ -22,6 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, ProgressBar, Static
+from textual.worker import get_current_worker
 
 from batchboard.core.format import human_int
 from batchboard.core.models import Batch
@@ -147,6 +148,9 @@ class DownloadScreen(ModalScreen["IngestReport | None"]):
         self.query_one("#download-path", Input).display = False
         self.run_ingest()
 
+    def on_unmount(self) -> None:
+        self.cancel_event.set()  # the app is quitting (or the dialog closed): stop at the next chunk
+
     @work(thread=True, exclusive=True, group="download", exit_on_error=False)
     def run_ingest(self) -> None:
         try:
@@ -156,7 +160,8 @@ class DownloadScreen(ModalScreen["IngestReport | None"]):
                 cancel=self.cancel_event,
             )
         except IngestCancelled:
-            self.app.call_from_thread(self.dismiss, None)
+            if self.is_attached:  # escape, not the app quitting
+                self.app.call_from_thread(self.dismiss, None)
             return
         except IngestError as exc:
             self.app.call_from_thread(self._failed, str(exc))
@@ -244,9 +249,14 @@ def ingest_in_background(app: App[Any], service: ResultsService, batch: Batch, o
     """Start ingesting a batch that just ended (a thread worker, one per batch, errors shown as a toast)."""
 
     def run() -> None:
+        # Set when the worker is cancelled (the app quitting): the ingestion stops at the next chunk and
+        # leaves nothing behind.
+        cancelled = get_current_worker().cancelled_event
         try:
-            service.ensure(batch)
-        except (IngestError, IngestCancelled) as exc:
+            service.ensure(batch, cancel=cancelled)
+        except IngestCancelled:
+            return
+        except IngestError as exc:
             app.call_from_thread(
                 app.notify, str(exc), title="Could not download results", severity="warning", markup=False
             )
