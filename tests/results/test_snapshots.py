@@ -1,0 +1,56 @@
+"""SVG snapshots of the problems screen and the inspector (fixed results, fixed size).
+
+Update with `pytest tests/results/test_snapshots.py --snapshot-update` and look at the report first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.results.helpers import chunked, ended_batch, errored, jsonl, other, succeeded
+from tests.results.test_problems_screen import Host
+from textual.pilot import Pilot
+
+from batchboard.core.results import ResultsIndex, ingest
+from batchboard.core.store import Store
+from batchboard.ui.screens.problems import ProblemsScreen
+
+BATCH = "msgbatch_snapshot0000000000000"
+SIZE = (120, 32)
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[ResultsIndex]:
+    lines: list[dict[str, Any]] = [succeeded(f"doc-{i:04d}", text=f"Summary {i}.") for i in range(40)]
+    lines += [errored(f"doc-{i:04d}") for i in range(40, 52)]
+    lines += [
+        errored(f"doc-{i:04d}", "invalid_request_error", "max_tokens: must be <= 128000") for i in (52, 53)
+    ]
+    lines += [other("doc-0054", "expired")]
+    store = Store.open(tmp_path / "db.sqlite3")
+    index = ResultsIndex(store, tmp_path / "results")
+    ingest(BATCH, index, batch=ended_batch(BATCH, lines), source=chunked(jsonl(lines), 1 << 16))
+    yield index
+    store.close()
+
+
+def test_problems_snapshot(index: ResultsIndex, snap_compare: Any) -> None:
+    app = Host(lambda: ProblemsScreen(index, BATCH))
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("j", "j")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_inspector_snapshot(index: ResultsIndex, snap_compare: Any) -> None:
+    app = Host(lambda: ProblemsScreen(index, BATCH))
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("right_square_bracket", "enter")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
