@@ -367,7 +367,7 @@ async def test_help_lists_every_key_and_closes(app: BatchboardApp) -> None:
 
 
 async def test_keymap_from_settings_remaps_keys(emulator: Emulator, clock: ManualClock, store: Store) -> None:
-    settings = Settings(poll_interval=3600.0, keymap={"cancel": "x", "sort": "o"})
+    settings = Settings(poll_interval=3600.0, keymap={"dashboard.cancel": "x", "dashboard.sort": "o"})
     app = make_app(connect=connect_to(emulator), settings=settings, store=store, clock=clock)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await first_round(pilot)

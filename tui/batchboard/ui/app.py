@@ -31,8 +31,8 @@ class BatchboardApp(App[None]):
     CSS_PATH = "batchboard.tcss"
     TITLE = "batchboard"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark", "help", "Help", tooltip="Every key", id="help"),
-        Binding("q", "quit", "Quit", tooltip="Quit batchboard", id="quit"),
+        Binding("question_mark", "help", "Help", tooltip="Every key", id="app.help"),
+        Binding("q", "quit", "Quit", tooltip="Quit batchboard", id="app.quit"),
     ]
 
     def __init__(

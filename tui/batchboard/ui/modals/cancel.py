@@ -20,8 +20,8 @@ class CancelConfirm(ModalScreen[bool]):
     """Returns True when the user confirms."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "confirm", "Cancel the batch", id="confirm"),
-        Binding("n,escape", "dismiss(False)", "Keep it running", id="keep"),
+        Binding("y", "confirm", "Cancel the batch", id="cancel.confirm"),
+        Binding("n,escape", "dismiss(False)", "Keep it running", id="cancel.keep"),
     ]
 
     def __init__(self, batch: Batch, label: str = "") -> None:

@@ -17,7 +17,7 @@ class LabelInput(ModalScreen[str | None]):
     """Returns the new label ("" clears it), or None when dismissed."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Back", id="back"),
+        Binding("escape", "dismiss(None)", "Back", id="label.back"),
     ]
 
     def __init__(self, batch_id: str, current: str = "") -> None:

@@ -50,21 +50,49 @@ class ViewBar(Static):
 
 class DashboardScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", tooltip="Filter by id, label or status", id="filter"),
-        Binding("1", "quick_filter('all')", "All", show=False, id="filter_all"),
-        Binding("2", "quick_filter('active')", "Active", tooltip="Only active batches", id="filter_active"),
-        Binding("3", "quick_filter('ended')", "Ended", tooltip="Only ended batches", id="filter_ended"),
+        Binding("slash", "filter", "Filter", tooltip="Filter by id, label or status", id="dashboard.filter"),
+        Binding("1", "quick_filter('all')", "All", show=False, id="dashboard.filter_all"),
         Binding(
-            "4", "quick_filter('errors')", "Errors", tooltip="Only batches with errors", id="filter_errors"
+            "2",
+            "quick_filter('active')",
+            "Active",
+            tooltip="Only active batches",
+            id="dashboard.filter_active",
         ),
-        Binding("s", "cycle_sort", "Sort", tooltip="Sort by created, status, expiry, cost", id="sort"),
-        Binding("c", "cancel_batch", "Cancel", tooltip="Cancel the selected batch", id="cancel"),
-        Binding("l", "set_label", "Label", tooltip="Label the selected batch", id="label"),
-        Binding("r", "refresh", "Refresh", tooltip="Poll the API now", id="refresh"),
-        Binding("e", "problems", "Errors", tooltip="Errors and results of the selected batch", id="problems"),
-        Binding("d", "download", "Download", tooltip="Download the selected batch's results", id="download"),
-        Binding("t", "chat", "Chat", tooltip="Stream a prompt, then compare it with a batch", id="chat"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
+        Binding(
+            "3", "quick_filter('ended')", "Ended", tooltip="Only ended batches", id="dashboard.filter_ended"
+        ),
+        Binding(
+            "4",
+            "quick_filter('errors')",
+            "Errors",
+            tooltip="Only batches with errors",
+            id="dashboard.filter_errors",
+        ),
+        Binding(
+            "s", "cycle_sort", "Sort", tooltip="Sort by created, status, expiry, cost", id="dashboard.sort"
+        ),
+        Binding("c", "cancel_batch", "Cancel", tooltip="Cancel the selected batch", id="dashboard.cancel"),
+        Binding("l", "set_label", "Label", tooltip="Label the selected batch", id="dashboard.label"),
+        Binding("r", "refresh", "Refresh", tooltip="Poll the API now", id="dashboard.refresh"),
+        Binding(
+            "e",
+            "problems",
+            "Errors",
+            tooltip="Errors and results of the selected batch",
+            id="dashboard.problems",
+        ),
+        Binding(
+            "d",
+            "download",
+            "Download",
+            tooltip="Download the selected batch's results",
+            id="dashboard.download",
+        ),
+        Binding(
+            "t", "chat", "Chat", tooltip="Stream a prompt, then compare it with a batch", id="dashboard.chat"
+        ),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="dashboard.clear_filter"),
     ]
 
     app: BatchboardApp

@@ -32,12 +32,12 @@ DETAIL_BAR_WIDTH = 60
 
 class DetailScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,backspace", "app.pop_screen", "Back", id="back"),
-        Binding("c", "cancel_batch", "Cancel", tooltip="Cancel this batch", id="cancel"),
-        Binding("l", "set_label", "Label", tooltip="Label this batch", id="label"),
-        Binding("r", "refresh", "Refresh", tooltip="Poll the API now", id="refresh"),
-        Binding("e", "problems", "Errors", tooltip="Errors and results of this batch", id="problems"),
-        Binding("d", "download", "Download", tooltip="Download this batch's results", id="download"),
+        Binding("escape,backspace", "app.pop_screen", "Back", id="detail.back"),
+        Binding("c", "cancel_batch", "Cancel", tooltip="Cancel this batch", id="detail.cancel"),
+        Binding("l", "set_label", "Label", tooltip="Label this batch", id="detail.label"),
+        Binding("r", "refresh", "Refresh", tooltip="Poll the API now", id="detail.refresh"),
+        Binding("e", "problems", "Errors", tooltip="Errors and results of this batch", id="detail.problems"),
+        Binding("d", "download", "Download", tooltip="Download this batch's results", id="detail.download"),
     ]
 
     app: BatchboardApp

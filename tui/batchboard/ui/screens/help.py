@@ -24,7 +24,7 @@ MOVES = [
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "dismiss(None)", "Close", id="close"),
+        Binding("escape,q,question_mark", "dismiss(None)", "Close", id="help.close"),
     ]
 
     def __init__(self, sources: list[object]) -> None:

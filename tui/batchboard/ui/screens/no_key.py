@@ -14,8 +14,8 @@ from textual.widgets import Footer, Static
 
 class NoKeyScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("d", "app.open_demo", "Open the demo", id="demo"),
-        Binding("q", "app.quit", "Quit", id="quit"),
+        Binding("d", "app.open_demo", "Open the demo", id="nokey.demo"),
+        Binding("q", "app.quit", "Quit", id="nokey.quit"),
     ]
 
     def __init__(self, message: str) -> None:

@@ -82,11 +82,11 @@ class BatchTable(DataTable[Any]):
     """Every batch in the book that passes the filter, in the chosen order."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", "Detail", tooltip="Open the batch's detail", id="detail"),
-        Binding("j", "cursor_down", "Down", show=False, id="down"),
-        Binding("k", "cursor_up", "Up", show=False, id="up"),
-        Binding("g", "scroll_top", "Top", show=False, id="top"),
-        Binding("G", "scroll_bottom", "Bottom", show=False, id="bottom"),
+        Binding("enter", "select_cursor", "Detail", tooltip="Open the batch's detail", id="table.detail"),
+        Binding("j", "cursor_down", "Down", show=False, id="table.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("g", "scroll_top", "Top", show=False, id="table.top"),
+        Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
     ]
 
     def __init__(
