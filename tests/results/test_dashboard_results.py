@@ -84,6 +84,7 @@ async def test_e_downloads_then_opens_problems_and_costs_fill_in(
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         table = await ready(pilot, app)
         assert [str(c) for c in table.get_row(ended)][-2:] == ["—", "—"]
+        assert "spend this month — · saved —" in str(app.dashboard.query_one(SummaryBar).render())
         table.move_cursor(row=table.get_row_index(running))
         await pilot.pause()
         assert app.dashboard.check_action("problems", ()) is False  # no results before the end
@@ -102,7 +103,7 @@ async def test_e_downloads_then_opens_problems_and_costs_fill_in(
         cost_cell, saved_cell = (str(c) for c in table.get_row(ended)[-2:])
         assert cost_cell.startswith("$") and saved_cell == cost_cell  # batch price is half of standard
         summary = str(app.dashboard.query_one(SummaryBar).render())
-        assert f"spend this month {cost_cell}" in summary
+        assert f"spend this month {cost_cell} (today {cost_cell}, all time {cost_cell})" in summary
 
         await pilot.press("enter")  # the detail screen shows the breakdown, and e works there too
         assert isinstance(app.screen, DetailScreen)

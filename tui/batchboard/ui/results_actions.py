@@ -307,3 +307,27 @@ def fetch_when_viewed(app: App[Any], service: ResultsService | None, batch: Batc
         return
     dashboard = getattr(app, "dashboard", None)
     ingest_in_background(app, service, batch, on_done=getattr(dashboard, "results_ready", None))
+
+
+def header_spend(service: ResultsService | None) -> tuple[str, str]:
+    """The header's spend and saving texts: this month's, with today and all time beside it; "—" until some
+    batch of this month has been priced (a zero would claim more than is known). "+?" marks a total that
+    leaves out a model with no price."""
+    from batchboard.core.format import DASH, usd
+
+    if service is None:
+        return DASH, DASH
+    totals = service.totals()
+    month = totals.this_month
+    if month.batches == 0:
+        return DASH, DASH
+
+    def amount(cost: float, incomplete: bool) -> str:
+        return usd(cost) + ("+?" if incomplete else "")
+
+    today, every = totals.today, totals.all_time
+    spend = (
+        f"{amount(month.cost, month.incomplete)} (today {amount(today.cost, today.incomplete)}, "
+        f"all time {amount(every.cost, every.incomplete)})"
+    )
+    return spend, usd(month.saving)

@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from batchboard.core import format as fmt
+from batchboard.ui import results_actions
 from batchboard.ui.book import BatchBook
 
 
@@ -44,7 +45,7 @@ class SummaryBar(Static):
             parts.append(Content(self.connect_message))
             self.set_class(False, "-stale")
             return Content(" ").join(parts)
-        month = book.results.totals().this_month if book.results is not None else None
+        spend, saved = results_actions.header_spend(book.results)
         parts.append(
             Content.from_markup(
                 "[b]$active[/b] active · [b]$flight[/b] requests in flight · [b]$ended[/b] ended today"
@@ -52,8 +53,8 @@ class SummaryBar(Static):
                 active=fmt.human_int(book.active_count),
                 flight=fmt.human_int(book.in_flight),
                 ended=fmt.human_int(book.ended_on(now.date())),
-                spend=fmt.usd(month.cost if month else None) + ("+?" if month and month.incomplete else ""),
-                saved=fmt.usd(month.saving if month else None),
+                spend=spend,
+                saved=saved,
             )
         )
         status = book.status
