@@ -359,8 +359,18 @@ async def test_help_lists_every_key_and_closes(app: BatchboardApp) -> None:
         await first_round(pilot)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        text = " ".join(f"{keys} {what}" for keys, what in app.screen.rows)
-        for words in ("Filter", "Cancel", "Label", "Refresh", "Sort", "Only active", "Quit", "Detail"):
+        text = " ".join(f"{keys} {what} {binding_id}" for keys, what, binding_id in app.screen.rows)
+        for words in (
+            "Filter",
+            "Cancel",
+            "Label",
+            "Refresh",
+            "Sort",
+            "Only active",
+            "Quit",
+            "Detail",
+            "dashboard.cancel",
+        ):
             assert words in text, words
         await pilot.press("escape")
         assert app.screen is app.dashboard

@@ -30,13 +30,14 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, sources: list[object]) -> None:
         super().__init__()
         self.sources = sources  # the screen and app whose bindings are listed
-        self.rows: list[tuple[str, str]] = []  # (keys, what they do), as shown
+        self.rows: list[tuple[str, str, str]] = []  # (keys, what they do, binding id), as shown
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 3))
-        table.add_column(style="bold", min_width=20)
+        table.add_column(style="bold", min_width=18)
         table.add_column()
-        self.rows = list(MOVES)
+        table.add_column(style="italic")
+        self.rows = [(keys, what, "") for keys, what in MOVES]
         seen: set[str] = set()
         for source in self.sources:
             bindings = getattr(source, "_bindings", None)
@@ -44,6 +45,7 @@ class HelpScreen(ModalScreen[None]):
                 continue
             by_action: dict[str, list[str]] = {}
             descriptions: dict[str, str] = {}
+            ids: dict[str, str] = {}
             for entries in bindings.key_to_bindings.values():
                 for binding in entries:
                     if not binding.description or binding.action in seen:
@@ -52,18 +54,20 @@ class HelpScreen(ModalScreen[None]):
                     what = binding.description
                     if binding.tooltip and binding.tooltip != what:
                         what = f"{what}: {binding.tooltip}"
-                    descriptions[binding.action] = f"{what}  (id: {binding.id})" if binding.id else what
+                    descriptions[binding.action] = what
+                    ids[binding.action] = binding.id or ""
             for action, key_names in by_action.items():
                 seen.add(action)
-                self.rows.append((" / ".join(dict.fromkeys(key_names)), descriptions[action]))
-        for keys, what in self.rows:
-            table.add_row(Text(keys), Text(what))
+                self.rows.append((" / ".join(dict.fromkeys(key_names)), descriptions[action], ids[action]))
+        for keys, what, binding_id in self.rows:
+            table.add_row(Text(keys), Text(what), Text(binding_id))
         with VerticalScroll(id="dialog"):
             yield Static(Text("batchboard keys", style="bold"), id="title")
             yield Static(table)
             yield Static(
                 Text(
-                    "Keys can be remapped in the config file's [keymap] table (binding id = keys).",
+                    "Remap a key in the config file's [keymap] table: binding id = keys, "
+                    'for example dashboard.cancel = "x".',
                     style="italic",
                 ),
                 classes="hint",

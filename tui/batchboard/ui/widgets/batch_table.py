@@ -40,7 +40,7 @@ class ColumnSpec:
 
 COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("id", "ID", 10),
-    ColumnSpec("label", "Label", 13),
+    ColumnSpec("label", "Label", 12),
     ColumnSpec("status", "Status", 9),
     ColumnSpec("total", "Total", 7),
     ColumnSpec("succeeded", "OK", 7),
@@ -50,7 +50,7 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("bar", "Outcome", 12),
     ColumnSpec("age", "Age", 4, live=True),
     ColumnSpec("deadline", "Expires/archive", 16, live=True),
-    ColumnSpec("eta", "ETA", 16, live=True),
+    ColumnSpec("eta", "ETA", 17, live=True),
     ColumnSpec("cost", "Cost", 8),
     ColumnSpec("savings", "Saved", 8),
 )
