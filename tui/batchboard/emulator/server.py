@@ -42,6 +42,8 @@ EMULATOR_KEY: web.AppKey[Emulator] = web.AppKey("emulator")
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 #: Set by a drop_after fault on a streamed answer (results, SSE): the handler cuts the connection half way.
 DROP_MIDWAY: web.RequestKey[bool] = web.RequestKey("drop_midway")
+#: Loop time at which the request reached the middleware: time to first token counts from here.
+ARRIVED: web.RequestKey[float] = web.RequestKey("arrived")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -104,6 +106,7 @@ def _too_large(request: web.Request, limit: int) -> web.Response:
 async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     emulator = _emulator(request)
     request[REQUEST_ID] = emulator.next_request_id()
+    request[ARRIVED] = asyncio.get_running_loop().time()
     control = request.path.startswith("/_emulator/")
     try:
         if control:
@@ -456,7 +459,7 @@ async def _stream_message(
             )
             + _event("ping", {"type": "ping"})
         )
-        first = loop.time() + settings.ttft
+        first = request.get(ARRIVED, loop.time()) + settings.ttft
         rate = settings.tokens_per_second
         sent = deltas = 0
         drop_at = len(tokens) // 2 if request.get(DROP_MIDWAY) else -1
