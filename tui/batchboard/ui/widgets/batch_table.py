@@ -56,7 +56,8 @@ COLUMNS: tuple[ColumnSpec, ...] = (
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 STATIC_COLUMNS = tuple(c.key for c in COLUMNS if not c.live)
-LIVE_COLUMNS = frozenset(c.key for c in COLUMNS if c.live)
+LIVE_COLUMN_ORDER = tuple(c.key for c in COLUMNS if c.live)
+LIVE_COLUMNS = frozenset(LIVE_COLUMN_ORDER)
 BAR_WIDTH = next(c.width for c in COLUMNS if c.key == "bar")
 
 
@@ -109,6 +110,7 @@ class BatchTable(DataTable[Any]):
         self.sort_mode = SortMode.CREATED
         self.palette = Palette.from_variables({})
         self._static_memo: dict[str, tuple[Batch, dict[str, Text]]] = {}
+        self._last_live: tuple[str, ...] = ()
 
     def on_mount(self) -> None:
         self.palette = Palette.from_variables(self.app.theme_variables)
@@ -258,9 +260,25 @@ class BatchTable(DataTable[Any]):
                 self.move_cursor(row=row, animate=False)
 
     def tick(self) -> None:
-        """Redraw time-dependent cells: invalidates render caches; only rows in view are drawn."""
-        self._update_count += 1
-        self.refresh()
+        """Redraw time-dependent cells if any in view reads differently now (most seconds none does:
+        ages and most countdowns move by the minute). Only rows in view are ever drawn again."""
+        signature = self._live_signature()
+        if signature != self._last_live:
+            self._last_live = signature
+            self._update_count += 1
+            self.refresh()
+
+    def _live_signature(self) -> tuple[str, ...]:
+        first = max(int(self.scroll_y), 0)
+        last = min(first + self.size.height, self.row_count)
+        get_key = self._row_locations.get_key
+        texts: list[str] = []
+        for index in range(first, last):
+            row_key = get_key(index)
+            batch_id = row_key.value if row_key is not None else None
+            if batch_id is not None:
+                texts.extend(self.render_live(batch_id, column).plain for column in LIVE_COLUMN_ORDER)
+        return tuple(texts)
 
     # -- performance hooks (see module docstring) ------------------------------------------------
 

@@ -1,0 +1,208 @@
+"""Benchmark: the dashboard with 100 and with 10,000 batches, and the API requests per poll round.
+
+Targets (issue 3), each a ratio measured in the same run:
+1. Main-thread cost of one refresh tick in which 50 batches change (apply the changes, advance the
+   countdowns, draw the table's rows in view): the tick with 10,000 batches costs at most 1.5x the tick
+   with 100.
+2. First frame with all rows (fill the table, draw the rows in view): with 10,000 batches, at most a
+   third of filling a plain DataTable with the same rows as Text cells (auto column widths) and drawing it.
+3. Requests per poll round against the emulator: the first round lists everything; later rounds cost
+   one list request plus one retrieve per active batch, and ended batches cost none.
+
+Run: `python bench/bench_dashboard.py [--rounds N]`. Exits 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tui"))
+
+from rich.text import Text  # noqa: E402
+from textual import events  # noqa: E402
+from textual.app import App, ComposeResult  # noqa: E402
+from textual.geometry import Region  # noqa: E402
+from textual.widgets import DataTable  # noqa: E402
+
+from batchboard.core.api import BatchApi  # noqa: E402
+from batchboard.core.client import Connection, make_client  # noqa: E402
+from batchboard.core.clock import ManualClock  # noqa: E402
+from batchboard.core.config import Settings  # noqa: E402
+from batchboard.core.models import Batch, RequestCounts  # noqa: E402
+from batchboard.core.poller import Poller  # noqa: E402
+from batchboard.core.store import Store  # noqa: E402
+from batchboard.ui.app import make_app  # noqa: E402
+from batchboard.ui.widgets.batch_table import COLUMNS, BatchTable  # noqa: E402
+
+TICK_TARGET = 1.5
+FIRST_FRAME_TARGET = 1 / 3
+SIZE = (160, 45)
+START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+CHANGING = 50
+
+
+def synthetic(n: int) -> list[Batch]:
+    """A third active, the rest ended with some errors; newest first, a minute apart."""
+    batches = []
+    for i in range(n):
+        created = START - timedelta(minutes=i)
+        active = i % 3 == 0
+        batches.append(
+            Batch(
+                id=f"msgbatch_{i:024d}",
+                processing_status="in_progress" if active else "ended",
+                counts=RequestCounts(processing=100) if active else RequestCounts(succeeded=90, errored=10),
+                created_at=created,
+                expires_at=created + timedelta(hours=24),
+                ended_at=None if active else created + timedelta(minutes=5),
+            )
+        )
+    return batches
+
+
+def never_connect() -> BatchApi:
+    raise RuntimeError("the benchmark feeds the table directly")
+
+
+def draw(table: DataTable[object]) -> None:
+    """Render the rows in view, as the compositor would for a frame."""
+    table.render_lines(Region(0, 0, table.size.width, table.size.height))
+
+
+async def measure_dashboard(n: int, rounds: int) -> tuple[float, float]:
+    clock = ManualClock(START)
+    settings = Settings(poll_interval=3600)
+    app = make_app(connect=never_connect, settings=settings, store=Store.memory(), clock=clock)
+    data = synthetic(n)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.dashboard.query_one(BatchTable)
+        started = time.perf_counter()
+        app.dashboard.show_batches(data)
+        await table._on_idle(events.Idle())
+        draw(table)
+        first_frame = time.perf_counter() - started
+        await pilot.pause()
+
+        active = [b for b in data if b.is_active][:CHANGING]
+        ticks = []
+        for k in range(rounds):
+            changed = [dataclasses.replace(b, counts=RequestCounts(processing=100 + k + 1)) for b in active]
+            clock.advance(1)
+            started = time.perf_counter()
+            app.dashboard.show_batches(changed)
+            app.dashboard.tick()
+            await table._on_idle(events.Idle())
+            draw(table)
+            ticks.append(time.perf_counter() - started)
+            await pilot.pause()
+        return first_frame, statistics.median(ticks)
+
+
+class PlainTableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield DataTable()
+
+
+def plain_cells(batch: Batch) -> list[Text]:
+    c = batch.counts
+    values = [
+        batch.id[-9:],
+        "",
+        batch.processing_status,
+        f"{c.total:,}",
+        f"{c.succeeded:,}",
+        f"{c.errored:,}",
+        "·",
+        "·",
+        "█" * 12,
+        "1h",
+        "expires 3h 12m",
+        "in 1h 05m–2h 10m",
+        "—",
+        "—",
+    ]
+    return [Text(v) for v in values]
+
+
+async def measure_plain(n: int) -> float:
+    data = synthetic(n)
+    app = PlainTableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(DataTable)
+        for spec in COLUMNS:
+            table.add_column(spec.label, key=spec.key)
+        await pilot.pause()
+        started = time.perf_counter()
+        for batch in data:
+            table.add_row(*plain_cells(batch), key=batch.id)
+        await table._on_idle(events.Idle())
+        draw(table)
+        return time.perf_counter() - started
+
+
+async def measure_requests() -> list[tuple[str, int]]:
+    from batchboard.emulator import Emulator, EmulatorSettings
+
+    clock = ManualClock(START)
+    emulator = Emulator(EmulatorSettings(seed=0, demo=False), clock=clock)
+    base_url = emulator.start_in_thread()
+    api = BatchApi(make_client(Connection(base_url, "bench-key", max_retries=0)))
+    try:
+        old = START - timedelta(days=2)
+        for _ in range(10_000):
+            emulator.add_batch(count=10, created_at=old, duration=600)
+        for _ in range(20):
+            emulator.add_batch(count=10, created_at=START, duration=600)
+        poller = Poller(api, clock=clock)
+        rows = []
+        first = await poller.poll_once()
+        rows.append(("first round: 10,020 batches listed", first.requests))
+        second = await poller.poll_once()
+        rows.append(("later round: 20 active + 10,000 ended", second.requests))
+        clock.advance(601)
+        third = await poller.poll_once()
+        rows.append((f"round in which the 20 active end ({len(third.ended)} ends reported)", third.requests))
+        fourth = await poller.poll_once()
+        rows.append(("round with every batch ended", fourth.requests))
+        return rows
+    finally:
+        await api.close()
+        emulator.stop_in_thread()
+
+
+async def main(rounds: int) -> int:
+    first_100, tick_100 = await measure_dashboard(100, rounds)
+    first_10k, tick_10k = await measure_dashboard(10_000, rounds)
+    plain_10k = await measure_plain(10_000)
+    requests = await measure_requests()
+
+    tick_ratio = tick_10k / tick_100
+    frame_ratio = first_10k / plain_10k
+    print(
+        f"tick, {CHANGING} changing: 100 batches {tick_100 * 1000:7.1f} ms, 10,000 {tick_10k * 1000:7.1f} ms"
+    )
+    print(f"  ratio 10,000 / 100: {tick_ratio:.2f} (target <= {TICK_TARGET})")
+    print(f"first frame: dashboard 100 {first_100 * 1000:7.1f} ms, 10,000 {first_10k * 1000:7.1f} ms")
+    print(f"              plain DataTable 10,000 (auto widths) {plain_10k * 1000:7.1f} ms")
+    print(f"  ratio dashboard / plain: {frame_ratio:.2f} (target <= {FIRST_FRAME_TARGET:.2f})")
+    print("API requests per poll round (page size 1,000):")
+    for label, count in requests:
+        print(f"  {label}: {count}")
+    ok = tick_ratio <= TICK_TARGET and frame_ratio <= FIRST_FRAME_TARGET and requests[-1][1] == 1
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15, help="ticks to measure (median)")
+    sys.exit(asyncio.run(main(parser.parse_args().rounds)))
