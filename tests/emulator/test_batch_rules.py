@@ -145,3 +145,13 @@ def test_ten_thousand_batches_are_cheap_to_add_and_list(
     listed = time.perf_counter() - start - added
     assert len(page.data) == 1000 and page.has_more
     assert added < 5 and listed < 5
+
+
+async def test_async_auto_pagination_both_ways(
+    async_client: anthropic.AsyncAnthropic, async_emulator: Emulator, clock: ManualClock
+) -> None:
+    expected = add_history(async_emulator, clock, 23)
+    older = [batch.id async for batch in async_client.messages.batches.list(limit=5)]
+    assert older == expected
+    newer = [batch.id async for batch in async_client.messages.batches.list(before_id=expected[-1], limit=5)]
+    assert sorted(newer) == sorted(expected[:-1])

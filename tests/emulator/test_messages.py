@@ -192,3 +192,26 @@ def test_count_tokens_grows_with_the_prompt(client: anthropic.Anthropic) -> None
     assert count("hello", system="x" * 400) == count("hello") + 100
     with pytest.raises(anthropic.BadRequestError, match="model: claude-nope"):
         client.messages.count_tokens(model="claude-nope", messages=[{"role": "user", "content": "x"}])
+
+
+def test_hostile_prompt_text_round_trips_as_data(client: anthropic.Anthropic, emulator: Emulator) -> None:
+    from tests.conftest import HOSTILE
+
+    batch = client.messages.batches.create(
+        requests=[
+            {
+                "custom_id": "hostile",
+                "params": {
+                    "model": "claude-haiku-5-5",
+                    "max_tokens": 50,
+                    "messages": [{"role": "user", "content": HOSTILE}],
+                },
+            }
+        ]
+    )
+    assert batch.request_counts.processing == 1
+    response = client.messages.with_raw_response.create(
+        model="claude-haiku-5-5", max_tokens=50, messages=[{"role": "user", "content": HOSTILE}]
+    )
+    assert response.headers["request-id"].startswith("req_")
+    assert response.parse().content
