@@ -538,6 +538,8 @@ class SafeBatchSubmitter:
     async def __call__(self, request: ChatRequest, custom_id: str) -> str:
         from batchboard.core.submit import Submitter, prepare_requests
 
+        # The submit tables are registered when that module is first imported, maybe after the store opened.
+        self.store.ensure_schemas()
         submission = prepare_requests(
             self.store,
             [(custom_id, orjson.dumps(request.params()))],
