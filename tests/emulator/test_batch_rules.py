@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import timedelta
 
 import anthropic
@@ -155,3 +156,17 @@ async def test_async_auto_pagination_both_ways(
     assert older == expected
     newer = [batch.id async for batch in async_client.messages.batches.list(before_id=expected[-1], limit=5)]
     assert sorted(newer) == sorted(expected[:-1])
+
+
+@pytest.mark.parametrize("seconds", [1, 30, 60, 90, 110])
+def test_counts_and_results_agree_at_any_cancel_instant(
+    client: anthropic.Anthropic, emulator: Emulator, clock: ManualClock, seconds: int
+) -> None:
+    start = clock.now()
+    batch_id = emulator.add_batch(count=10, created_at=start, duration=120, error_rate=0.2, cancel_delay=0)
+    clock.advance(seconds)
+    emulator.store.cancel(batch_id, clock.now())
+    clock.advance(1)
+    counts = client.messages.batches.retrieve(batch_id).request_counts
+    kinds = Counter(line.result.type for line in validated_results(client, batch_id))
+    assert kinds == Counter({k: v for k, v in counts.model_dump().items() if v and k != "processing"})

@@ -242,7 +242,14 @@ class SyntheticRequests:
         return (self._multiplier * index + self._offset) % self._count
 
     def completed(self, cutoff: float) -> tuple[int, int]:
-        done = min(self._count, math.floor(cutoff * self._count + 1e-9))
+        # The ranks r with (r + 1) / count <= cutoff, computed with the very float comparison result_lines
+        # applies to each request's point, so counts and results agree even at a boundary.
+        count = self._count
+        done = min(count, max(0, math.floor(cutoff * count)))
+        while done > 0 and done / count > cutoff:
+            done -= 1
+        while done < count and (done + 1) / count <= cutoff:
+            done += 1
         ok, bad = _fate_prefix(self._invalid, self._failing)
         full, rest = divmod(done, _PERIOD)
         return full * ok[-1] + ok[rest], full * bad[-1] + bad[rest]
