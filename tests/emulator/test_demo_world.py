@@ -130,3 +130,12 @@ def test_large_demo_batch_streams_all_its_results(demo: tuple[Emulator, anthropi
             count += bool(line)
     counts = large.request_counts
     assert count == counts.succeeded + counts.errored == 50_000
+
+
+def test_every_demo_model_has_a_published_price() -> None:
+    """The demo's cost totals are complete: no demo batch uses a model the bundled price table lacks."""
+    from batchboard.core.pricing import bundled_table
+    from batchboard.emulator.demo import DEMO_BATCHES
+
+    table = bundled_table()
+    assert [spec.model for spec in DEMO_BATCHES if table.lookup(spec.model) is None] == []

@@ -62,10 +62,11 @@ DEMO_BATCHES: tuple[DemoBatch, ...] = (
     DemoBatch(1500, "claude-haiku-5-5", "classify", "ticket", 20 * HOUR, 3 * HOUR, 0.0, 0.0, "1h", 2400),
     # Ended with a mix of overloaded, api_error and invalid_request_error results.
     DemoBatch(1800, "claude-opus-4-8", "extract", "invoice", 30 * HOUR, 5 * HOUR, 0.05, 0.03),
-    # Ended canceled, four hours into a twelve-hour run.
+    # Ended canceled, four hours into a twelve-hour run. (Every demo model has a published price, so the
+    # demo's cost totals are complete.)
     DemoBatch(
         10000,
-        "claude-mythos-5-2",
+        "claude-mythos-5-1",
         "summarize",
         "article",
         3 * DAY,
@@ -86,7 +87,7 @@ DEMO_BATCHES: tuple[DemoBatch, ...] = (
     DemoBatch(250, "claude-opus-5-5", "extract", "invoice", 6 * HOUR, 40 * MINUTE),
     DemoBatch(900, "claude-fable-5-2", "sentiment", "review", 4 * DAY, 2 * HOUR, 0.002),
     DemoBatch(2000, "claude-sonnet-5-5", "classify", "ticket", 9 * DAY, 6 * HOUR, 0.0, 0.0, "5m", 1200),
-    DemoBatch(120, "claude-mythos-5-2", "summarize", "article", 12 * DAY, 25 * MINUTE),
+    DemoBatch(120, "claude-fable-5-1", "summarize", "article", 12 * DAY, 25 * MINUTE),
 )
 
 
