@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import statistics
 import sys
@@ -433,8 +434,11 @@ def main() -> int:
     print("PASS" if passed else "FAIL")
     if args.record:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        load = os.getloadavg()[0]
+        cores = os.cpu_count()
         lines = [
-            f"\n## bench_chat.py ({stamp}, {len(tokens)} tokens, {args.rounds} TTFT rounds)\n",
+            f"\n## bench_chat.py ({stamp}, {len(tokens)} tokens, {args.rounds} TTFT rounds, "
+            f"load average {load:.1f} on {cores} cores)\n",
             f"- Flood: chat pane {pane.rate:.0f} tokens/s vs MarkdownStream {baseline.rate:.0f} tokens/s: "
             f"**{ratio:.2f}x** (target >= 2x); screen at most {pane.max_lag * 1000:.0f} ms behind "
             f"(median {pane.median_lag * 1000:.0f} ms; MarkdownStream {baseline.max_lag * 1000:.0f} ms, "
