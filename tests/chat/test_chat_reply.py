@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 from textual.app import App, ComposeResult
@@ -100,3 +101,15 @@ async def test_write_waits_when_the_screen_falls_behind() -> None:
         await asyncio.wait_for(blocked, 2)
         await stream.stop()
         assert app.query_one(ReplyMarkdown).source == "short" + "x" * 20
+
+
+async def test_the_garbage_collector_is_paused_only_while_streaming() -> None:
+    app = Pane()
+    async with app.run_test(size=(80, 20)):
+        assert gc.isenabled()
+        stream = ReplyStream.get_stream(app.query_one(ReplyMarkdown))
+        await stream.write("text")
+        await asyncio.sleep(0.05)
+        assert not gc.isenabled()
+        await stream.stop()
+        assert gc.isenabled()

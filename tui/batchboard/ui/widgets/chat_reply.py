@@ -109,7 +109,6 @@ class ReplyStream:
 
     def start(self) -> None:
         if self._task is None:
-            _pause_gc()
             self._task = asyncio.create_task(self._run(), name="reply-stream")
 
     async def write(self, fragment: str) -> None:
@@ -149,6 +148,7 @@ class ReplyStream:
             await asyncio.shield(task)
 
     async def _run(self) -> None:
+        _pause_gc()  # here, not in start(): a task cancelled before it runs never reaches the finally
         try:
             await self._frames()
         finally:
