@@ -27,6 +27,11 @@ def test_missing_api_key_is_an_authentication_error(client: anthropic.Anthropic)
     assert caught.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
 
 
+def test_an_empty_bearer_token_is_no_key(emulator: Emulator) -> None:
+    response = raw(emulator, "GET", BATCHES, headers={"Authorization": "Bearer"})
+    assert response.status_code == 401
+
+
 def test_x_api_key_header_is_accepted(emulator: Emulator) -> None:
     response = raw(emulator, "GET", BATCHES, headers={"x-api-key": "anything"})
     assert response.status_code == 200 and response.json()["data"] == []

@@ -112,7 +112,8 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         if control:
             return await handler(request)
         emulator.request_log.append((request.method, request.path))
-        if not (request.headers.get("x-api-key") or request.headers.get("authorization", "").strip()):
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer").strip()
+        if not (request.headers.get("x-api-key", "").strip() or bearer):
             raise ApiError(
                 401,
                 "authentication_error",
