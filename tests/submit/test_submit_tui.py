@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import orjson
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
+from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from batchboard.core.clock import ManualClock
@@ -32,7 +34,7 @@ SIZE = (140, 50)
 class Host(App[None]):
     """A bare app that shows one screen and keeps what it was dismissed with."""
 
-    def __init__(self, screen: SubmitScreen | RetryScreen) -> None:
+    def __init__(self, screen: ModalScreen[Any]) -> None:
         super().__init__()
         self.screen_under_test = screen
         self.result: list[str] | str | None = "not dismissed"
@@ -40,7 +42,7 @@ class Host(App[None]):
     def on_mount(self) -> None:
         self.push_screen(self.screen_under_test, callback=self.done)
 
-    def done(self, result: list[str] | None) -> None:
+    def done(self, result: Any) -> None:
         self.result = result
 
 
@@ -203,7 +205,6 @@ async def test_the_wiring_helpers_open_the_screens_on_the_real_app(
 async def test_reconcile_on_start_recovers_a_batch_whose_answer_was_lost(
     tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, clock: ManualClock
 ) -> None:
-    from typing import Any
 
     from batchboard.core.store import to_db_time
     from batchboard.core.submit import _chunk_requests
@@ -221,3 +222,32 @@ async def test_reconcile_on_start_recovers_a_batch_whose_answer_was_lost(
         f"Recovered {created.id} for submission {submission.id} (its answer was lost; not sent again)"
     ]
     assert await reconcile_on_start(store, client, clock) == []
+
+
+async def test_the_job_view_shows_the_chain_latest_outcomes_and_cost(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, clock: ManualClock, emulator: Emulator
+) -> None:
+    from batchboard.core.jobs import Selection, job, plan_retry
+    from batchboard.core.submit import prepare_requests
+    from batchboard.ui.screens.job import JobScreen
+
+    submitter = Submitter(store, client, clock)
+    report = validate_file(write_jsonl(tmp_path / "in.jsonl", 10))
+    (parent,) = (await submitter.send(prepare_file(store, report, clock=clock).id)).batch_ids
+    clock.advance(120)
+    with anthropic.Anthropic(api_key=API_KEY, base_url=emulator.base_url, max_retries=0) as sync:
+        await asyncio.to_thread(ingest, parent, ResultsIndex(store), client=sync)
+    plan = plan_retry(store, parent, Selection.parse(None))
+    retry = prepare_requests(store, plan.requests, parent_batch_id=parent, clock=clock)
+    (child,) = (await submitter.send(retry.id)).batch_ids  # still running: no results yet
+
+    screen = JobScreen(store, child)
+    async with Host(screen).run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: screen.job is not None)
+        text = "\n".join(str(s.render()) for s in screen.query("#job Static").results(Static))
+    expected = job(store, parent)
+    assert f"{parent}  original" in text
+    assert f"{child}  retry of {parent}  (results not downloaded)" in text
+    assert "10 requests; latest outcomes: " in text
+    for kind, count in expected.totals.items():
+        assert f"{count:,} {kind}" in text
