@@ -1,10 +1,12 @@
 """A streamed reply: Markdown for model output (links never open on a click) and a coalescing writer.
 
-`ReplyStream` is the pane's equivalent of Textual's `MarkdownStream`, with the same contract (`write`, then
-`finally: await stop()`), tuned for token floods: `write` only queues text, and the Markdown widget is
-appended to at most once per `min_interval` (a frame), so the cost of re-parsing the document's last block
-is paid per frame instead of per token. Appends are never cancelled halfway, so the document is always the
-exact concatenation of what was written.
+`ReplyStream` is the pane's equivalent of Textual's `MarkdownStream`, with the same contract (`await
+write(...)`, then `finally: await stop()`), built for token floods: text is appended to the Markdown widget
+at most once a frame; when more than a frame's worth is waiting, `write` waits (backpressure) instead of
+letting the screen fall behind; long replies go into segments, and segments far above the view are hidden
+while it follows the end, so a frame's layout does not grow with the reply; the cyclic garbage collector
+is paused while a reply streams. Appends are never cancelled halfway: the document is always exactly the
+concatenation of what was written.
 """
 
 from __future__ import annotations
@@ -58,12 +60,12 @@ class ReplyMarkdown(Markdown):
 class ReplyStream:
     """Streams Markdown fragments into a Markdown widget, coalescing them to one append per frame.
 
-    A long reply is streamed into consecutive Markdown *segments* of at most `segment_blocks` top-level
-    blocks, split only where a new top-level block starts (the same boundary `Markdown.append` re-parses
-    from), so each frame lays out one short segment instead of the whole reply: Textual's layout cost grows
-    with the number of block widgets, and at a few hundred it alone would put the screen seconds behind.
+    A long reply goes into consecutive Markdown *segments*: once the live one holds more than
+    `segment_blocks` top-level blocks, the next one starts where a new top-level block starts (the boundary
+    `Markdown.append` itself re-parses from). Textual lays out every displayed widget on each frame, so
+    segments well above the view are hidden behind same-height spacers while the view follows the end.
     Segments break only before blocks with no top margin, so the result renders exactly like one Markdown
-    document (the benchmark checks every block's content and position against `Markdown.get_stream`'s).
+    document (the tests and the benchmark compare every block's text, position and height with one).
     """
 
     def __init__(
