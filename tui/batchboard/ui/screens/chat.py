@@ -177,9 +177,6 @@ class ChatScreen(Screen[None]):
             return bool(self.conversation.turns)
         return True
 
-    def _refresh_bindings(self) -> None:
-        self.refresh_bindings()
-
     # ------------------------------------------------------------------------------------------ sending
 
     @on(ChatPrompt.Submitted)
@@ -220,7 +217,7 @@ class ChatScreen(Screen[None]):
         log.anchor()
         self._stream_worker = self._stream(turn, view)
         self._start_stats()
-        self._refresh_bindings()
+        self.refresh_bindings()
         return turn
 
     @work(group="chat-stream", exclusive=True, exit_on_error=False)
@@ -237,7 +234,7 @@ class ChatScreen(Screen[None]):
             self._stats_timer.pause()
         view.show_outcome(self.prices(turn.request.model))
         self._show_live_stats(turn)
-        self.call_after_refresh(self._refresh_bindings)
+        self.call_after_refresh(self.refresh_bindings)
 
     def _start_stats(self) -> None:
         if self._stats_timer is None:
@@ -293,7 +290,7 @@ class ChatScreen(Screen[None]):
             return
         turn.batch = BatchRun(comparison_custom_id(turn.index, self._salt), submitted_at=self.timer())
         self._run_batch(turn)
-        self._refresh_bindings()
+        self.refresh_bindings()
 
     @work(group="chat-batch", exit_on_error=False)
     async def _run_batch(self, turn: Turn) -> None:
@@ -317,7 +314,7 @@ class ChatScreen(Screen[None]):
         except Exception as exc:
             run.error = describe_error(exc)
             await view.show_batch(f"The batch comparison failed: {run.error}")
-            self.notify(Text(f"Batch comparison failed: {run.error}").plain, severity="error", markup=False)
+            self.notify(f"Batch comparison failed: {run.error}", severity="error", markup=False)
             return
         answer = run.answer
         status = f"Batch {run.batch_id} ended ({answer.status}) after {format_seconds(run.end_to_end)}."
