@@ -42,10 +42,3 @@ def digest(*parts: object, size: int = 40) -> bytes:
 def rfc3339(when: datetime) -> str:
     """RFC 3339 in UTC with a `Z` suffix, as the API writes timestamps."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_rfc3339(text: str) -> datetime:
-    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        raise ValueError(f"timestamp {text!r} has no timezone")
-    return when.astimezone(UTC)

@@ -15,7 +15,7 @@ import bisect
 import math
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
@@ -302,8 +302,6 @@ class Batch:
     cancel_delay: float
     cancel_initiated_at: datetime | None = None
     deleted: bool = False
-    archived_override: bool = False
-    _lines_meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def expires_at(self) -> datetime:

@@ -1,9 +1,8 @@
-"""Deterministic stand-ins for a model: a token estimator (~4 characters a token) and plausible replies that
-answer the prompt's own words, so results look like the bulk work that produced them."""
+"""Deterministic stand-ins for a model: replies that answer the prompt's own words (so results look like the
+bulk work that produced them), measured in token-sized pieces of up to four characters."""
 
 from __future__ import annotations
 
-import math
 import re
 from functools import lru_cache
 
@@ -167,18 +166,9 @@ _LABELS = ("billing", "bug report", "feature request", "account access", "shippi
 _SENTIMENTS = ("positive", "negative", "mixed", "neutral")
 
 
-def estimate_tokens(text: str) -> int:
-    """Tokens for `text` at about four characters a token (the estimator count_tokens also uses)."""
-    return math.ceil(len(text) / 4) if text else 0
-
-
 def pieces(text: str) -> list[str]:
     """Split `text` into token-sized pieces whose concatenation is `text` (trailing whitespace aside)."""
     return _PIECE.findall(text)
-
-
-def count_output_tokens(text: str) -> int:
-    return len(_PIECE.findall(text))
 
 
 def detect_kind(text: str) -> str:
