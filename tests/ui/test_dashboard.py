@@ -434,6 +434,7 @@ async def test_no_key_screen_offers_the_demo(
     )
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, NoKeyScreen))
+        await pilot.pause()
         text = " ".join(str(s.render()) for s in app.screen.query("Static"))
         assert "ANTHROPIC_API_KEY" in text and "demo" in text
         await pilot.press("d")

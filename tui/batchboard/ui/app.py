@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
@@ -19,16 +20,13 @@ from batchboard.core.config import ConfigProblem, Settings
 from batchboard.core.store import Store
 from batchboard.ui.book import BatchBook
 from batchboard.ui.screens.dashboard import DashboardScreen
-from batchboard.ui.screens.detail import DetailScreen
-from batchboard.ui.screens.help import HelpScreen
-from batchboard.ui.screens.no_key import NoKeyScreen
 
 #: Builds a connected BatchApi. Called in a thread: it imports the SDK (about two seconds).
 Connect = Callable[[], BatchApi]
 
 
 class BatchboardApp(App[None]):
-    CSS_PATH = "batchboard.tcss"
+    CSS_PATH = Path(__file__).parent / "batchboard.tcss"  # absolute: subclasses (benchmarks) live elsewhere
     TITLE = "batchboard"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", tooltip="Every key", id="app.help"),
@@ -75,13 +73,21 @@ class BatchboardApp(App[None]):
     # -- navigation ------------------------------------------------------------------------------
 
     def open_detail(self, batch_id: str) -> None:
+        # Imported when first needed: the detail screen pulls in the results modules, which the first
+        # frame must not wait for.
+        from batchboard.ui.screens.detail import DetailScreen
+
         self.push_screen(DetailScreen(self.book, batch_id))
 
     def refresh_detail(self) -> None:
-        if isinstance(self.screen, DetailScreen):
-            self.screen.refresh_view()
+        """New data arrived: a screen on top that shows batch data (`refresh_view`) redraws now."""
+        refresh_view = getattr(self.screen, "refresh_view", None)
+        if callable(refresh_view):
+            refresh_view()
 
     def show_no_key(self, message: str) -> None:
+        from batchboard.ui.screens.no_key import NoKeyScreen
+
         self.push_screen(NoKeyScreen(message))
 
     @property
@@ -105,6 +111,8 @@ class BatchboardApp(App[None]):
         self.dashboard.connect()
 
     def action_help(self) -> None:
+        from batchboard.ui.screens.help import HelpScreen
+
         screen = self.screen
         if isinstance(screen, HelpScreen):
             return

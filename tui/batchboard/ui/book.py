@@ -10,13 +10,15 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from batchboard.core.clock import Clock
 from batchboard.core.eta import DurationSample, Eta, estimate_eta
 from batchboard.core.models import Batch, Outcome
-from batchboard.core.poller import PollStatus
 from batchboard.core.store import Store
+
+if TYPE_CHECKING:
+    from batchboard.core.poller import PollStatus
 
 
 class QuickFilter(StrEnum):

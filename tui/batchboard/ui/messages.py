@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from batchboard.core.models import Batch
-from batchboard.core.poller import PollStatus, PollUpdate
+
+if TYPE_CHECKING:
+    from batchboard.core.poller import PollStatus, PollUpdate
 
 
 @dataclass

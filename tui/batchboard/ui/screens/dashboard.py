@@ -21,18 +21,14 @@ from batchboard.core import format as fmt
 from batchboard.core.api import ApiError, BatchApi
 from batchboard.core.client import MissingApiKeyError
 from batchboard.core.models import Batch, Outcome
-from batchboard.core.poller import Poller, PollStatus, PollUpdate
-from batchboard.ui import results_actions
 from batchboard.ui.book import BatchBook, QuickFilter
 from batchboard.ui.cells import end_summary
 from batchboard.ui.messages import BatchesUpdated, PendingChanges
-from batchboard.ui.modals.cancel import CancelConfirm
-from batchboard.ui.modals.label import LabelInput
-from batchboard.ui.screens.chat import chat_screen_for, open_chat
 from batchboard.ui.widgets.batch_table import BatchTable
 from batchboard.ui.widgets.summary import SummaryBar
 
 if TYPE_CHECKING:
+    from batchboard.core.poller import Poller, PollStatus, PollUpdate
     from batchboard.ui.app import BatchboardApp
 
 SEVERITY = {
@@ -125,12 +121,12 @@ class DashboardScreen(Screen[None]):
         return self.query_one(BatchTable)
 
     def on_mount(self) -> None:
-        self.book.results = results_actions.make_results_service(self.app)
         self.query_one(SummaryBar).show_summary()
         self._show_view()
         self.table.focus()
         self.set_interval(1.0, self.tick)
-        self.connect()
+        # After the first frame: the SDK import holds the GIL for seconds and would slow the first paint.
+        self.call_after_refresh(self.connect)
 
     # -- connecting and polling ------------------------------------------------------------------
 
@@ -139,6 +135,8 @@ class DashboardScreen(Screen[None]):
         """Import the SDK and build the client off the main thread (it takes about two seconds)."""
         try:
             api = self.app.connect_api()
+            # Heavy UI modules used once connected: load them here too, off the main thread.
+            import batchboard.ui.results_actions  # noqa: F401
         except MissingApiKeyError as exc:
             self.app.call_from_thread(self.app.show_no_key, str(exc))
             return
@@ -155,7 +153,12 @@ class DashboardScreen(Screen[None]):
 
     def start_polling(self, api: BatchApi) -> None:
         """Start the one poll loop on `api` (also used by tests and benchmarks with a prepared api)."""
+        # Imported after the first frame, not before: the first paint must not wait for them.
+        from batchboard.core.poller import Poller
+        from batchboard.ui import results_actions
+
         self.api = api
+        self.book.results = results_actions.make_results_service(self.app)
         self.poller = Poller(
             api,
             clock=self.book.clock,
@@ -234,6 +237,8 @@ class DashboardScreen(Screen[None]):
             markup=False,
         )
         self.book.store.mark_end_notified(batch.id, now=self.book.clock.now())
+        from batchboard.ui import results_actions
+
         results_actions.ingest_in_background(self.app, self.book.results, batch, on_done=self.results_ready)
 
     def results_ready(self, batch_id: str) -> None:
@@ -340,6 +345,8 @@ class DashboardScreen(Screen[None]):
 
     def action_chat(self) -> None:
         """Open the chat pane; it stays installed, so escape comes back here without losing it."""
+        from batchboard.ui.screens.chat import chat_screen_for, open_chat
+
         open_chat(self.app, partial(chat_screen_for, self.app))
 
     def action_refresh(self) -> None:
@@ -349,10 +356,14 @@ class DashboardScreen(Screen[None]):
 
     def action_problems(self) -> None:
         if self.selected is not None:
+            from batchboard.ui import results_actions
+
             results_actions.open_problems(self.app, self.book.results, self.selected, self.results_ready)
 
     def action_download(self) -> None:
         if self.selected is not None:
+            from batchboard.ui import results_actions
+
             results_actions.open_download(self.app, self.book.results, self.selected, self.results_ready)
 
     def action_set_label(self) -> None:
@@ -368,6 +379,8 @@ class DashboardScreen(Screen[None]):
     # -- batch actions (also used by the detail screen) ------------------------------------------
 
     def request_label(self, batch_id: str) -> None:
+        from batchboard.ui.modals.label import LabelInput
+
         def done(label: str | None) -> None:
             if label is None:
                 return
@@ -378,6 +391,8 @@ class DashboardScreen(Screen[None]):
         self.app.push_screen(LabelInput(batch_id, self.book.label(batch_id)), done)
 
     def request_cancel(self, batch_id: str) -> None:
+        from batchboard.ui.modals.cancel import CancelConfirm
+
         batch = self.book.batches.get(batch_id)
         if batch is None or not batch.can_cancel or self.api is None:
             self.notify("Only a batch still in progress can be canceled.", severity="warning")

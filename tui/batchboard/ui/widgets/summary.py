@@ -8,7 +8,6 @@ from textual.content import Content
 from textual.widgets import Static
 
 from batchboard.core import format as fmt
-from batchboard.ui import results_actions
 from batchboard.ui.book import BatchBook
 
 
@@ -45,7 +44,12 @@ class SummaryBar(Static):
             parts.append(Content(self.connect_message))
             self.set_class(False, "-stale")
             return Content(" ").join(parts)
-        spend, saved = results_actions.header_spend(book.results)
+        spend, saved = fmt.DASH, fmt.DASH
+        if book.results is not None:
+            # Imported once results exist (after connecting): it is heavy, and the first frame must be fast.
+            from batchboard.ui import results_actions
+
+            spend, saved = results_actions.header_spend(book.results)
         parts.append(
             Content.from_markup(
                 "[b]$active[/b] active · [b]$flight[/b] requests in flight · [b]$ended[/b] ended today"
