@@ -36,8 +36,8 @@ PROFILES = {"short prompts": (40, 160), "documents": (400, 900)}
 
 def generate(path: Path, count: int, words: tuple[int, int] = (40, 160), seed: int = 0) -> None:
     """A realistic mix: a system prompt and one to three turns; one request in ten has a cached system
-    block and metadata, one in twenty defines a tool, one in fifty sends content blocks with a cache
-    breakpoint in a message (which takes the validator's thorough path)."""
+    block and metadata, one in twenty defines a tool, one in fifty sends text blocks with a cache
+    breakpoint in a message, one in fifty a small image (images take the validator's thorough path)."""
     rng = random.Random(seed)
     with path.open("wb") as handle:
         for i in range(count):
@@ -68,6 +68,12 @@ def generate(path: Path, count: int, words: tuple[int, int] = (40, 160), seed: i
                 turns[0]["content"] = [
                     {"type": "text", "text": turns[0]["content"], "cache_control": {"type": "ephemeral"}},
                     {"type": "text", "text": "Answer in one line."},
+                ]
+            elif i % 50 == 9:
+                image = {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgoAAAANSUhEUg=="}
+                turns[0]["content"] = [
+                    {"type": "image", "source": image},
+                    {"type": "text", "text": "Describe."},
                 ]
             elif i % 20 == 5:
                 params["tools"] = [

@@ -609,9 +609,10 @@ def validate_file(
                 v.not_json(raw, error, offset)
                 obj = invalid
             try:
-                # The fast path: common requests (model, max_tokens, messages with string content, and
-                # optionally a system prompt, as a string or text blocks that may set a cache breakpoint,
-                # tools and tool_choice, metadata). Anything else leaves it through _Unusual or a KeyError.
+                # The fast path: common requests (model, max_tokens, messages with string content or text
+                # blocks, and optionally a system prompt, as a string or text blocks, tools and
+                # tool_choice, metadata; text blocks may set cache breakpoints). Anything else leaves it
+                # through _Unusual or a KeyError.
                 if type(obj) is not dict or len(obj) != 2:
                     raise _Unusual
                 custom_id = obj["custom_id"]
@@ -678,14 +679,27 @@ def validate_file(
                 prefix = chars  # a breakpoint in the system prompt caches it and the tools before it
                 for message in messages:
                     content = message["content"]
-                    if (
-                        type(message) is not dict
-                        or len(message) != 2
-                        or message["role"] not in roles
-                        or type(content) is not str
-                    ):
+                    if type(message) is not dict or len(message) != 2 or message["role"] not in roles:
                         raise _Unusual
-                    chars += len(content)
+                    if type(content) is str:
+                        chars += len(content)
+                        continue
+                    if type(content) is not list:
+                        raise _Unusual
+                    marked = 0
+                    for block in content:  # text blocks, perhaps with a cache breakpoint
+                        text = block["text"]
+                        if type(text) is not str or block["type"] != "text":
+                            raise _Unusual
+                        chars += len(text)
+                        if len(block) != 2:
+                            control = block["cache_control"]
+                            if len(block) != 3 or type(control) is not dict or not control:
+                                raise _Unusual
+                            marked = max(marked, 2 if control.get("ttl") == "1h" else 1)
+                    if marked:  # the prefix runs to the end of the last message with a breakpoint
+                        cached = max(cached, marked)
+                        prefix = chars
                 seen[custom_id] = line
                 size = len(dumps(obj))
                 tally = tallies.get(model)
