@@ -189,9 +189,18 @@ def detect_kind(text: str) -> str:
     return "answer"
 
 
-@lru_cache(maxsize=8192)
+_DROP_DIGITS = str.maketrans("", "", "0123456789")
+
+
 def keywords(text: str, limit: int = 8) -> tuple[str, ...]:
     """The prompt's most telling words (the longest), in order of appearance."""
+    # Words never contain digits, so prompts that differ only in numbers (ticket ids, amounts: typical of
+    # templated bulk work) share one cache entry.
+    return _keywords(text.translate(_DROP_DIGITS), limit)
+
+
+@lru_cache(maxsize=8192)
+def _keywords(text: str, limit: int) -> tuple[str, ...]:
     seen = dict.fromkeys(word for word in _WORD.findall(text.lower()) if word not in _EXCLUDED)
     if len(seen) > limit:
         ranked = set(sorted(seen, key=len, reverse=True)[:limit])
