@@ -11,7 +11,7 @@ import asyncio
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -51,11 +51,6 @@ def printable(text: str) -> str:
         return f"\\x{code:02x}"
 
     return _CONTROL.sub(visible, text.replace("\r\n", "\n"))
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough token count (about four characters a token), used only until the API reports usage."""
-    return math.ceil(len(text) / 4) if text else 0
 
 
 # ---------------------------------------------------------------------------------------------- prices
@@ -333,10 +328,6 @@ class BatchAnswer:
     ended_at: datetime | None = None
 
 
-class ChatFailure(Exception):
-    """A chat request failed; the message is plain words built from untrusted text (show it as text)."""
-
-
 def describe_error(exc: BaseException) -> str:
     """Plain words for an SDK exception (or anything else), without importing the SDK."""
     status = getattr(exc, "status_code", None)
@@ -369,8 +360,6 @@ def describe_error(exc: BaseException) -> str:
         return "The API did not answer in time (timeout)."
     if "Connection" in name:
         return f"Could not reach the API ({name}): {exc}"
-    if isinstance(exc, ChatFailure):
-        return str(exc)
     return f"Unexpected error ({name}): {exc}"
 
 
@@ -422,7 +411,8 @@ class SdkChatBackend:
             yield StreamEnd(final.stop_reason, Usage.from_api(final.usage))
 
     async def submit_batch(self, request: ChatRequest, custom_id: str) -> str:
-        """Create a one-request batch directly. Stand-in until the crash-safe submit path is wired."""
+        """Create a one-request batch directly, with no stored intent (tests and store-less tools; the app
+        sends through `SafeBatchSubmitter`)."""
         client = await self.client()
         batch = await client.messages.batches.create(
             requests=[{"custom_id": custom_id, "params": request.params()}]  # type: ignore[typeddict-item]
@@ -830,11 +820,3 @@ def _comparison_markdown(turn: Turn, price: ModelPrice | None) -> str:
 def comparison_custom_id(turn_index: int, salt: int) -> str:
     """A custom_id that labels the batch as a chat comparison (matches ^[a-zA-Z0-9_-]{1,64}$)."""
     return f"{COMPARISON_ID_PREFIX}{turn_index}-{salt:x}"[:64]
-
-
-def models_for_picker(known: Sequence[str], default: str) -> list[str]:
-    """The picker's list: the default first if it is known, then the rest in the given order."""
-    models = list(dict.fromkeys(known))
-    if default in models:
-        models.remove(default)
-    return [default, *models] if default else models
