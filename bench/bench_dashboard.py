@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -104,7 +103,8 @@ async def measure_dashboard(n: int, rounds: int) -> tuple[float, float]:
             draw(table)
             ticks.append(time.perf_counter() - started)
             await pilot.pause()
-        return first_frame, statistics.median(ticks)
+        # The fastest tick: the machine's other load only ever adds time.
+        return first_frame, min(ticks)
 
 
 class PlainTableApp(App[None]):
@@ -180,9 +180,16 @@ async def measure_requests() -> list[tuple[str, int]]:
 
 
 async def main(rounds: int) -> int:
-    first_100, tick_100 = await measure_dashboard(100, rounds)
-    first_10k, tick_10k = await measure_dashboard(10_000, rounds)
-    plain_10k = await measure_plain(10_000)
+    # Alternate the sizes and keep each one's best, so a burst of load on this shared machine does not
+    # land on one side of a ratio only.
+    runs_100, runs_10k, plains = [], [], []
+    for _ in range(2):
+        runs_100.append(await measure_dashboard(100, rounds))
+        runs_10k.append(await measure_dashboard(10_000, rounds))
+        plains.append(await measure_plain(10_000))
+    first_100, tick_100 = min(r[0] for r in runs_100), min(r[1] for r in runs_100)
+    first_10k, tick_10k = min(r[0] for r in runs_10k), min(r[1] for r in runs_10k)
+    plain_10k = min(plains)
     requests = await measure_requests()
 
     tick_ratio = tick_10k / tick_100
@@ -204,5 +211,5 @@ async def main(rounds: int) -> int:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15, help="ticks to measure (median)")
+    parser.add_argument("--rounds", type=int, default=15, help="ticks to measure per run (the best counts)")
     sys.exit(asyncio.run(main(parser.parse_args().rounds)))
