@@ -150,3 +150,19 @@ async def test_the_streamed_body_is_exactly_what_chunking_measured(tmp_path: Pat
         requests = orjson.loads(body)["requests"]
         assert [r["custom_id"] for r in requests] == [r["custom_id"] for _, r in iter_chunk(path, measured)]
         assert len(body) == measured.body_bytes - BODY_OVERHEAD + len(b'{"requests":[]}')
+
+
+def test_a_store_opened_before_the_submit_module_was_imported_still_works() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from batchboard.core.store import Store\n"
+        "store = Store.memory()  # opened before core.submit registered its tables\n"
+        "from batchboard.core.submit import open_submissions, stored_requests\n"
+        "from batchboard.core.jobs import chain\n"
+        "print(stored_requests(store, 'b'), open_submissions(store), chain(store, 'b'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "{} [] ['b']"

@@ -81,6 +81,7 @@ def plan_retry(store: Store, batch_id: str, selection: Selection) -> RetryPlan:
 
     Needs the batch's results in the index (`results.ingest`); raises SubmitError otherwise.
     """
+    store.ensure_schemas()  # the results and submissions tables, if the store was opened before import
     index = ResultsIndex(store)
     if not index.is_complete(batch_id):
         raise SubmitError(f"the results of {batch_id} are not in the local index yet")
@@ -122,6 +123,7 @@ def parent_of(store: Store, batch_id: str) -> str | None:
 
 def children_of(store: Store, batch_id: str) -> list[str]:
     """Batches that retried this one, oldest first."""
+    store.ensure_schemas()
     rows = store.query(
         "SELECT c.batch_id FROM submissions s JOIN submission_chunks c ON c.submission_id = s.id "
         "WHERE s.parent_batch_id = ? AND c.batch_id IS NOT NULL ORDER BY s.created_at, c.chunk",
@@ -209,6 +211,7 @@ class Job:
 
 
 def job(store: Store, batch_id: str) -> Job:
+    store.ensure_schemas()
     index = ResultsIndex(store)
     batch_ids = chain(store, batch_id)
     latest: dict[str, tuple[str, str, str]] = {}

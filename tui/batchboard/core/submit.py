@@ -134,12 +134,18 @@ class Reconciled:
 # ------------------------------------------------------------------------------------------ store access
 
 
+def _ready(store: Store) -> Store:
+    """Make sure these tables exist: a store opened before this module was imported has not created them."""
+    store.ensure_schemas()
+    return store
+
+
 def _new_id() -> str:
     return "sub_" + uuid.uuid4().hex[:20]
 
 
 def load_submission(store: Store, submission_id: str) -> Submission:
-    rows = store.query(
+    rows = _ready(store).query(
         "SELECT id, kind, source_path, label, parent_batch_id, request_count, created_at "
         "FROM submissions WHERE id = ?",
         (submission_id,),
@@ -175,7 +181,7 @@ def _chunk_state(row: tuple[Any, ...]) -> ChunkState:
 
 def open_submissions(store: Store) -> list[Submission]:
     """Submissions with a chunk not yet created (never sent, or sent with the answer lost)."""
-    rows = store.query(
+    rows = _ready(store).query(
         "SELECT DISTINCT submission_id FROM submission_chunks WHERE state != ? ORDER BY submission_id",
         (CREATED,),
     )
@@ -183,12 +189,13 @@ def open_submissions(store: Store) -> list[Submission]:
 
 
 def submission_for_batch(store: Store, batch_id: str) -> Submission | None:
-    rows = store.query("SELECT submission_id FROM submission_chunks WHERE batch_id = ?", (batch_id,))
+    rows = _ready(store).query("SELECT submission_id FROM submission_chunks WHERE batch_id = ?", (batch_id,))
     return load_submission(store, rows[0][0]) if rows else None
 
 
 def stored_requests(store: Store, batch_id: str, custom_ids: Iterable[str] | None = None) -> dict[str, bytes]:
     """custom_id -> params JSON as sent, for the requests of `batch_id` known locally."""
+    _ready(store)
     sql = (
         "SELECT r.custom_id, r.params FROM submission_chunks c JOIN submission_requests r "
         "ON r.submission_id = c.submission_id AND r.chunk = c.chunk WHERE c.batch_id = ?"
@@ -218,6 +225,7 @@ def _insert_submission(
     attached_batch: str | None = None,
 ) -> str:
     """Write a submission, its chunks and its requests in one transaction: all or nothing."""
+    _ready(store)
     submission_id = _new_id()
     total = sum(count for count, _ in chunk_sizes)
     with store.transaction() as db:
@@ -436,7 +444,7 @@ class Submitter:
     """
 
     def __init__(self, store: Store, client: AsyncAnthropic, clock: Clock | None = None) -> None:
-        self.store = store
+        self.store = _ready(store)
         self.client = client
         self.clock = clock or SystemClock()
 
