@@ -141,3 +141,18 @@ def test_resume_sends_what_an_earlier_run_recorded_but_did_not_send(
     assert [b.id for b in sdk.messages.batches.list()] == [batch["batch_id"]]
     assert main(["submit", "--resume", submission.id]) == 0  # nothing left: nothing sent again
     assert len(list(sdk.messages.batches.list())) == 1
+
+
+def test_submit_mentions_earlier_submissions_left_unsent(
+    tmp_path: Path, sdk: anthropic.Anthropic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from batchboard.core.jsonl import validate_file
+    from batchboard.core.store import Store
+    from batchboard.core.submit import prepare_file
+
+    with Store.open() as store:
+        earlier = prepare_file(store, validate_file(write_jsonl(tmp_path / "a.jsonl", 2)))
+    assert main(["submit", str(write_jsonl(tmp_path / "b.jsonl", 2, prefix="b")), "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert f"'batchboard submit --resume {earlier.id}' sends them" in out
+    assert len(list(sdk.messages.batches.list())) == 1  # only the new file: the earlier one waits

@@ -177,7 +177,7 @@ async def _estimate(
 
 async def _send(args: argparse.Namespace, settings: Settings, store: Store, submission_id: str) -> Submission:
     from batchboard.core.client import make_client
-    from batchboard.core.submit import SubmitError, Submitter
+    from batchboard.core.submit import SubmitError, Submitter, open_submissions
 
     async with make_client(connection_from_args(args, settings)) as client:
         submitter = Submitter(store, client)
@@ -185,6 +185,14 @@ async def _send(args: argparse.Namespace, settings: Settings, store: Store, subm
             if outcome.outcome == "found":
                 _say(
                     args, f"recovered {outcome.batch_id} for an earlier submission ({outcome.submission_id})"
+                )
+        for earlier in open_submissions(store):
+            if earlier.id != submission_id:
+                unsent = sum(1 for c in earlier.chunks if c.state != "created")
+                _say(
+                    args,
+                    f"note: earlier submission {earlier.id} has {unsent} batch(es) not created; "
+                    f"'batchboard submit --resume {earlier.id}' sends them",
                 )
 
         def announce(chunk: Any) -> None:
