@@ -218,6 +218,7 @@ async def create_batch(request: web.Request) -> web.Response:
     error_rate = settings.error_rate
     records: list[Request] = []
     seen: set[str] = set()
+    attempts = emulator.store.attempts
     problem: str | None = None
     try:
         async for index, item in _enumerate(ijson.items_async(reader, "requests.item", use_float=True)):
@@ -260,7 +261,7 @@ async def create_batch(request: web.Request) -> web.Response:
             if not isinstance(params, dict):
                 problem = f"requests.{index}.params: Input should be a valid dictionary or object"
                 break
-            records.append(_record(seed, custom_id, params, error_rate))
+            records.append(_record(seed, custom_id, params, error_rate, attempts.get(custom_id, 0)))
         if problem is not None:
             await reader.drain()
     except BodyTooLarge:
@@ -273,6 +274,8 @@ async def create_batch(request: web.Request) -> web.Response:
         raise _envelope_error(_describe_empty(bytes(reader.head)))
     now = emulator.clock.now()
     batch = emulator.store.add(now, settings.batch_duration, RecordedRequests(records))
+    for custom_id in seen:  # only once the batch is accepted: a rejected create is no attempt
+        attempts[custom_id] = attempts.get(custom_id, 0) + 1
     return _json(batch.to_json(now, _origin(request)))
 
 
@@ -283,14 +286,14 @@ async def _enumerate(items: AsyncIterator[Any]) -> AsyncIterator[tuple[int, Any]
         index += 1
 
 
-def _record(seed: int, custom_id: str, params: dict[str, Any], error_rate: float) -> Request:
+def _record(seed: int, custom_id: str, params: dict[str, Any], error_rate: float, attempt: int) -> Request:
     point = 1.0 - stable_hash(seed, custom_id, "order") / float(1 << 64)  # in (0, 1]
     try:
         prompt = validate_params(params, in_batch=True)
     except ParamError as exc:
         # Invalid requests are rejected by validation, early in the batch's processing.
         return Request(custom_id, INVALID, point * 0.05, None, str(exc))
-    return Request(custom_id, fate_for(seed, custom_id, error_rate), point, prompt)
+    return Request(custom_id, fate_for(seed, custom_id, error_rate, attempt), point, prompt)
 
 
 async def retrieve_batch(request: web.Request) -> web.Response:

@@ -69,10 +69,16 @@ class RequestSource(Protocol):
     def __iter__(self) -> Iterator[Request]: ...
 
 
-def fate_for(seed: int, custom_id: str, error_rate: float) -> int:
-    """Retryable failures are chosen from the seed and custom_id, so reruns fail the same requests."""
-    if error_rate > 0 and unit_hash(seed, custom_id, "fail") < error_rate:
-        return OVERLOADED if unit_hash(seed, custom_id, "failkind") < 0.6 else API_ERROR
+def fate_for(seed: int, custom_id: str, error_rate: float, attempt: int = 0) -> int:
+    """Retryable failures are chosen from the seed, the custom_id and its attempt number.
+
+    The attempt is how many earlier batches in this emulator carried the same custom_id, so a run is
+    reproducible from the seed, yet a retry of a failed request gets a fresh draw (as on the real API,
+    where an overloaded request usually succeeds the next time) instead of failing forever.
+    """
+    key = custom_id if attempt == 0 else f"{custom_id}#{attempt}"
+    if error_rate > 0 and unit_hash(seed, key, "fail") < error_rate:
+        return OVERLOADED if unit_hash(seed, key, "failkind") < 0.6 else API_ERROR
     return SUCCEEDED
 
 
@@ -461,6 +467,8 @@ class BatchStore:
         self._order: list[tuple[float, int]] = []  # sort keys, ascending = newest first
         self._ids: list[str] = []
         self._seq = 0
+        #: custom_id -> how many accepted batches carried it; a retry's outcome is drawn afresh from it.
+        self.attempts: dict[str, int] = {}
 
     def __len__(self) -> int:
         with self._lock:
