@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
@@ -26,6 +28,13 @@ def run_dashboard(args: argparse.Namespace) -> int:
         connection = Connection.from_env(profile.api_key_env, base_url=profile.base_url, profile=args.profile)
         return BatchApi(make_client(connection))
 
+    # The demo's batches must never reach the user's own history (labels, ETA durations, results files):
+    # a demo run, and a run with no key (whose only way on is the demo), keeps its data in a throwaway dir.
+    has_key = bool(os.environ.get(profile.api_key_env, "").strip())
+    scratch = None
+    if args.demo or not has_key:
+        scratch = tempfile.TemporaryDirectory(prefix="batchboard-demo-")
+        os.environ["BATCHBOARD_DATA_DIR"] = scratch.name
     demo = DemoBackend()
     store = Store.open()
     app = make_app(
@@ -41,4 +50,6 @@ def run_dashboard(args: argparse.Namespace) -> int:
     finally:
         demo.close()
         store.close()
+        if scratch is not None:
+            scratch.cleanup()
     return 0
