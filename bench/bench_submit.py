@@ -169,22 +169,34 @@ def main() -> int:
             f"{ratio:.2f} ({wall_ratio:.2f} wall) | {rss:.0f} MB |"
         )
     if args.record:
-        when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        readme = ROOT / "bench" / "README.md"
-        text = readme.read_text(encoding="utf-8")
-        if "## bench_submit.py" not in text:
-            text += (
-                "\n## bench_submit.py\n\nValidating and chunking a JSONL submission vs a bare orjson parse "
-                "of the same file, CPU time, best of interleaved rounds (targets: ratio >= 0.33, peak RSS "
-                "<= 200 MB). Short prompts are the hard case: per-line work weighs most. Before the fast "
-                "path took system prompts with cache breakpoints, the short-prompt ratio was 0.32 "
-                "(02:49 UTC run).\n\n"
-                "| file | orjson parse (CPU) | validate + chunk (CPU) | ratio | peak RSS |\n"
-                "|---|---|---|---|---|\n"
-            )
-        text += f"| *run {when}* | | | | |\n" + "".join(row + "\n" for row in rows)
-        readme.write_text(text, encoding="utf-8")
+        record(rows)
     return 0 if ok else 1
+
+
+SECTION = "## bench_submit.py"
+
+
+def record(rows: list[str]) -> None:
+    """Replace this benchmark's section of bench/README.md with the latest run (other sections untouched)."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    section = (
+        f"{SECTION}\n\nValidating and chunking a JSONL submission vs a bare orjson parse of the same "
+        "file, CPU time, best of interleaved rounds (targets: ratio >= 0.33, peak RSS <= 200 MB). Short "
+        "prompts are the hard case: per-line work weighs most.\n\n"
+        "| file | orjson parse (CPU) | validate + chunk (CPU) | ratio | peak RSS |\n"
+        "|---|---|---|---|---|\n"
+        f"| *run {when}* | | | | |\n" + "".join(row + "\n" for row in rows)
+    )
+    readme = ROOT / "bench" / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    if SECTION in text:
+        head, _, rest = text.partition(SECTION)
+        following = rest.find("\n## ")
+        tail = rest[following + 1 :] if following >= 0 else ""
+        text = head + section + ("\n" + tail if tail else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    readme.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
