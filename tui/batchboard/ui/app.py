@@ -97,7 +97,22 @@ class BatchboardApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open_demo":
             return self.can_open_demo
+        if action == "retry_batch":
+            return self._screen_batch_can_retry()
         return True
+
+    def _screen_batch_can_retry(self) -> bool:
+        from batchboard.ui.screens.dashboard import can_retry
+
+        batch_id = getattr(self.screen, "batch_id", None)
+        batch = self.book.batches.get(batch_id) if isinstance(batch_id, str) else None
+        return batch is not None and can_retry(batch)
+
+    def action_retry_batch(self) -> None:
+        """`R` on a screen about one batch (the error triage view): resend its failed items."""
+        batch_id = getattr(self.screen, "batch_id", None)
+        if isinstance(batch_id, str):
+            self.dashboard.request_retry(batch_id)
 
     def action_open_demo(self) -> None:
         """From the no-key screen: start over on the built-in emulator."""
@@ -126,8 +141,8 @@ class BatchboardApp(App[None]):
             for _key, binding in source._bindings:
                 if not binding.description:
                     continue
-                if screen.check_action(binding.action, ()) is False:
-                    continue
+                if self._check_action_state(binding.action, source) is False:
+                    continue  # `app.`-namespaced actions are checked by the app, the rest by their node
                 yield SystemCommand(
                     binding.description,
                     binding.tooltip or binding.description,

@@ -40,6 +40,12 @@ SEVERITY = {
 }
 
 
+def can_retry(batch: Batch) -> bool:
+    """An ended batch with errored, canceled or expired items: something a retry could resend."""
+    c = batch.counts
+    return batch.is_ended and (c.errored + c.canceled + c.expired) > 0
+
+
 class ViewBar(Static):
     """Sort order, filters and how many rows are shown."""
 
@@ -67,6 +73,14 @@ class DashboardScreen(Screen[None]):
         ),
         Binding(
             "s", "cycle_sort", "Sort", tooltip="Sort by created, status, expiry, cost", id="dashboard.sort"
+        ),
+        Binding("n", "submit", "New", tooltip="Submit a JSONL file as a new batch", id="dashboard.submit"),
+        Binding(
+            "R",
+            "retry",
+            "Retry",
+            tooltip="Resend the selected batch's failed items as a new batch",
+            id="dashboard.retry",
         ),
         Binding("c", "cancel_batch", "Cancel", tooltip="Cancel the selected batch", id="dashboard.cancel"),
         Binding("l", "set_label", "Label", tooltip="Label the selected batch", id="dashboard.label"),
@@ -169,6 +183,37 @@ class DashboardScreen(Screen[None]):
         self.book.connected = True
         self.query_one(SummaryBar).show_summary()
         self.poll()
+        self.reconcile_submissions(api)
+
+    @work(thread=True, exclusive=True, group="reconcile", exit_on_error=False)
+    def reconcile_submissions(self, api: BatchApi) -> None:
+        """Resolve submissions whose create answer was lost before a crash, in a thread with its own loop
+        and HTTP connections (the app's client belongs to the UI loop). Says what it found."""
+        import asyncio
+
+        from batchboard.core.submit import SENDING, open_submissions
+
+        store = self.book.store
+        if not any(c.state == SENDING for s in open_submissions(store) for c in s.chunks):
+            return  # nothing was left half-sent: no request at all
+        from anthropic import DefaultAsyncHttpxClient
+
+        from batchboard.ui.screens.submit import reconcile_on_start
+
+        async def run() -> list[str]:
+            client = api.client.copy(http_client=DefaultAsyncHttpxClient())
+            try:
+                return await reconcile_on_start(store, client, self.book.clock)
+            finally:
+                await client.close()
+
+        try:
+            lines = asyncio.run(run())
+        except Exception as exc:
+            self.app.call_from_thread(self._reconcile_failed, f"{type(exc).__name__}: {exc}")
+            return
+        if lines:
+            self.app.call_from_thread(self.recovered, lines)
 
     @work(exclusive=True, group="poll", exit_on_error=False)
     async def poll(self) -> None:
@@ -283,6 +328,9 @@ class DashboardScreen(Screen[None]):
         if action in ("problems", "download"):
             batch = self.selected
             return batch is not None and batch.is_ended
+        if action == "retry":
+            batch = self.selected
+            return batch is not None and can_retry(batch)
         if action == "clear_filter":
             return bool(self.table.filter_text) or self.query_one("#filter").has_class("-shown")
         return True
@@ -371,12 +419,74 @@ class DashboardScreen(Screen[None]):
         if batch is not None:
             self.request_label(batch.id)
 
+    def action_submit(self) -> None:
+        from batchboard.ui.screens.submit import push_submit
+
+        push_submit(self.app)
+
+    def action_retry(self) -> None:
+        batch = self.selected
+        if batch is not None:
+            self.request_retry(batch.id)
+
     def action_cancel_batch(self) -> None:
         batch = self.selected
         if batch is not None:
             self.request_cancel(batch.id)
 
     # -- batch actions (also used by the detail screen) ------------------------------------------
+
+    def request_retry(self, batch_id: str) -> None:
+        """`R`: the retry screen for the batch's failed items, after downloading its results if needed."""
+        batch = self.book.batches.get(batch_id)
+        if batch is None or not can_retry(batch):
+            self.notify("Only an ended batch with failed items can be retried.", severity="warning")
+            return
+        service = self.book.results
+        if service is None:
+            self.notify("Not connected to the API yet.", severity="warning")
+            return
+        from batchboard.ui.screens.submit import push_retry
+
+        if service.is_indexed(batch_id):
+            push_retry(self.app, batch_id)
+            return
+        from batchboard.ui.results_actions import DownloadScreen
+
+        def downloaded(report: object) -> None:
+            if report is not None and service.is_indexed(batch_id):
+                self.results_ready(batch_id)
+                push_retry(self.app, batch_id)
+
+        self.app.push_screen(DownloadScreen(service, batch, offer_export=False), downloaded)
+
+    def submitted(self, batch_ids: list[str]) -> None:
+        """Batches were created (`n` or `R`): take the labels the submission gave them, and poll now so
+        their rows appear."""
+        for batch_id in batch_ids:
+            label = self.book.store.label(batch_id)
+            if label:
+                self.book.labels[batch_id] = label
+            if batch_id in self.book.batches:
+                self.table.update_label(batch_id)
+        if self.poller is not None:
+            self.poller.refresh_now()
+
+    def _reconcile_failed(self, reason: str) -> None:
+        self.notify(reason, title="Could not check unconfirmed submissions", severity="warning", markup=False)
+
+    def recovered(self, lines: list[str]) -> None:
+        """Start-up reconciliation found batches whose create answer had been lost: say so, show them."""
+        labels = self.book.store.labels()
+        changed = [b for b, label in labels.items() if self.book.labels.get(b) != label]
+        self.book.labels = labels
+        for batch_id in changed:
+            if batch_id in self.book.batches:
+                self.table.update_label(batch_id)
+        for line in lines:
+            self.notify(line, title="Submission recovered", timeout=10, markup=False)
+        if self.poller is not None:
+            self.poller.refresh_now()
 
     def request_label(self, batch_id: str) -> None:
         from batchboard.ui.modals.label import LabelInput

@@ -90,6 +90,7 @@ class ProblemsScreen(Screen[None]):
             id="problems.previous",
         ),
         Binding("i", "inspect", "Inspect", tooltip="Open the highlighted item", id="problems.inspect"),
+        Binding("R", "app.retry_batch", "Retry", tooltip="Resend the failed items", id="problems.retry"),
     ]
 
     def __init__(

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
-from textual.widgets import Input, Static
+from textual.widgets import Checkbox, Input, Static
 
 from batchboard.core.clock import Clock
 from batchboard.core.config import Settings
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 #: Returns the connected SDK client, or None while the app is still connecting.
 ClientSource = Callable[[], "AsyncAnthropic | None"]
 MAX_SHOWN_PROBLEMS = 200
+MAX_SHOWN_IDS = 50
 
 DEFAULT_CSS = """
 SubmitScreen, RetryScreen { align: center middle; }
@@ -44,6 +45,8 @@ SubmitScreen #report, RetryScreen #report { height: 1fr; border: round $panel; }
 SubmitScreen .error { color: $error; }
 SubmitScreen .warning { color: $warning; }
 SubmitScreen .hint, RetryScreen .hint { color: $text-muted; }
+RetryScreen #choices { height: auto; }
+RetryScreen #choices Checkbox { width: auto; border: none; padding: 0 1; }
 """
 
 
@@ -147,8 +150,8 @@ class SubmitScreen(_SendingScreen):
     """`n`: a path (with completion) and a label; enter checks and estimates; `y` sends."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Back", id="submit_back"),
-        Binding("y", "send", "Send", tooltip="Send the checked file", id="submit_send"),
+        Binding("escape", "dismiss(None)", "Back", id="submit.back"),
+        Binding("y", "send", "Send", tooltip="Send the checked file", id="submit.send"),
     ]
 
     def __init__(
@@ -259,12 +262,21 @@ class SubmitScreen(_SendingScreen):
 
 
 class RetryScreen(_SendingScreen):
-    """`R`: the failed items of a batch that can be resent (retryable errors and expired), their estimate,
-    and `y` to send them as a new batch that records its parent."""
+    """`R`: the failed items of a batch that will be resent, their estimate, and `y` to send them as a new
+    batch that records its parent. By default the retryable errors and expired items; `c` adds canceled
+    items and `i` the invalid requests (which usually need a fix first)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Back", id="retry_back"),
-        Binding("y", "send", "Send", tooltip="Send the failed items again", id="retry_send"),
+        Binding("escape", "dismiss(None)", "Back", id="retry.back"),
+        Binding("y", "send", "Send", tooltip="Send the failed items again", id="retry.send"),
+        Binding("c", "toggle('canceled')", "Canceled", tooltip="Include canceled items", id="retry.canceled"),
+        Binding(
+            "i",
+            "toggle('invalid')",
+            "Invalid",
+            tooltip="Include invalid_request_error items (they usually need a fix first)",
+            id="retry.invalid",
+        ),
     ]
 
     def __init__(
@@ -277,43 +289,95 @@ class RetryScreen(_SendingScreen):
         types: str | None = None,
     ) -> None:
         super().__init__(store, client, settings, clock)
+        from batchboard.core.jobs import DEFAULT_TYPES
+
         self.batch_id = batch_id
-        self.types = types
+        words = {w.strip() for w in (types or ",".join(DEFAULT_TYPES)).split(",") if w.strip()}
+        self.include_canceled = "canceled" in words
+        self.include_invalid = "invalid_request_error" in words
+        self.base_types = [w for w in words if w not in ("canceled", "invalid_request_error")]
         self.plan: RetryPlan | None = None
+
+    @property
+    def types(self) -> str:
+        """The `--types` this screen's choices amount to (the same words as `batchboard retry`)."""
+        words = sorted(self.base_types)
+        if self.include_canceled:
+            words.append("canceled")
+        if self.include_invalid:
+            words.append("invalid_request_error")
+        return ",".join(words)
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(
                 Content.from_markup("[b]Retry the failures of $id[/b]", id=self.batch_id), id="title"
             )
+            with Horizontal(id="choices"):
+                yield Checkbox("retryable errors and expired", value=True, disabled=True, id="default")
+                yield Checkbox("canceled (c)", value=self.include_canceled, id="canceled")
+                yield Checkbox("invalid_request_error (i)", value=self.include_invalid, id="invalid")
             yield VerticalScroll(id="report")
-            yield Static(Content("y: send · escape: back"), classes="hint")
+            yield Static(
+                Content("y: send · c: include canceled · i: include invalid requests · escape: back"),
+                classes="hint",
+            )
 
     def on_mount(self) -> None:
+        self.replan()
+
+    def action_toggle(self, which: str) -> None:
+        box = self.query_one(f"#{which}", Checkbox)
+        box.value = not box.value  # Checkbox.Changed re-plans
+
+    @on(Checkbox.Changed, "#canceled, #invalid")
+    def _choice_changed(self, event: Checkbox.Changed) -> None:
+        if event.checkbox.id == "canceled":
+            self.include_canceled = event.value
+        else:
+            self.include_invalid = event.value
+        self.replan()
+
+    def replan(self) -> None:
+        self.ready = False
+        self.plan = None
+        self.refresh_bindings()
+        self.workers.cancel_group(self, "retry-estimate")
+        self.clear()
         self.show("Looking at the failed items…")
-        self.make_plan()
+        self.make_plan(self.types)
 
     @work(thread=True, exclusive=True, group="retry-plan", exit_on_error=False)
-    def make_plan(self) -> None:
+    def make_plan(self, types: str) -> None:
         from batchboard.core.jobs import Selection, plan_retry
         from batchboard.core.submit import SubmitError
 
         try:
-            plan = plan_retry(self.store, self.batch_id, Selection.parse(self.types))
+            plan = plan_retry(self.store, self.batch_id, Selection.parse(types))
         except SubmitError as error:
             message = f"{error}: download its results first (d), then retry."
-            self.app.call_from_thread(self.show, _problem_line(message, "error"))
+            self.app.call_from_thread(self._plan_failed, message)
             return
-        self.app.call_from_thread(self.planned, plan)
+        self.app.call_from_thread(self.planned, plan, types)
 
-    def planned(self, plan: RetryPlan) -> None:
+    def _plan_failed(self, message: str) -> None:
+        self.clear()
+        self.show(_problem_line(message, "error"))
+
+    def planned(self, plan: RetryPlan, types: str | None = None) -> None:
+        if types is not None and types != self.types:
+            return  # the choices changed while this plan was made: a newer one is on its way
         self.plan = plan
         self.clear()
         lines: list[Static | str] = [
             f"retry {count:,} {group}" for group, count in sorted(plan.groups.items())
         ]
+        hints = {
+            "canceled": " (c includes them)",
+            "invalid_request_error": " (needs a fix first? i includes them)",
+        }
         lines += [
-            f"leave out {count:,} {group} (needs a fix first, or not asked for)"
+            f"leave out {count:,} {group}{hints.get(group, ' (needs a fix first, or not asked for)')}"
             for group, count in sorted(plan.left_out.items())
         ]
         if plan.missing:
@@ -328,6 +392,11 @@ class RetryScreen(_SendingScreen):
             lines.append("Nothing to retry.")
             self.show(*lines)
             return
+        lines.append(f"What will be sent ({len(plan.requests):,} requests):")
+        for custom_id, _ in plan.requests[:MAX_SHOWN_IDS]:
+            lines.append(f"  {custom_id}  {plan.groups_by_id.get(custom_id, '')}")
+        if len(plan.requests) > MAX_SHOWN_IDS:
+            lines.append(f"  … and {len(plan.requests) - MAX_SHOWN_IDS:,} more")
         self.show(*lines)
         self.estimate_plan(plan)
 
@@ -342,6 +411,8 @@ class RetryScreen(_SendingScreen):
                 yield orjson.loads(params)
 
         estimate = await self.estimate(tally_params(requests()), requests)
+        if plan is not self.plan:
+            return  # superseded by a newer choice
         self.show_estimate(estimate)
         self.show(f"Press y to send these {len(plan.requests):,} requests as a new batch.")
         self.ready_to_send()
@@ -352,11 +423,18 @@ class RetryScreen(_SendingScreen):
 
     @work(exclusive=True, group="retry-send", exit_on_error=False)
     async def send_plan(self, plan: RetryPlan) -> None:
+        import asyncio
+
         from batchboard.core.submit import prepare_requests
 
         label = self.store.label(self.batch_id)
-        submission = prepare_requests(
-            self.store, plan.requests, parent_batch_id=self.batch_id, label=label, clock=self.clock
+        submission = await asyncio.to_thread(
+            prepare_requests,
+            self.store,
+            plan.requests,
+            parent_batch_id=self.batch_id,
+            label=label,
+            clock=self.clock,
         )
         await self.send_submission(submission.id)
 
@@ -375,7 +453,7 @@ def _after_send(app: Any) -> Callable[[list[str] | None], None]:
     def refresh(batch_ids: list[str] | None) -> None:
         dashboard = getattr(app, "dashboard", None)
         if batch_ids and dashboard is not None:
-            app.call_later(dashboard.run_action, "refresh")  # show the new batches at once
+            dashboard.submitted(batch_ids)  # their labels, and a poll round now so their rows appear
 
     return refresh
 
