@@ -1,17 +1,19 @@
-"""One batch in full: every field and timestamp, counts as a bar, elapsed time, ETA and countdowns.
+"""One batch in full: every field and timestamp, counts as a bar, elapsed time, ETA and countdowns, cost,
+and lineage (the file it was submitted from, the batch it retries, its own retries).
 
-Redrawn from the book once a second and whenever the dashboard applies new data; everything from the
-API goes in as rich Text. Later issues add their keys here (errors, download, retry) and fill the
-cost and lineage sections.
+Redrawn from the book once a second and whenever the dashboard applies new data; lineage is read from the
+store in a thread worker when new data arrives. Everything from the API or the user goes in as rich Text.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -25,6 +27,8 @@ from batchboard.ui.book import BatchBook
 from batchboard.ui.palette import Palette
 
 if TYPE_CHECKING:
+    from batchboard.core.jobs import Origin
+    from batchboard.core.store import Store
     from batchboard.ui.app import BatchboardApp
 
 DETAIL_BAR_WIDTH = 60
@@ -38,6 +42,8 @@ class DetailScreen(Screen[None]):
         Binding("r", "refresh", "Refresh", tooltip="Poll the API now", id="detail.refresh"),
         Binding("e", "problems", "Errors", tooltip="Errors and results of this batch", id="detail.problems"),
         Binding("d", "download", "Download", tooltip="Download this batch's results", id="detail.download"),
+        Binding("R", "retry", "Retry", tooltip="Resend this batch's failed items", id="detail.retry"),
+        Binding("J", "job", "Job", tooltip="This batch and all its retries as one job", id="detail.job"),
     ]
 
     app: BatchboardApp
@@ -46,6 +52,8 @@ class DetailScreen(Screen[None]):
         super().__init__()
         self.book = book
         self.batch_id = batch_id
+        self.lineage: Lineage | None = None
+        """Where the batch came from and its chain; None until read from the store."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-scroll"):
@@ -53,8 +61,10 @@ class DetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.refresh_view()
-        self.set_interval(1.0, self.refresh_view)
+        # The first frame is complete: lineage is a few indexed lookups. Later updates read it in a thread.
+        self.lineage = read_lineage(self.book.store, self.batch_id)
+        self.redraw()
+        self.set_interval(1.0, self.redraw)
         # Opening an ended batch fetches its results (once, in a thread), so its cost shows up here.
         results_actions.fetch_when_viewed(self.app, self.book.results, self.current)
 
@@ -69,7 +79,20 @@ class DetailScreen(Screen[None]):
         if action in ("problems", "download"):
             batch = self.current
             return batch is not None and batch.is_ended
+        if action == "retry":
+            from batchboard.ui.screens.dashboard import can_retry
+
+            batch = self.current
+            return batch is not None and can_retry(batch)
         return True
+
+    def action_retry(self) -> None:
+        self.app.dashboard.request_retry(self.batch_id)
+
+    def action_job(self) -> None:
+        from batchboard.ui.screens.job import push_job
+
+        push_job(self.app, self.batch_id)
 
     def action_problems(self) -> None:
         if self.current is not None:
@@ -93,6 +116,21 @@ class DetailScreen(Screen[None]):
         self.app.dashboard.action_refresh()
 
     def refresh_view(self) -> None:
+        """New data (a poll round, a label, a retry sent): read the lineage again, and redraw."""
+        self.load_lineage()
+        self.redraw()
+
+    @work(thread=True, exclusive=True, group="lineage", exit_on_error=False)
+    def load_lineage(self) -> None:
+        # In a thread: the store is shared with results ingestion, which may hold it for a while.
+        self.app.call_from_thread(self._lineage_loaded, read_lineage(self.book.store, self.batch_id))
+
+    def _lineage_loaded(self, lineage: Lineage) -> None:
+        if lineage != self.lineage:
+            self.lineage = lineage
+            self.redraw()
+
+    def redraw(self) -> None:
         batch = self.current
         body = self.query_one("#detail-body", Static)
         if batch is None:
@@ -180,9 +218,7 @@ class DetailScreen(Screen[None]):
         for label, value in results_actions.cost_breakdown(self.book.results, batch.id):
             cost.add_row(label, value)
 
-        lineage = grid()
-        lineage.add_row("Submitted from", Text(fmt.DASH))
-        lineage.add_row("Retry of", Text(fmt.DASH))
+        lineage = self.render_lineage(grid(), palette)
 
         return Group(
             head,
@@ -197,3 +233,45 @@ class DetailScreen(Screen[None]):
             section("Lineage"),
             lineage,
         )
+
+    def render_lineage(self, table: Table, palette: Palette) -> Table:
+        """Submitted from which file, retry of which batch, its retries, and the whole chain."""
+        found = self.lineage
+        if found is None:
+            table.add_row("Submitted from", Text("…", style=palette.muted))
+            return table
+        origin = found.origin
+        if origin.kind == "file":
+            source = Text(origin.source_path or fmt.DASH)
+        elif origin.kind == "retry":
+            source = Text("a retry: the stored requests of its parent's failed items")
+        elif origin.kind == "attach":
+            source = Text.assemble("sent elsewhere; requests linked from ", Text(origin.source_path or "?"))
+        else:
+            source = Text(
+                "— (not sent by batchboard: 'batchboard attach' links its file)", style=palette.muted
+            )
+        table.add_row("Submitted from", source)
+        table.add_row("Retry of", Text(origin.parent_batch_id or fmt.DASH))
+        table.add_row("Retries", Text(", ".join(origin.retries) if origin.retries else fmt.DASH))
+        if len(found.chain) > 1:
+            line = Text()
+            for position, member in enumerate(found.chain):
+                if position:
+                    line.append(" → ", style=palette.muted)
+                line.append(member, style="bold" if member == self.batch_id else "")
+            table.add_row("Chain (oldest first)", line)
+            table.add_row("", Text("J: the job view (latest outcome per custom_id)", style=palette.muted))
+        return table
+
+
+@dataclass(frozen=True, slots=True)
+class Lineage:
+    origin: Origin
+    chain: tuple[str, ...]
+
+
+def read_lineage(store: Store, batch_id: str) -> Lineage:
+    from batchboard.core.jobs import chain, origin
+
+    return Lineage(origin(store, batch_id), tuple(chain(store, batch_id)))

@@ -30,7 +30,7 @@ class JobScreen(ModalScreen[None]):
     JobScreen #job { height: 1fr; }
     JobScreen .muted { color: $text-muted; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Back", id="job_back")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Back", id="job.back")]
 
     def __init__(self, store: Store, batch_id: str) -> None:
         super().__init__()

@@ -269,10 +269,10 @@ class RetryScreen(_SendingScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "Back", id="retry.back"),
         Binding("y", "send", "Send", tooltip="Send the failed items again", id="retry.send"),
-        Binding("c", "toggle('canceled')", "Canceled", tooltip="Include canceled items", id="retry.canceled"),
+        Binding("c", "include('canceled')", "Canceled", tooltip="Include canceled items", id="retry.canceled"),
         Binding(
             "i",
-            "toggle('invalid')",
+            "include('invalid')",
             "Invalid",
             tooltip="Include invalid_request_error items (they usually need a fix first)",
             id="retry.invalid",
@@ -326,7 +326,7 @@ class RetryScreen(_SendingScreen):
     def on_mount(self) -> None:
         self.replan()
 
-    def action_toggle(self, which: str) -> None:
+    def action_include(self, which: str) -> None:
         box = self.query_one(f"#{which}", Checkbox)
         box.value = not box.value  # Checkbox.Changed re-plans
 
