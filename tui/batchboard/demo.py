@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 #: The emulator accepts any key; this one only says where it came from.
 DEMO_API_KEY = "sk-ant-demo-not-a-real-key"
+#: The fraction of a new demo batch's requests that fail with retryable errors (overloaded, api_error).
+DEMO_ERROR_RATE = 0.1
 
 
 class DemoBackend:
@@ -36,7 +38,10 @@ class DemoBackend:
             if self.base_url is None:
                 from batchboard.emulator import Emulator, EmulatorSettings
 
-                self.emulator = Emulator(EmulatorSettings(seed=self.seed, demo=True), clock=self.clock)
+                # New batches (a file sent with `n`, a chat comparison) fail now and then like real ones,
+                # so the demo can show triage and `R`; a retried failure gets a fresh draw.
+                settings = EmulatorSettings(seed=self.seed, demo=True, error_rate=DEMO_ERROR_RATE)
+                self.emulator = Emulator(settings, clock=self.clock)
                 self.base_url = self.emulator.start_in_thread(host="127.0.0.1", port=0)
             return self.base_url
 
