@@ -2,8 +2,9 @@
 
 `ReplyStream` is the pane's equivalent of Textual's `MarkdownStream`, with the same contract (`await
 write(...)`, then `finally: await stop()`), built for token floods: text is appended to the Markdown widget
-at most once a frame; when more than a frame's worth is waiting, `write` waits (backpressure) instead of
-letting the screen fall behind; long replies go into segments, and segments far above the view are hidden
+once a frame, in step with the screen (an append is never split by a frame, and the next one waits for the
+frame showing it); when more than a frame's worth is waiting, `write` waits (backpressure) instead of
+letting the screen fall behind; long replies go into small segments, and segments above the view are hidden
 while it follows the end, so a frame's layout does not grow with the reply; the cyclic garbage collector
 is paused while a reply streams. Appends are never cancelled halfway: the document is always exactly the
 concatenation of what was written.
@@ -24,12 +25,18 @@ from textual.widgets import Markdown
 
 #: At most this many Markdown appends a second while streaming: about the terminal's refresh rate.
 DEFAULT_FRAME_RATE = 60.0
-#: Top-level blocks per Markdown segment while streaming (see ReplyStream).
-DEFAULT_SEGMENT_BLOCKS = 12
-#: Sealed segments this many screens above the view are hidden while the view follows the end.
-HIDE_BEYOND_SCREENS = 1.0
+#: Top-level blocks per Markdown segment while streaming (see ReplyStream). Small: a frame re-lays out the
+#: live segment, and whole segments are what can be hidden above the view.
+DEFAULT_SEGMENT_BLOCKS = 4
+#: Sealed segments this many screens above the view are hidden while the view follows the end (0: as soon
+#: as they are wholly above it; the spacer standing in for one has its height, so nothing visible changes).
+HIDE_BEYOND_SCREENS = 0.0
 #: Block types that have no top margin in Markdown's CSS: a segment may start with one of them.
 _SPLIT_BEFORE = frozenset({"paragraph_open", "bullet_list_open", "ordered_list_open", "table_open", "hr"})
+#: Appends of text written meanwhile that may follow an append before the frame showing them.
+_MAX_CATCH_UP = 3
+#: Longest wait for a frame after an append (when the screen is not refreshing: covered by another one).
+_FRAME_TIMEOUT = 0.25
 #: Characters (about 4 a token) that may wait for the next frame before `write` makes the writer wait.
 DEFAULT_MAX_BACKLOG = 512
 
@@ -63,7 +70,7 @@ class ReplyStream:
     A long reply goes into consecutive Markdown *segments*: once the live one holds more than
     `segment_blocks` top-level blocks, the next one starts where a new top-level block starts (the boundary
     `Markdown.append` itself re-parses from). Textual lays out every displayed widget on each frame, so
-    segments well above the view are hidden behind same-height spacers while the view follows the end.
+    segments above the view are hidden behind same-height spacers while the view follows the end.
     Segments break only before blocks with no top margin, so the result renders exactly like one Markdown
     document (the tests and the benchmark compare every block's text, position and height with one).
     """
@@ -162,27 +169,40 @@ class ReplyStream:
             self._wake.clear()
             started = time.perf_counter()
             if self._pending:
-                text = "".join(self._pending)
-                self._pending.clear()
-                self._backlog = 0
-                self._drained.set()
-                await self._append(text)
+                # No frame may start halfway through: it would show none of this text, and the text would
+                # wait for the frame after. Text written while the append awaits its mounts goes in too.
+                with self.markdown.app.batch_update():
+                    for _ in range(_MAX_CATCH_UP):
+                        if not self._pending:
+                            break
+                        text = "".join(self._pending)
+                        self._pending.clear()
+                        self._backlog = 0
+                        self._drained.set()
+                        await self._append(text)
+                    if not self._stopping.is_set():
+                        await self._freeze_offscreen()
+                # One append per frame: wait for the frame that shows this text before taking more, so a
+                # frame is never put off by the next append (the writer may queue up to the backlog).
+                await self._next_frame()
             if self._stopping.is_set():
                 if not self._pending:
                     if self._frozen:
-                        # Let the last text reach the screen before the (one-off) full layout.
-                        refreshed = asyncio.get_running_loop().create_future()
-                        self.markdown.call_after_refresh(refreshed.set_result, None)
-                        await refreshed
                         await self._thaw_all()
                     return
                 continue
-            await self._freeze_offscreen()
             # Let a frame's worth of text gather before the next append (or end at once on stop).
             delay = self._min_interval - (time.perf_counter() - started)
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), delay)
+
+    async def _next_frame(self) -> None:
+        """Wait until the screen has refreshed (or a short while, if it is not refreshing: another screen)."""
+        refreshed = asyncio.get_running_loop().create_future()
+        self.markdown.call_after_refresh(refreshed.set_result, None)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(refreshed, _FRAME_TIMEOUT)
 
     async def _append(self, text: str) -> None:
         live = self._segments[-1]
@@ -234,9 +254,9 @@ class ReplyStream:
         return None
 
     # Textual lays out every displayed widget on each frame, so the cost of a frame would grow with the
-    # length of the reply. While the view follows the end, sealed segments more than a screen above it are
-    # hidden behind a spacer of the same height (nothing visible changes); they come back as soon as the
-    # user scrolls away from the end, the width changes, or the stream stops.
+    # length of the reply. While the view follows the end, sealed segments wholly above it are hidden behind
+    # a spacer of the same height (nothing visible changes); they come back as soon as the user scrolls away
+    # from the end, the width changes, or the stream stops.
 
     def _scroller(self) -> ScrollableContainer | None:
         node = self.markdown.parent
@@ -246,14 +266,14 @@ class ReplyStream:
 
     async def _freeze_offscreen(self) -> None:
         scroller = self._scroller()
-        if scroller is None or len(self._segments) < 3:
+        if scroller is None or len(self._segments) < 2:
             return
         following = scroller.scroll_y >= scroller.max_scroll_y - 1
         if not following or (self._frozen and scroller.size.width != self._frozen_width):
             await self._thaw_all()
             return
         horizon = scroller.scroll_y - scroller.size.height * HIDE_BEYOND_SCREENS
-        for segment in self._segments[:-2]:
+        for segment in self._segments[:-1]:
             if segment in self._frozen or not segment.display:
                 continue
             bottom = _virtual_y(segment, scroller) + segment.outer_size.height
