@@ -11,12 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Span, Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Region
 from textual.screen import Screen
+from textual.strip import Strip
+from textual.widget import AwaitMount
 from textual.widgets import DataTable, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -30,6 +35,10 @@ FIRST_PAGE = 60
 #: Load the next page when the cursor comes this close to the last loaded row.
 PAGE_AHEAD = 20
 MESSAGE_WIDTH = 200
+#: Column widths of the items table (a custom_id is at most 64 characters; longer ones end in an ellipsis).
+CUSTOM_ID_WIDTH = 24
+KIND_WIDTH = 22
+FILTER_HEIGHT = 3
 
 _MARKERS = {
     Retryability.RETRYABLE: "↻ retryable",
@@ -57,6 +66,103 @@ def group_label(group: ResultGroup) -> Text:
     if marker:
         text.append(f"  {marker}", style="dim" if group.retryability is not Retryability.RETRYABLE else "")
     return text
+
+
+class ItemsTable(DataTable[Text]):
+    """The items of a group: a DataTable whose one-line `Text` cells are drawn straight to segments.
+
+    DataTable renders every cell through Rich's `Padding` and `Styled` renderables and `render_lines`; for a
+    one-line cell that machinery is most of the cost of a screen's first paint (about half of it for a
+    50-row page here). This draws the same segments directly: the text cropped to the column with
+    Rich's own truncation, one padding cell either side, the same pre/post styles. Anything else
+    (headers, multi-line cells) takes DataTable's path. Textual is pinned, so the private hooks are stable.
+    """
+
+    _frame_styles: dict[Any, Style] | None = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Styles that DataTable looks up (walking the DOM) once per line are the same for a whole frame.
+        self._frame_styles = {}
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_styles = None
+
+    @property
+    def rich_style(self) -> Style:
+        styles = self._frame_styles
+        if styles is None:
+            return super().rich_style
+        style = styles.get(None)
+        if style is None:
+            style = styles[None] = super().rich_style
+        return style
+
+    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
+        styles = self._frame_styles
+        if styles is None or row_index < self.fixed_rows:
+            return super()._get_row_style(row_index, base_style)
+        key = (row_index % 2 if self.zebra_stripes else -2, base_style)
+        style = styles.get(key)
+        if style is None:
+            style = styles[key] = super()._get_row_style(row_index, base_style)
+        return style
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        if row_index < 0 or column_index < 0 or self.fixed_rows or self.fixed_columns:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        cache_key = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        cached = self._cell_render_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        cell = self._data[row_key][column_key]
+        padding = self.cell_padding
+        inner = width - 2 * padding
+        if type(cell) is not Text or self.rows[row_key].height != 1 or inner <= 0 or "\n" in cell.plain:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
+        line = cell.copy()
+        line.end = ""
+        line.truncate(inner, overflow=cell.overflow or "fold", pad=True)
+        if line.style:  # as Text.join does when Rich renders a cell: the base style goes under the spans
+            line.spans = [Span(0, len(line), line.style), *line.spans]
+            line.style = ""
+        segments = [Segment(" " * padding), *line.render(self.app.console), Segment(" " * padding)]
+        lines = [list(Segment.apply_style(segments, pre_style, post_style or None))]
+        self._cell_render_cache[cache_key] = lines
+        return lines
 
 
 def _one_line(value: str | None, width: int = MESSAGE_WIDTH) -> str:
@@ -118,20 +224,38 @@ class ProblemsScreen(Screen[None]):
         self._on_group_changed = on_group_changed
 
     def compose(self) -> ComposeResult:
+        # The filter and the footer are mounted right after the first frame (`_mount_deferred`): together
+        # they are a fifth of the first paint, and the rows are what the user opened the screen for.
+        # The filter's space is held by a blank line of the same height, so nothing moves.
         yield Static(id="problems-title")
         with Horizontal(id="problems-body"):
             yield OptionList(id="problems-groups")
             with Vertical(id="problems-right"):
-                yield Input(placeholder="filter by custom_id", id="problems-filter")
-                yield DataTable(id="problems-items", cursor_type="row", zebra_stripes=True)
+                slot = Static(id="problems-filter-slot")
+                slot.styles.height = FILTER_HEIGHT
+                yield slot
+                yield ItemsTable(id="problems-items", cursor_type="row", zebra_stripes=True)
                 yield Static(id="problems-status")
-        yield Footer()
+
+    def _mount_deferred(self) -> AwaitMount | None:
+        if self.query("#problems-filter"):
+            return None
+        with self.app.batch_update():
+            table = self.query_one("#problems-items", DataTable)
+            mounted = self.query_one("#problems-right", Vertical).mount(
+                Input(placeholder="filter by custom_id", id="problems-filter"), before=table
+            )
+            self.query_one("#problems-filter-slot").remove()
+            self.mount(Footer())
+        return mounted
 
     def on_mount(self) -> None:
         table = self.query_one("#problems-items", DataTable)
-        table.add_column("custom_id", key="custom_id")
-        table.add_column("kind", key="kind")
-        table.add_column("detail", key="detail")
+        # Fixed widths: adding rows then measures no cell (auto widths measure every one of them).
+        table.add_column("custom_id", key="custom_id", width=CUSTOM_ID_WIDTH)
+        table.add_column("kind", key="kind", width=KIND_WIDTH)
+        table.add_column("detail", key="detail", width=MESSAGE_WIDTH)
+        self.call_after_refresh(self._mount_deferred)
         self.groups = self.index.groups(self.batch_id)
         title = Text("Results of ")
         title.append(self.batch_id, style="bold")
@@ -189,12 +313,17 @@ class ProblemsScreen(Screen[None]):
         for item in page:
             key = str(item.line)
             self.items[key] = item
-            table.add_row(Text(item.custom_id, no_wrap=True), *self._cells(item), key=key)
+            table.add_row(
+                Text(item.custom_id, no_wrap=True, overflow="ellipsis"), *self._cells(item), key=key
+            )
 
     @staticmethod
     def _cells(item: ResultItem) -> tuple[Text, Text]:
         if item.result_type == "errored" or item.result_type == "invalid":
-            return Text(item.error_type), Text(_one_line(item.error_message), no_wrap=True)
+            return (
+                Text(item.error_type, overflow="ellipsis"),
+                Text(_one_line(item.error_message), no_wrap=True),
+            )
         if item.result_type == "succeeded":
             detail = f"{item.model or '?'}  ·  {human_int(item.tokens.output)} output tokens"
             return Text(item.stop_reason or ""), Text(detail, no_wrap=True)
@@ -272,13 +401,15 @@ class ProblemsScreen(Screen[None]):
             self.inspect(row_key.value)
 
     def action_back(self) -> None:
-        filter_input = self.query_one("#problems-filter", Input)
-        if filter_input.has_focus:
+        if any(f.has_focus for f in self.query("#problems-filter")):
             self.query_one("#problems-items", DataTable).focus()
             return
         self.dismiss(None)
 
-    def action_focus_filter(self) -> None:
+    async def action_focus_filter(self) -> None:
+        mounting = self._mount_deferred()  # `/` pressed before the first frame was drawn
+        if mounting is not None:
+            await mounting
         self.query_one("#problems-filter", Input).focus()
 
     def _move_group(self, step: int) -> None:
