@@ -48,7 +48,7 @@ from batchboard.core.clock import Clock, SystemClock
 from batchboard.core.pricing import known_models, price_for
 from batchboard.ui.widgets.chat_export import ExportChatModal
 from batchboard.ui.widgets.chat_prompt import ChatPrompt
-from batchboard.ui.widgets.chat_reply import ReplyStream
+from batchboard.ui.widgets.chat_reply import ReplyStream, warm_highlighter
 from batchboard.ui.widgets.chat_turn import TurnView, stats_text
 
 if TYPE_CHECKING:
@@ -143,6 +143,7 @@ class ChatScreen(Screen[None]):
         self._show_idle_hint()
         self.query_one(ChatPrompt).focus()
         self._prepare_backend()
+        self._warm_highlighter()
 
     @work(group="chat-prepare", exit_on_error=False)
     async def _prepare_backend(self) -> None:
@@ -151,6 +152,11 @@ class ChatScreen(Screen[None]):
             await self.backend.prepare()
         except Exception as exc:
             self._set_status(f"Not connected: {describe_error(exc)}", error=True)
+
+    @work(group="chat-prepare", thread=True, exit_on_error=False)
+    def _warm_highlighter(self) -> None:
+        # Off the event loop: otherwise the first code block of the first reply stalls the screen.
+        warm_highlighter()
 
     # ------------------------------------------------------------------------------------------ state
 
