@@ -222,7 +222,7 @@ class SubmitScreen(_SendingScreen):
             self.show(*lines)
             return
         batches = f"{len(report.chunks)} batches" if len(report.chunks) > 1 else "1 batch"
-        lines.append(f"{report.requests:,} requests OK, to be sent as {batches}. Estimating…")
+        lines.append(f"{report.file}: {report.requests:,} requests OK, to be sent as {batches}. Estimating…")
         self.show(*lines)
         self.estimate_file(report)
 
@@ -269,7 +269,9 @@ class RetryScreen(_SendingScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "Back", id="retry.back"),
         Binding("y", "send", "Send", tooltip="Send the failed items again", id="retry.send"),
-        Binding("c", "include('canceled')", "Canceled", tooltip="Include canceled items", id="retry.canceled"),
+        Binding(
+            "c", "include('canceled')", "Canceled", tooltip="Include canceled items", id="retry.canceled"
+        ),
         Binding(
             "i",
             "include('invalid')",
