@@ -9,11 +9,13 @@ requests are read back from the file one chunk at a time when they are stored or
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import orjson
 
@@ -25,6 +27,7 @@ MAX_BATCH_BYTES = 256_000_000
 BODY_OVERHEAD = 4_096
 
 CUSTOM_ID_RE = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+_CUSTOM_ID_CHARS_RE = re.compile(r"[a-zA-Z0-9_\n-]*")  # custom_ids joined by newlines
 _BAD_ID_CHAR = re.compile(r"[^a-zA-Z0-9_-]")
 
 #: Models the installed SDK (anthropic 2.10.0, `types/model_param.py`) names; a test keeps this in step.
@@ -227,12 +230,73 @@ class _Validator:
         self.report = report
         self.limits = limits
         self.known_models = known_models
+        #: A tally for every known model, put in `report.models` when the model is first used.
+        self.by_model = {model: ModelTally() for model in known_models}
         self.seen: dict[str, int] = {}
         self.unknown_models_warned: set[str] = set()
         self.line = 0
+        self.blank_total = 0
+        self.skipped = 0  # lines too long to read
+        # The latest run of blank lines, [run_start, run_end]; `pending` until it is reported, which is
+        # when the run is over and another problem comes (so problems stay in line order) or at the end.
+        self.run_start = self.run_end = -1
+        self.pending = False
 
     def problem(self, field_name: str | None, message: str, severity: Severity = "error") -> None:
+        if self.pending:
+            self.end_blank_run()
         self.report.add(Problem(self.report.file, self.line, field_name, message, severity))
+
+    def blank(self, line: int) -> None:
+        if self.pending and self.run_end + 1 == line:
+            self.run_end = line
+        else:
+            self.end_blank_run()
+            self.run_start = self.run_end = line
+            self.pending = True
+        self.blank_total += 1
+
+    def end_blank_run(self) -> None:
+        if not self.pending:
+            return
+        self.pending = False
+        first, count = self.run_start, self.run_end - self.run_start + 1
+        message = (
+            "blank line, skipped" if count == 1 else f"{count} blank lines (to line {self.run_end}), skipped"
+        )
+        self.report.add(Problem(self.report.file, first, None, message, "warning"))
+
+    def last_request_before(self, line: int) -> int:
+        """The last line before `line` that is not blank."""
+        return self.run_start - 1 if line - 1 == self.run_end else line - 1
+
+    def slow_line(self, line: int, raw: bytes, offset: int, readline: Callable[[int], bytes]) -> int:
+        """Everything about one line the fast path did not take: too long to read, blank, a byte order
+        mark, not JSON, the thorough check. Returns what the request adds to a chunk (its size and a
+        comma), or 0 when it is not to be sent."""
+        self.line = line
+        length = len(raw)
+        if length > self.limits.max_request_bytes + 1_024 and raw[-1] != 10:  # 10 is b"\n"
+            while piece := readline(1 << 20):  # too long to hold: skip it in pieces
+                length += len(piece)
+                if piece[-1] == 10:
+                    break
+            self.skipped += 1
+            self.too_big(length, "this line is")
+            return 0
+        if raw.isspace():
+            self.blank(line)
+            return 0
+        if line == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            self.problem(None, "the file starts with a UTF-8 byte order mark, which is ignored", "warning")
+            raw = raw[3:]
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            self.not_json(raw, error, offset)
+            return 0
+        size = self.check_line(obj)
+        return size + 1 if size >= 0 else 0
 
     # ------------------------------------------------------------------------------------------- lines
 
@@ -330,7 +394,7 @@ class _Validator:
             )
             return False
         first = self.seen.get(custom_id)
-        if first is not None:
+        if first is not None and first != self.line:  # (the fast path may have seen it on this line)
             self.problem(
                 "custom_id",
                 f"duplicate {_quote(custom_id)}, first used on line {first}; custom_ids must be unique",
@@ -403,7 +467,7 @@ class _Validator:
         assert model is not None and max_tokens is not None
         tally = self.report.models.get(model)
         if tally is None:
-            tally = self.report.models[model] = ModelTally()
+            tally = self.report.models[model] = self.by_model.get(model) or ModelTally()
         tally.requests += 1
         tally.max_tokens += max_tokens
         tally.text_chars += text_chars
@@ -550,92 +614,102 @@ def validate_file(
     """Validate `path` in one streamed pass and, if it is clean, cut it into chunks (see `Report`)."""
     path = Path(path)
     limits = limits or Limits()
-    report = Report(file=display_name or str(path), path=path, max_problems=max_problems)
+    file = display_name or str(path)
+    # Optimistic first: the fast path leaves checking the custom_ids it takes to one regex over all of
+    # them at the end. If one of them is wrong, the file is checked again with every custom_id checked
+    # on its line, so that the problems are reported in line order as always.
+    report = _scan(path, Report(file, path, max_problems=max_problems), limits, known_models, strict=False)
+    if report is None:
+        report = _scan(path, Report(file, path, max_problems=max_problems), limits, known_models, strict=True)
+        assert report is not None
+    return report
+
+
+def _custom_ids_valid(ids: Collection[Any]) -> bool:
+    """Whether every custom_id in `ids` matches CUSTOM_ID_RE, checked at once."""
+    if not ids:
+        return True
+    try:
+        joined = "\n".join(ids)
+    except TypeError:  # not all strings
+        return False
+    return (
+        joined.count("\n") == len(ids) - 1  # no newline in any of them
+        and _CUSTOM_ID_CHARS_RE.fullmatch(joined) is not None
+        and "" not in ids
+        and max(map(len, ids)) <= 64
+    )
+
+
+def _scan(
+    path: Path, report: Report, limits: Limits, known_models: Collection[str], *, strict: bool
+) -> Report | None:
+    """The pass of `validate_file`. Unless `strict`, custom_ids are checked at the end, and None returned
+    when one is wrong."""
     v = _Validator(report, limits, known_models)
-    max_line = limits.max_request_bytes + 1_024  # room for whitespace around a request that still fits
-    budget = limits.max_bytes  # chunk_bytes starts at BODY_OVERHEAD
-    max_requests = limits.max_requests
-    chunks = report.chunks
     # The loop is written for speed (it is benchmarked against a bare orjson pass): state lives in local
-    # names, and most lines take the fast path, a handful of type checks; anything unusual or wrong goes
-    # through `check_line`, which checks everything and explains itself.
+    # names, and most lines take the fast path below, which checks the common shape with as few steps as
+    # it can and leaves at the first thing it does not expect (through _Unusual, or the KeyError, TypeError
+    # or IndexError of a lookup that does not fit). Every other line, and anything wrong, goes through
+    # `_Validator.slow_line`, which checks everything and explains itself.
     loads = orjson.loads
     dumps = orjson.dumps
-    decode_error = orjson.JSONDecodeError
     id_ok = CUSTOM_ID_RE.fullmatch
-    seen = v.seen
-    tallies = report.models
+    register = v.seen.setdefault  # a custom_id's first line
+    by_model = v.by_model  # a tally for every known model: looking one up also checks the model
+    tallies = report.models  # the models in the order they first appear
+    slow_line = v.slow_line
+    roles = ROLES
     max_request = limits.max_request_bytes
-    line = offset = requests = 0
-    blank_first = blank_count = 0
-    chunk_n = chunk_first = chunk_last = chunk_start = 0
+    max_requests = limits.max_requests
+    budget = limits.max_bytes
+    chunks = report.chunks
+    # Chunk bookkeeping: `add` is what a request adds to its chunk's body, its size and the comma before
+    # it. The request count is checked only from `count_check` on, the first line at which the open chunk
+    # could hold `max_requests` requests (blank lines in between leave room for more).
+    chunk_first = chunk_start = chunk_blanks = 0  # no chunk open yet
     chunk_bytes = budget + 1  # "full", so the first request opens the first chunk
-    clean = True  # no errors so far: kept in a local, refreshed after each thorough check
-    roles, invalid = ROLES, _INVALID  # locals are cheaper than globals in the loop
-    limit = max_line + 1
+    count_check = 0
+    line = add = 0
+    raw = b""
     with path.open("rb") as handle:
+        if _ends_without_newline(handle):
+            # The last line's size is then one byte more than its length counts (see below): keep room.
+            budget -= 1
+        tell = handle.tell
         readline = handle.readline
-        while raw := readline(limit):  # at most `limit` bytes: one enormous line is never held whole
+        # At most `limit` bytes a read: one enormous line is never held whole.
+        limit = max_request + 1_024 + 1  # room for whitespace around a request that still fits
+        for line, raw in enumerate(iter(partial(readline, limit), b""), 1):
             length = len(raw)
-            line += 1
-            size = -1
-            if raw.isspace():
-                if not blank_count:
-                    blank_first = line
-                blank_count += 1
-                offset += length
-                continue
-            if blank_count:
-                _report_blank(v, blank_first, blank_count)
-                blank_count = 0
-            if length > max_line and raw[-1] != 10:  # 10 is b"\n": too long to hold, skip it in pieces
-                while piece := readline(1 << 20):
-                    length += len(piece)
-                    if piece[-1] == 10:
-                        break
-                v.line = line
-                v.too_big(length, "this line is")
-                offset += length
-                continue
-            if line == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                v.line = line
-                v.problem(None, "the file starts with a UTF-8 byte order mark, which is ignored", "warning")
-                raw = raw[3:]
-            requests += 1
             try:
+                if length > max_request:
+                    raise _Unusual
                 obj = loads(raw)
-            except decode_error as error:
-                v.line = line
-                v.not_json(raw, error, offset)
-                obj = invalid
-            try:
-                # The fast path: common requests (model, max_tokens, messages with string content or text
-                # blocks, and optionally a system prompt, as a string or text blocks, tools and
-                # tool_choice, metadata; text blocks may set cache breakpoints). Anything else leaves it
-                # through _Unusual or a KeyError.
-                if type(obj) is not dict or len(obj) != 2:
+                if len(obj) != 2:
                     raise _Unusual
                 custom_id = obj["custom_id"]
                 params = obj["params"]
-                if type(custom_id) is not str or custom_id in seen or id_ok(custom_id) is None:
+                if strict and id_ok(custom_id) is None:
+                    raise _Unusual
+                if register(custom_id, line) != line:  # used before (a TypeError if a list or object)
                     raise _Unusual
                 model = params["model"]
+                tally = by_model[model]  # a KeyError for an unknown model, a TypeError for a list or object
                 max_tokens = params["max_tokens"]
                 messages = params["messages"]
-                if (
-                    type(params) is not dict
-                    or type(model) is not str
-                    or model not in known_models
-                    or type(max_tokens) is not int
-                    or max_tokens < 1
-                    or type(messages) is not list
-                    or not messages
-                ):
+                if type(max_tokens) is not int or max_tokens < 1 or not messages:
                     raise _Unusual
-                chars = 0
-                cached = 0
+                # The common requests: model, max_tokens, messages with string content or text blocks, and
+                # optionally a system prompt (a string or text blocks), tools and tool_choice, metadata;
+                # text blocks may set cache breakpoints. `walked` stays true while every value in the
+                # request has been looked at: strings and integers only, no floats (see below).
+                walked = True
+                cached = chars = 0
                 count = len(params)
-                if count > 3:
+                if count == 4 and type(system := params.get("system")) is str:  # the most common extra
+                    chars = len(system)
+                elif count != 3:
                     expected = 3
                     system = params.get("system")
                     if system is not None:
@@ -653,6 +727,7 @@ def validate_file(
                                     if len(block) != 3 or type(control) is not dict or not control:
                                         raise _Unusual
                                     cached = max(cached, 2 if control.get("ttl") == "1h" else 1)
+                                    walked = False
                         else:
                             raise _Unusual
                     if count > expected:
@@ -670,16 +745,18 @@ def validate_file(
                                     raise _Unusual
                                 expected += 1
                             expected += 1
+                            walked = False
                     if count > expected:
                         if type(params.get("metadata")) is not dict:
                             raise _Unusual
                         expected += 1
+                        walked = False
                     if count != expected:
                         raise _Unusual
                 prefix = chars  # a breakpoint in the system prompt caches it and the tools before it
-                for message in messages:
+                for message in messages:  # a TypeError unless a list of objects
                     content = message["content"]
-                    if type(message) is not dict or len(message) != 2 or message["role"] not in roles:
+                    if len(message) != 2 or message["role"] not in roles:
                         raise _Unusual
                     if type(content) is str:
                         chars += len(content)
@@ -700,11 +777,24 @@ def validate_file(
                     if marked:  # the prefix runs to the end of the last message with a breakpoint
                         cached = max(cached, marked)
                         prefix = chars
-                seen[custom_id] = line
-                size = len(dumps(obj))
-                tally = tallies.get(model)
-                if tally is None:
-                    tally = tallies[model] = ModelTally()
+                        walked = False
+                # The size the request takes in the body `submit` sends (compact JSON, as orjson writes
+                # it). Parsing and writing again never lengthens strings, integers or the structure
+                # (whitespace, escapes, duplicate keys can only shorten them); only a float can come back
+                # longer ("1e2" is written "100.0"). So once every value is known to be a string or an
+                # integer, the line's length (with its newline standing for the comma) is an upper bound
+                # on the request's size plus its comma, and exactly it for a line written compact. Lines
+                # that look written otherwise are measured: a backslash (perhaps escapes such as
+                # "\u00e9", which are longer than the UTF-8 sent), or a space at byte 13 (the space
+                # after the first colon of `json.dumps`'s default separators).
+                if walked and raw[13] != 32 and raw.find(b"\\") < 0:
+                    add = length
+                else:
+                    add = len(dumps(obj)) + 1
+                    if add > max_request + 1:
+                        raise _Unusual  # the thorough check reports it
+                if not tally.requests:
+                    tallies[model] = tally
                 tally.requests += 1
                 tally.max_tokens += max_tokens
                 tally.text_chars += chars
@@ -714,72 +804,70 @@ def validate_file(
                     if cached == 2:
                         tally.cached_1h_requests += 1
                         tally.cached_1h_prefix_chars += prefix
-                if size > max_request:
-                    v.line = line
-                    v.too_big(size)
-                    size = -2  # reported: not sent, and not checked again below
-            except (_Unusual, KeyError, TypeError):
-                pass
-            if size < 0:
-                if size == -1 and obj is not invalid:
-                    v.line = line
-                    size = v.check_line(obj)
-                clean = not report.errors
-            if size >= 0 and clean:  # with errors nothing is sent, so chunking can stop
-                chunk_bytes += size + 1  # and the comma before it
-                if chunk_bytes > budget or chunk_n >= max_requests:  # full: this request starts the next
-                    if chunk_n:
+            except (_Unusual, KeyError, TypeError, IndexError, orjson.JSONDecodeError):
+                add = slow_line(line, raw, tell() - length, readline)
+                if not add:
+                    continue
+            chunk_bytes += add
+            if chunk_bytes > budget or line >= count_check:
+                # The open chunk (if any) is full when this request does not fit in its body or its count.
+                held = line - chunk_first - (v.blank_total - chunk_blanks)
+                if chunk_bytes > budget or held >= max_requests:
+                    if chunk_first:
                         chunks.append(
                             Chunk(
                                 len(chunks),
                                 chunk_first,
-                                chunk_last,
+                                v.last_request_before(line),
                                 chunk_start,
-                                offset,
-                                chunk_n,
-                                chunk_bytes - size - 1,
+                                tell() - length,
+                                held,
+                                chunk_bytes - add,
                             )
                         )
-                    chunk_first, chunk_start, chunk_bytes, chunk_n = line, offset, size + BODY_OVERHEAD, 0
-                chunk_n += 1
-                chunk_last = line
-            offset += length
-    if blank_count:
-        _report_blank(v, blank_first, blank_count)
+                    chunk_first, chunk_start, chunk_blanks = line, tell() - length, v.blank_total
+                    chunk_bytes = BODY_OVERHEAD + add - 1  # no comma before the first request
+                    held = 0
+                count_check = line + max_requests - held
+        size = tell()
+    v.end_blank_run()
     report.lines = line
-    report.bytes = offset
-    report.requests = requests
-    if chunk_n and clean:
-        chunks.append(Chunk(len(chunks), chunk_first, chunk_last, chunk_start, offset, chunk_n, chunk_bytes))
-    if requests == 0:
+    report.bytes = size
+    report.requests = line - v.blank_total - v.skipped
+    if chunk_first and not report.errors:
+        if raw[-1:] != b"\n" and not raw.isspace():
+            chunk_bytes += 1  # the last request's comma-free size is its whole length (room was kept for it)
+        held = line + 1 - chunk_first - (v.blank_total - chunk_blanks)
+        last = v.last_request_before(line + 1)
+        chunks.append(Chunk(len(chunks), chunk_first, last, chunk_start, size, held, chunk_bytes))
+    if report.requests == 0:
         report.add(
             Problem(
                 report.file,
                 None,
                 None,
-                "the file is empty" if not offset else "the file has no requests, only blank lines",
+                "the file is empty" if not size else "the file has no requests, only blank lines",
             )
         )
     if report.errors:
         chunks.clear()
+    if not strict and not _custom_ids_valid(v.seen):
+        return None
     return report
 
 
-_INVALID = object()
+def _ends_without_newline(handle: BinaryIO) -> bool:
+    size = os.fstat(handle.fileno()).st_size
+    if not size:
+        return False
+    handle.seek(size - 1)
+    last = handle.read(1)
+    handle.seek(0)
+    return last != b"\n"
 
 
 class _Unusual(Exception):
     """Raised to leave the fast path for the thorough check."""
-
-
-def _report_blank(v: _Validator, first: int, count: int) -> None:
-    line = v.line
-    v.line = first
-    message = (
-        "blank line, skipped" if count == 1 else f"{count} blank lines (to line {first + count - 1}), skipped"
-    )
-    v.problem(None, message, "warning")
-    v.line = line
 
 
 def iter_chunk(path: Path | str, chunk: Chunk) -> Iterator[tuple[int, dict[str, Any]]]:
