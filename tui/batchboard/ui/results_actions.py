@@ -267,19 +267,20 @@ def ingest_in_background(app: App[Any], service: ResultsService, batch: Batch, o
     app.run_worker(run, thread=True, group=f"ingest-{batch.id}", exclusive=True, exit_on_error=False)
 
 
-def cost_breakdown(service: ResultsService | None, batch_id: str) -> list[tuple[str, Text]]:
+def cost_breakdown(service: ResultsService | None, batch_id: str) -> list[tuple[Text, Text]]:
     """Rows for the detail screen's cost section: per model, tokens by kind and cost; a hint when the
-    results are not indexed yet; "price unknown" for a model without a price (never a zero)."""
+    results are not indexed yet; "price unknown" for a model without a price (never a zero). Every cell is
+    a `Text`: model names come from the results file and must never be read as markup."""
     from batchboard.core.format import usd
     from batchboard.core.pricing import PRICE_UNKNOWN, TOKEN_KINDS
 
     cost = service.cost(batch_id) if service is not None else None
     if cost is None:
         reason = service.unavailable_reason(batch_id) if service is not None else None
-        return [("", Text(reason or "known once the results are downloaded (press d) and indexed"))]
-    rows: list[tuple[str, Text]] = [
-        ("Standard price", Text(usd(cost.standard_cost))),
-        ("Billed requests", Text(f"{human_int(cost.requests)} (only succeeded requests are billed)")),
+        return [(Text(""), Text(reason or "known once the results are downloaded (press d) and indexed"))]
+    rows: list[tuple[Text, Text]] = [
+        (Text("Standard price"), Text(usd(cost.standard_cost))),
+        (Text("Billed requests"), Text(f"{human_int(cost.requests)} (only succeeded requests are billed)")),
     ]
     for model in cost.models:
         tokens = ", ".join(
@@ -292,7 +293,7 @@ def cost_breakdown(service: ResultsService | None, batch_id: str) -> list[tuple[
             line.append(f"{usd(model.batch_cost)} (standard {usd(model.standard_cost)})")
         else:
             line.append(PRICE_UNKNOWN)
-        rows.append((model.model, line))
+        rows.append((Text(model.model), line))
     return rows
 
 
