@@ -224,9 +224,9 @@ class ProblemsScreen(Screen[None]):
         self._on_group_changed = on_group_changed
 
     def compose(self) -> ComposeResult:
-        # The filter and the footer are mounted right after the first frame (`_mount_deferred`): together
-        # they are a fifth of the first paint, and the rows are what the user opened the screen for.
-        # The filter's space is held by a blank line of the same height, so nothing moves.
+        # The filter, the footer and the group list's entries come right after the first frame
+        # (`_mount_deferred`): together they are a third of the first paint, and the rows are what the user
+        # opened the screen for. The filter's space is held by a blank of the same height, so nothing moves.
         yield Static(id="problems-title")
         with Horizontal(id="problems-body"):
             yield OptionList(id="problems-groups")
@@ -241,6 +241,10 @@ class ProblemsScreen(Screen[None]):
         if self.query("#problems-filter"):
             return None
         with self.app.batch_update():
+            option_list = self.query_one("#problems-groups", OptionList)
+            option_list.add_options([Option(group_label(g), id=_group_id(g.key)) for g in self.groups])
+            if self.group in self.groups:
+                option_list.highlighted = self.groups.index(self.group)
             table = self.query_one("#problems-items", DataTable)
             mounted = self.query_one("#problems-right", Vertical).mount(
                 Input(placeholder="filter by custom_id", id="problems-filter"), before=table
@@ -263,8 +267,6 @@ class ProblemsScreen(Screen[None]):
         total = sum(g.count for g in self.groups)
         title.append(f"  ·  {human_int(problems)} problems of {human_int(total)}")
         self.query_one("#problems-title", Static).update(title)
-        option_list = self.query_one("#problems-groups", OptionList)
-        option_list.add_options([Option(group_label(g), id=_group_id(g.key)) for g in self.groups])
         if not self.groups:
             self.query_one("#problems-status", Static).update(
                 Text("No results indexed for this batch yet: press d on the dashboard to download them.")
@@ -273,7 +275,6 @@ class ProblemsScreen(Screen[None]):
         start = 0
         if self._initial_group is not None:
             start = next((i for i, g in enumerate(self.groups) if g.key == self._initial_group), 0)
-        option_list.highlighted = start
         self.show_group(self.groups[start])
         table.focus()
 
