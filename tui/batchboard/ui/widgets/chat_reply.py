@@ -137,9 +137,10 @@ class ReplyStream:
     async def write(self, fragment: str) -> None:
         """Queue a fragment for the next frame; cheap enough to call once per token.
 
-        When more than `max_backlog` characters are waiting (a flood faster than the screen can draw),
-        waits for the next frame to take them: the writer slows down instead of the screen falling behind.
-        Against the API that simply leaves the rest of the reply in the socket until the screen is ready.
+        When more than `max_backlog` characters are waiting or not yet on screen (a flood faster than the
+        screen can draw), waits for the frame showing them: the writer slows down instead of the screen
+        falling behind. Against the API that leaves the rest of the reply in the socket until the screen is
+        ready.
         """
         if self._stopped:
             raise RuntimeError("Can't write to the stream after it has stopped.")
@@ -191,14 +192,16 @@ class ReplyStream:
                             break
                         text = "".join(self._pending)
                         self._pending.clear()
-                        self._backlog = 0
-                        self._drained.set()
                         await self._append(text)
                     if not self._stopping.is_set():
                         await self._freeze_offscreen()
                 # One append per frame: wait for the frame that shows this text before taking more, so a
-                # frame is never put off by the next append (the writer may queue up to the backlog).
+                # frame is never put off by the next append. Text counts against the backlog until then:
+                # what one frame has to lay out stays bounded.
                 await self._next_frame()
+                self._backlog = sum(map(len, self._pending))
+                if self._backlog <= self._max_backlog:
+                    self._drained.set()
             if self._stopping.is_set():
                 if not self._pending:
                     if self._frozen:
