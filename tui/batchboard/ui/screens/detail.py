@@ -215,8 +215,8 @@ class DetailScreen(Screen[None]):
         cost = grid()
         cost.add_row("Cost (batch price)", Text(fmt.usd(self.book.cost(batch.id))))
         cost.add_row("Saved vs standard", Text(fmt.usd(self.book.savings(batch.id))))
-        for label, value in results_actions.cost_breakdown(self.book.results, batch.id):
-            cost.add_row(label, value)
+        for name, value in results_actions.cost_breakdown(self.book.results, batch.id):
+            cost.add_row(name, value)
 
         lineage = self.render_lineage(grid(), palette)
 

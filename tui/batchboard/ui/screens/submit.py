@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
-from textual.widgets import Checkbox, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from batchboard.core.clock import Clock
 from batchboard.core.config import Settings
@@ -45,8 +45,7 @@ SubmitScreen #report, RetryScreen #report { height: 1fr; border: round $panel; }
 SubmitScreen .error { color: $error; }
 SubmitScreen .warning { color: $warning; }
 SubmitScreen .hint, RetryScreen .hint { color: $text-muted; }
-RetryScreen #choices { height: auto; }
-RetryScreen #choices Checkbox { width: auto; border: none; padding: 0 1; }
+RetryScreen #choices { margin: 1 0 0 0; }
 """
 
 
@@ -75,6 +74,10 @@ def complete_path(value: str) -> str | None:
     except OSError:
         return None
     return value + names[0][len(prefix) :] if names else None
+
+
+def _requests(count: int) -> str:
+    return "1 request" if count == 1 else f"{count:,} requests"
 
 
 def _problem_line(text: str, severity: str) -> Static:
@@ -149,6 +152,7 @@ class _SendingScreen(ModalScreen[list[str] | None]):
 class SubmitScreen(_SendingScreen):
     """`n`: a path (with completion) and a label; enter checks and estimates; `y` sends."""
 
+    DEFAULT_CSS = DEFAULT_CSS  # on each screen: Textual applied the base class's copy to SubmitScreen only
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "Back", id="submit.back"),
         Binding("y", "send", "Send", tooltip="Send the checked file", id="submit.send"),
@@ -178,6 +182,7 @@ class SubmitScreen(_SendingScreen):
                 ),
                 classes="hint",
             )
+            yield Footer()  # the keys of this screen (`y` once the file is checked), not the dashboard's
 
     def on_mount(self) -> None:
         self.query_one("#path", Input).focus()
@@ -266,6 +271,7 @@ class RetryScreen(_SendingScreen):
     batch that records its parent. By default the retryable errors and expired items; `c` adds canceled
     items and `i` the invalid requests (which usually need a fix first)."""
 
+    DEFAULT_CSS = DEFAULT_CSS
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "Back", id="retry.back"),
         Binding("y", "send", "Send", tooltip="Send the failed items again", id="retry.send"),
@@ -315,29 +321,32 @@ class RetryScreen(_SendingScreen):
             yield Static(
                 Content.from_markup("[b]Retry the failures of $id[/b]", id=self.batch_id), id="title"
             )
-            with Horizontal(id="choices"):
-                yield Checkbox("retryable errors and expired", value=True, disabled=True, id="default")
-                yield Checkbox("canceled (c)", value=self.include_canceled, id="canceled")
-                yield Checkbox("invalid_request_error (i)", value=self.include_invalid, id="invalid")
+            yield Static(self.choices_text(), id="choices")
             yield VerticalScroll(id="report")
             yield Static(
                 Content("y: send · c: include canceled · i: include invalid requests · escape: back"),
                 classes="hint",
             )
+            yield Footer()
 
     def on_mount(self) -> None:
         self.replan()
 
-    def action_include(self, which: str) -> None:
-        box = self.query_one(f"#{which}", Checkbox)
-        box.value = not box.value  # Checkbox.Changed re-plans
+    def choices_text(self) -> Content:
+        def box(on: bool) -> str:
+            return "[x]" if on else "[ ]"
 
-    @on(Checkbox.Changed, "#canceled, #invalid")
-    def _choice_changed(self, event: Checkbox.Changed) -> None:
-        if event.checkbox.id == "canceled":
-            self.include_canceled = event.value
+        return Content(
+            f"resend: [x] retryable errors and expired   {box(self.include_canceled)} canceled (c)   "
+            f"{box(self.include_invalid)} invalid_request_error (i)"
+        )
+
+    def action_include(self, which: str) -> None:
+        if which == "canceled":
+            self.include_canceled = not self.include_canceled
         else:
-            self.include_invalid = event.value
+            self.include_invalid = not self.include_invalid
+        self.query_one("#choices", Static).update(self.choices_text())
         self.replan()
 
     def replan(self) -> None:
@@ -394,7 +403,7 @@ class RetryScreen(_SendingScreen):
             lines.append("Nothing to retry.")
             self.show(*lines)
             return
-        lines.append(f"What will be sent ({len(plan.requests):,} requests):")
+        lines.append(f"What will be sent ({_requests(len(plan.requests))}):")
         for custom_id, _ in plan.requests[:MAX_SHOWN_IDS]:
             lines.append(f"  {custom_id}  {plan.groups_by_id.get(custom_id, '')}")
         if len(plan.requests) > MAX_SHOWN_IDS:
@@ -416,7 +425,7 @@ class RetryScreen(_SendingScreen):
         if plan is not self.plan:
             return  # superseded by a newer choice
         self.show_estimate(estimate)
-        self.show(f"Press y to send these {len(plan.requests):,} requests as a new batch.")
+        self.show(f"Press y to send {_requests(len(plan.requests))} as a new batch.")
         self.ready_to_send()
 
     def action_send(self) -> None:
