@@ -7,15 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
 from tests.results.helpers import chunked, ended_batch, errored, jsonl, other, succeeded
 from textual.app import App
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, OptionList, Static, TextArea
+from textual.widgets import DataTable, Footer, Input, OptionList, Static, TextArea
 
 from batchboard.core.results import GroupKey, ResultsIndex, ingest
 from batchboard.core.store import Store
 from batchboard.ui.screens.inspector import InspectorScreen
-from batchboard.ui.screens.problems import ProblemsScreen
+from batchboard.ui.screens.problems import ItemsTable, ProblemsScreen
 from conftest import HOSTILE
 
 BATCH = "msgbatch_problems"
@@ -138,3 +141,48 @@ async def test_no_results_yet(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 30)):
         assert "press d" in str(app.screen.query_one("#problems-status", Static).render())
     store.close()
+
+
+async def test_items_table_draws_cells_as_datatable_does(index: ResultsIndex) -> None:
+    """ItemsTable's direct drawing of one-line cells gives DataTable's own segments, in every cursor state."""
+    app = Host(lambda: ProblemsScreen(index, BATCH))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("right_square_bracket")  # the group holding the hostile custom_id and message
+        table = app.screen.query_one("#problems-items", ItemsTable)
+        table.add_row(
+            Text("x" * 90, style="bold"), Text("漢字 wide " * 9), Text(HOSTILE, no_wrap=True), key="x"
+        )
+
+        def simple(lines: list[list[Segment]]) -> list[list[tuple[str, Style | None]]]:
+            return [[(s.text, s.style) for s in Segment.simplify(line)] for line in lines]
+
+        compared = 0
+        for row in range(table.row_count):
+            for column, spec in enumerate(table.ordered_columns):
+                width = spec.get_render_width(table)
+                for cursor in (False, True):
+                    for hover in (False, True):
+                        for base in (Style(), Style(bgcolor="red")):
+                            fast = simple(table._render_cell(row, column, base, width, cursor, hover))
+                            table._cell_render_cache.clear()
+                            reference = simple(
+                                DataTable._render_cell(table, row, column, base, width, cursor, hover)
+                            )
+                            table._cell_render_cache.clear()
+                            assert fast == reference, (row, column, cursor, hover)
+                            compared += 1
+        assert compared == table.row_count * 3 * 8
+
+
+async def test_filter_footer_and_groups_arrive_after_the_first_frame(index: ResultsIndex) -> None:
+    app = Host(lambda: ProblemsScreen(index, BATCH))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProblemsScreen)
+        groups = screen.query_one("#problems-groups", OptionList)
+        assert groups.option_count == len(screen.groups) == 5 and groups.highlighted == 0
+        assert not screen.query("#problems-filter-slot")
+        assert screen.query(Footer)
+        await pilot.press("slash")
+        assert screen.query_one("#problems-filter", Input).has_focus
