@@ -156,3 +156,27 @@ def test_submit_mentions_earlier_submissions_left_unsent(
     out = capsys.readouterr().out
     assert f"'batchboard submit --resume {earlier.id}' sends them" in out
     assert len(list(sdk.messages.batches.list())) == 1  # only the new file: the earlier one waits
+
+
+def test_network_errors_are_said_in_plain_words_never_a_traceback(
+    tmp_path: Path, emulator: Emulator, sdk: anthropic.Anthropic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from batchboard.emulator import Fault
+
+    path = write_jsonl(tmp_path / "in.jsonl", 2)
+    # The create answer is lost and the batch list (to reconcile it) fails too.
+    emulator.faults.add(Fault(kind="drop_after", method="POST", path="/v1/messages/batches", times=1))
+    emulator.faults.add(Fault(kind="drop_before", method="GET", path="/v1/messages/batches", times=50))
+    assert main(["submit", str(path), "--yes", "--count-tokens", "local"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "unconfirmed, will reconcile on next start; nothing was sent twice" in err
+    assert err.startswith("batchboard: ")
+
+    # The next run reconciles first; with the list still failing that is a plain message too.
+    assert main(["submit", str(path), "--yes", "--count-tokens", "local"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "could not be reached or refused" in err
+    emulator.faults.clear()
+    assert len(list(sdk.messages.batches.list())) == 1  # nothing was sent twice

@@ -166,3 +166,67 @@ def test_a_store_opened_before_the_submit_module_was_imported_still_works() -> N
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "{} [] ['b']"
+
+
+async def test_a_lost_answer_and_a_failing_batch_list_is_a_submit_error_not_an_sdk_one(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, emulator: Emulator, clock: ManualClock
+) -> None:
+    report = validate_file(write_jsonl(tmp_path / "in.jsonl", 3))
+    submission = prepare_file(store, report, clock=clock)
+    emulator.faults.add(Fault(kind="drop_after", method="POST", path=CREATE, times=1))
+    emulator.faults.add(Fault(kind="drop_before", method="GET", path=CREATE, times=50))
+
+    with pytest.raises(SubmitError, match="unconfirmed, will reconcile on next start; nothing was sent"):
+        await Submitter(store, client, clock).send(submission.id)
+    (chunk,) = load_submission(store, submission.id).chunks
+    assert chunk.state == "sending"  # kept for the next start to reconcile, never resent blindly
+
+    # The next run, with the list failing again, says the same in plain words (no SDK exception).
+    with pytest.raises(SubmitError, match="nothing was sent twice"):
+        await Submitter(store, client, clock).send(submission.id)
+    emulator.faults.clear()
+    done = await Submitter(store, client, clock).send(submission.id)
+    assert done.complete and done.chunks[0].resolved_by == "reconciled"
+    assert len(await all_batches(client)) == 1
+
+
+def test_a_big_submission_is_committed_in_parts_and_a_failure_leaves_nothing(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch, clock: ManualClock
+) -> None:
+    import batchboard.core.submit as submit_module
+
+    monkeypatch.setattr(submit_module, "COMMIT_ROWS", 4)
+    report = validate_file(write_jsonl(tmp_path / "in.jsonl", 10))
+    transactions = 0
+    real_transaction = store.transaction
+
+    def counting() -> Any:
+        nonlocal transactions
+        transactions += 1
+        return real_transaction()
+
+    monkeypatch.setattr(store, "transaction", counting)
+    submission = prepare_file(store, report, clock=clock)
+    assert transactions >= 4  # 4 + 4 + 2 requests, then the submission and its chunks
+    assert store.query("SELECT COUNT(*) FROM submission_requests")[0][0] == 10
+    assert load_submission(store, submission.id).request_count == 10
+
+    def broken_rows() -> Any:
+        for i in range(6):
+            yield (f"x-{i}", 0, i + 1, b"{}")
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError):
+        submit_module._insert_submission(
+            store,
+            kind="file",
+            source_path=None,
+            label=None,
+            parent_batch_id=None,
+            chunk_sizes=[(7, 100)],
+            rows=broken_rows(),
+            now=clock.now(),
+        )
+    assert store.query("SELECT COUNT(*) FROM submission_requests")[0][0] == 10  # the first one only
+    assert store.query("SELECT COUNT(*) FROM submissions")[0][0] == 1
+    assert open_submissions(store) == [load_submission(store, submission.id)]

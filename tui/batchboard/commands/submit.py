@@ -122,6 +122,25 @@ def _confirm(args: argparse.Namespace, question: str) -> None:
         raise CommandError("not sent", EXIT_FAILED)
 
 
+def _api_failure(exc: Exception, what: str) -> CommandError | None:
+    """A plain message for an API or network error (None for anything else): never a traceback."""
+    from anthropic import AnthropicError
+
+    from batchboard.core.api import ApiError
+
+    if isinstance(exc, ApiError):
+        said = exc.message
+    elif isinstance(exc, AnthropicError):
+        said = ApiError.from_sdk(exc).message
+    else:
+        return None
+    return CommandError(
+        f"{what} stopped: the API could not be reached or refused ({said}). Nothing was sent twice; "
+        "check the connection and key, then run it again (a recorded submission carries on with "
+        "'batchboard submit --resume SUBMISSION_ID')."
+    )
+
+
 def _validation_json(report: Report) -> dict[str, Any]:
     return {
         "file": report.file,
@@ -236,6 +255,10 @@ def run_submit(args: argparse.Namespace) -> int:
         return asyncio.run(_submit(args))
     except CommandError as error:
         return fail(error)
+    except Exception as exc:
+        if (plain := _api_failure(exc, "submit")) is None:
+            raise
+        return fail(plain)
 
 
 async def _submit(args: argparse.Namespace) -> int:
@@ -309,6 +332,10 @@ def run_retry(args: argparse.Namespace) -> int:
         return asyncio.run(_retry(args))
     except CommandError as error:
         return fail(error)
+    except Exception as exc:
+        if (plain := _api_failure(exc, "retry")) is None:
+            raise
+        return fail(plain)
 
 
 async def _retry(args: argparse.Namespace) -> int:
@@ -386,6 +413,10 @@ def run_attach(args: argparse.Namespace) -> int:
         return _attach(args)
     except CommandError as error:
         return fail(error)
+    except Exception as exc:
+        if (plain := _api_failure(exc, "attach")) is None:
+            raise
+        return fail(plain)
 
 
 def _attach(args: argparse.Namespace) -> int:

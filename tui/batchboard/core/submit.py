@@ -75,6 +75,8 @@ register_schema("submissions", SCHEMA)
 CLOCK_SKEW = timedelta(minutes=5)
 CREATE_WINDOW = timedelta(minutes=30)
 INSERT_ROWS = 2_000
+#: Requests written per transaction when recording a submission (the dashboard waits at most this long).
+COMMIT_ROWS = 5_000
 BODY_PAGE_ROWS = 1_000
 OVERLOADED = 529
 
@@ -224,39 +226,68 @@ def _insert_submission(
     now: datetime,
     attached_batch: str | None = None,
 ) -> str:
-    """Write a submission, its chunks and its requests in one transaction: all or nothing."""
+    """Write a submission's requests, then the submission and its chunks.
+
+    The requests go in transactions of COMMIT_ROWS, so another process (the dashboard) is never locked
+    out for long. The chunks are written last, in one transaction with the submission row: until then
+    nothing refers to the requests (nothing can be sent, listed or retried from them), and on any failure
+    they are deleted again. So it is still all or nothing.
+    """
     _ready(store)
     submission_id = _new_id()
     total = sum(count for count, _ in chunk_sizes)
-    with store.transaction() as db:
-        db.execute(
-            "INSERT INTO submissions (id, kind, source_path, label, parent_batch_id, request_count, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (submission_id, kind, source_path, label, parent_batch_id, total, to_db_time(now)),
-        )
-        for index, (count, size) in enumerate(chunk_sizes):
-            db.execute(
-                "INSERT INTO submission_chunks (submission_id, chunk, request_count, body_bytes, state, "
-                "batch_id, resolved_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    submission_id,
-                    index,
-                    count,
-                    size,
-                    CREATED if attached_batch else PENDING,
-                    attached_batch,
-                    "attached" if attached_batch else None,
-                ),
-            )
+    try:
         pending: list[tuple[str, str, int, int | None, bytes]] = []
         for custom_id, chunk, line, params in rows:
             pending.append((submission_id, custom_id, chunk, line, params))
-            if len(pending) >= INSERT_ROWS:
-                db.executemany("INSERT INTO submission_requests VALUES (?, ?, ?, ?, ?)", pending)
+            if len(pending) >= COMMIT_ROWS:
+                _insert_requests(store, pending)
                 pending.clear()
         if pending:
-            db.executemany("INSERT INTO submission_requests VALUES (?, ?, ?, ?, ?)", pending)
+            _insert_requests(store, pending)
+        with store.transaction() as db:
+            db.execute(
+                "INSERT INTO submissions (id, kind, source_path, label, parent_batch_id, request_count, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (submission_id, kind, source_path, label, parent_batch_id, total, to_db_time(now)),
+            )
+            db.executemany(
+                "INSERT INTO submission_chunks (submission_id, chunk, request_count, body_bytes, state, "
+                "batch_id, resolved_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        submission_id,
+                        index,
+                        count,
+                        size,
+                        CREATED if attached_batch else PENDING,
+                        attached_batch,
+                        "attached" if attached_batch else None,
+                    )
+                    for index, (count, size) in enumerate(chunk_sizes)
+                ],
+            )
+    except BaseException:
+        _forget_requests(store, submission_id)
+        raise
     return submission_id
+
+
+def _insert_requests(store: Store, rows: list[tuple[str, str, int, int | None, bytes]]) -> None:
+    with store.transaction() as db:
+        for start in range(0, len(rows), INSERT_ROWS):
+            db.executemany(
+                "INSERT INTO submission_requests VALUES (?, ?, ?, ?, ?)", rows[start : start + INSERT_ROWS]
+            )
+
+
+def _forget_requests(store: Store, submission_id: str) -> None:
+    """Remove the requests of a submission that was not recorded (best effort: they are unreachable)."""
+    import contextlib
+    import sqlite3
+
+    with contextlib.suppress(sqlite3.Error):  # the original error is the one worth raising
+        store.execute("DELETE FROM submission_requests WHERE submission_id = ?", (submission_id,))
 
 
 # ----------------------------------------------------------------------------------------- preparing
@@ -458,7 +489,7 @@ class Submitter:
         """
         submission = load_submission(self.store, submission_id)
         if any(c.state == SENDING for c in submission.chunks):
-            await self.reconcile()
+            await self._reconcile_or_explain(submission_id)
             submission = load_submission(self.store, submission_id)
         for chunk in submission.chunks:
             if chunk.state == SENDING:
@@ -499,13 +530,39 @@ class Submitter:
                 ) from exc
             # The answer was lost (dropped connection, timeout, 5xx): the batch may exist. Look, don't resend.
             _set_chunk(self.store, sid, index, error=_describe(exc))
-            await self.reconcile()
+            await self._reconcile_or_explain(sid, index)
             state = self._chunk(sid, index)
             if state.state != CREATED:
                 raise SubmitError(self._unconfirmed_message(state)) from exc
             return state
         self._record_created(sid, index, Batch.from_api(batch), "response", submission.label)
         return self._chunk(sid, index)
+
+    async def _reconcile_or_explain(self, submission_id: str, chunk: int | None = None) -> None:
+        """`reconcile`, with a failure to list batches said as a SubmitError: the chunk stays unconfirmed
+        (never resent) and the next start looks again."""
+        from anthropic import AnthropicError
+
+        from batchboard.core.api import ApiError
+
+        try:
+            await self.reconcile()
+        except (AnthropicError, ApiError) as exc:
+            unconfirmed = [
+                c
+                for c in _chunks(self.store, submission_id)
+                if c.state == SENDING and (chunk is None or c.chunk == chunk)
+            ]
+            if not unconfirmed:  # pragma: no cover - only sending chunks are reconciled
+                raise SubmitError(f"could not check the batch list: {_describe(exc)}") from exc
+            first = unconfirmed[0]
+            raise SubmitError(
+                f"the answer to creating batch {first.chunk + 1} of submission {submission_id} was lost "
+                f"({first.error or 'no answer'}) and the batch list could not be checked either "
+                f"({_describe(exc)}): unconfirmed, will reconcile on next start; nothing was sent twice. "
+                f"Once the API answers, 'batchboard submit --resume {submission_id}' (or the dashboard) "
+                "looks for it first."
+            ) from exc
 
     def _chunk(self, submission_id: str, chunk: int) -> ChunkState:
         return next(c for c in _chunks(self.store, submission_id) if c.chunk == chunk)
