@@ -79,7 +79,7 @@ class DashboardScreen(Screen[None]):
             "R",
             "retry",
             "Retry",
-            tooltip="Resend the selected batch's failed items as a new batch",
+            tooltip="Resend the selected batch's failed items",
             id="dashboard.retry",
         ),
         Binding("c", "cancel_batch", "Cancel", tooltip="Cancel the selected batch", id="dashboard.cancel"),
