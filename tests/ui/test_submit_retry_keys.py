@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import orjson
@@ -25,8 +26,14 @@ from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
 from batchboard.core.jsonl import validate_file
 from batchboard.core.results import RETRYABLE_ERRORS
-from batchboard.core.store import Store
-from batchboard.core.submit import Submitter, prepare_file, stored_requests, submission_for_batch
+from batchboard.core.store import Store, to_db_time
+from batchboard.core.submit import (
+    Submitter,
+    _chunk_requests,
+    prepare_file,
+    stored_requests,
+    submission_for_batch,
+)
 from batchboard.emulator import Emulator, EmulatorSettings
 from batchboard.ui.app import BatchboardApp, make_app
 from batchboard.ui.screens.detail import DetailScreen
@@ -410,3 +417,28 @@ async def test_hostile_label_and_file_name_are_never_markup(
         assert str(path.resolve()).split("\x1b")[0] in text
         await pilot.pause()
         assert app.is_running  # nothing was clicked, nothing crashed
+
+
+# ------------------------------------------------------------------------------------ reconciliation
+
+
+async def test_a_submission_whose_answer_was_lost_is_recovered_at_start_not_resent(
+    app: BatchboardApp, store: Store, tmp_path: Path, client: anthropic.AsyncAnthropic, clock: ManualClock
+) -> None:
+    path = write_requests(tmp_path / "lost.jsonl", 3)
+    submission = prepare_file(store, validate_file(path), label=HOSTILE, clock=clock)
+    store.execute(
+        "UPDATE submission_chunks SET state = 'sending', sent_at = ? WHERE submission_id = ?",
+        (to_db_time(clock.now()), submission.id),
+    )
+    requests: Any = _chunk_requests(store, submission.id, 0)
+    created = await client.messages.batches.create(requests=requests)  # sent; then the process died
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await first_round(pilot)
+        await wait_until(pilot, lambda: any(n.title == "Submission recovered" for n in app._notifications))
+        (note,) = [n for n in app._notifications if n.title == "Submission recovered"]
+        assert note.message.startswith(f"Recovered {created.id} for submission {submission.id}")
+        await wait_until(pilot, lambda: created.id in app.book.batches)
+        assert app.book.label(created.id) == HOSTILE
+        assert app.is_running
+    assert [b.id async for b in client.messages.batches.list()] == [created.id]  # not sent again
