@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -21,10 +22,15 @@ NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 def indexed_service(tmp_path: Path, batch_id: str, model: str) -> ResultsService:
     lines = [succeeded("a", model=model), succeeded("b", model="claude-sonnet-4-6")]
-    batch = ended_batch(batch_id, lines)
+    return service_with(tmp_path, {batch_id: lines})
+
+
+def service_with(tmp_path: Path, batches: dict[str, list[dict[str, Any]]]) -> ResultsService:
     store = Store.memory()
     index = ResultsIndex(store, tmp_path / "results")
-    ingest(batch_id, index, batch=batch, source=chunked(jsonl(lines), 64), settings=Settings())
+    for batch_id, lines in batches.items():
+        batch = ended_batch(batch_id, lines)
+        ingest(batch_id, index, batch=batch, source=chunked(jsonl(lines), 64), settings=Settings())
     return ResultsService(index, Settings(), ManualClock(NOW))
 
 
@@ -45,3 +51,45 @@ def test_cost_breakdown_keeps_a_hostile_model_name_literal(tmp_path: Path) -> No
     assert "[bold]not bold" in text
     for label, _value in rows:
         assert not label.spans  # never styled (or made clickable) by the name
+
+
+UNPRICED = "claude-mythos-5-2"  # listed as unknown in core/prices.toml
+
+
+def test_a_batch_on_a_model_without_a_price_is_never_shown_as_free(tmp_path: Path) -> None:
+    from batchboard.ui.book import BatchBook, SortMode
+    from batchboard.ui.results_actions import cost_breakdown, header_spend
+    from batchboard.ui.widgets.batch_table import BatchTable
+
+    priced, unpriced, mixed, pending = ("msgbatch_" + c * 24 for c in "pumn")
+    service = service_with(
+        tmp_path,
+        {
+            priced: [succeeded("a", model="claude-sonnet-4-6")],
+            unpriced: [succeeded("a", model=UNPRICED), succeeded("b", model=UNPRICED)],
+            mixed: [succeeded("a", model="claude-sonnet-4-6"), succeeded("b", model=UNPRICED)],
+        },
+    )
+    book = BatchBook(ManualClock(NOW), service.index.store)
+    book.results = service
+    for batch_id in (priced, unpriced, mixed, pending):
+        book.apply(ended_batch(batch_id, [succeeded("a")]))
+
+    table = BatchTable(book)
+    cells = {b: table.static_cells(book.batches[b]) for b in (priced, unpriced, mixed, pending)}
+    assert cells[priced]["cost"].plain.startswith("$")
+    assert cells[unpriced]["cost"].plain == "no price"
+    assert cells[unpriced]["savings"].plain == "no price"
+    assert cells[mixed]["cost"].plain.endswith("+?")
+    assert cells[pending]["cost"].plain == "—"
+    for row in cells.values():
+        assert "$0.00" not in (row["cost"].plain, row["savings"].plain)
+    assert book.cost(unpriced) is None and book.savings(unpriced) is None  # never a 0 to read as free
+
+    order = sorted(book.batches, key=book.sort_key(SortMode.COST))
+    assert order == [priced, mixed, unpriced, pending]  # unknown prices after every priced batch
+
+    standard = {label.plain: value.plain for label, value in cost_breakdown(service, unpriced)}
+    assert standard["Standard price"] == "no price"
+    spend, saved = header_spend(service)
+    assert "+?" in spend and saved.endswith("+?")  # the header says the same as the table

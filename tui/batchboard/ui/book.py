@@ -18,7 +18,26 @@ from batchboard.core.models import Batch, Outcome
 from batchboard.core.store import Store
 
 if TYPE_CHECKING:
+    from batchboard.core.cost import BatchCost
     from batchboard.core.poller import PollStatus
+
+
+#: A cost whose models all lack a price: never "$0.00", which would say the batch was free.
+NO_PRICE = "no price"
+
+
+def cost_text(amount: float | None, complete: bool = True) -> str:
+    """A cost as the table and header show it: "—" when not known yet, "$x" when every model is priced,
+    "$x+?" when some are not (the priced part, plus an unknown), "no price" when none of it is priced."""
+    from batchboard.core.format import usd
+
+    if amount is None:
+        return usd(None)
+    if complete:
+        return usd(amount)
+    if amount == 0:
+        return NO_PRICE
+    return usd(amount) + "+?"
 
 
 class QuickFilter(StrEnum):
@@ -110,14 +129,27 @@ class BatchBook:
         else:
             self.labels.pop(batch_id, None)
 
+    def _cost_of(self, batch_id: str) -> BatchCost | None:
+        return self.results.cost(batch_id) if self.results is not None else None
+
     def cost(self, batch_id: str) -> float | None:
-        """Actual cost of a batch at batch price; None until its results are indexed (shown as "—")."""
-        found = self.results.cost(batch_id) if self.results is not None else None
-        return found.batch_cost if found is not None else None
+        """Actual cost of a batch at batch price; None until its results are indexed, and None when a model
+        in it has no price (a partial sum would read as the whole cost: see `cost_text`)."""
+        found = self._cost_of(batch_id)
+        return found.batch_cost if found is not None and found.complete else None
 
     def savings(self, batch_id: str) -> float | None:
-        found = self.results.cost(batch_id) if self.results is not None else None
-        return found.saving if found is not None else None
+        found = self._cost_of(batch_id)
+        return found.saving if found is not None and found.complete else None
+
+    def cost_text(self, batch_id: str) -> str:
+        """The table's cost cell: "—" until indexed, "no price" / "$x+?" when a model has no price."""
+        found = self._cost_of(batch_id)
+        return cost_text(found.batch_cost, found.complete) if found is not None else cost_text(None)
+
+    def savings_text(self, batch_id: str) -> str:
+        found = self._cost_of(batch_id)
+        return cost_text(found.saving, found.complete) if found is not None else cost_text(None)
 
     # -- ETA -------------------------------------------------------------------------------------
 
@@ -178,9 +210,13 @@ class BatchBook:
         if mode is SortMode.COST:
 
             def by_cost(batch_id: str) -> Any:
+                # Priced batches by cost, then those with a model of unknown price (never taken as
+                # cheap), then those not indexed yet.
                 b = batches[batch_id]
-                cost = self.cost(batch_id)
-                return (cost is None, -(cost or 0.0), -b.created_at.timestamp(), batch_id)
+                found = self._cost_of(batch_id)
+                rank = 2 if found is None else 0 if found.complete else 1
+                known = found.batch_cost if found is not None else 0.0
+                return (rank, -known, -b.created_at.timestamp(), batch_id)
 
             return by_cost
 

@@ -273,13 +273,14 @@ def cost_breakdown(service: ResultsService | None, batch_id: str) -> list[tuple[
     a `Text`: model names come from the results file and must never be read as markup."""
     from batchboard.core.format import usd
     from batchboard.core.pricing import PRICE_UNKNOWN, TOKEN_KINDS
+    from batchboard.ui.book import cost_text
 
     cost = service.cost(batch_id) if service is not None else None
     if cost is None:
         reason = service.unavailable_reason(batch_id) if service is not None else None
         return [(Text(""), Text(reason or "known once the results are downloaded (press d) and indexed"))]
     rows: list[tuple[Text, Text]] = [
-        (Text("Standard price"), Text(usd(cost.standard_cost))),
+        (Text("Standard price"), Text(cost_text(cost.standard_cost, cost.complete))),
         (Text("Billed requests"), Text(f"{human_int(cost.requests)} (only succeeded requests are billed)")),
     ]
     for model in cost.models:
@@ -313,8 +314,9 @@ def fetch_when_viewed(app: App[Any], service: ResultsService | None, batch: Batc
 def header_spend(service: ResultsService | None) -> tuple[str, str]:
     """The header's spend and saving texts: this month's, with today and all time beside it; "—" until some
     batch of this month has been priced (a zero would claim more than is known). "+?" marks a total that
-    leaves out a model with no price."""
-    from batchboard.core.format import DASH, usd
+    leaves out a model with no price, "no price" one with nothing priced (as in the table)."""
+    from batchboard.core.format import DASH
+    from batchboard.ui.book import cost_text
 
     if service is None:
         return DASH, DASH
@@ -324,11 +326,11 @@ def header_spend(service: ResultsService | None) -> tuple[str, str]:
         return DASH, DASH
 
     def amount(cost: float, incomplete: bool) -> str:
-        return usd(cost) + ("+?" if incomplete else "")
+        return cost_text(cost, not incomplete)
 
     today, every = totals.today, totals.all_time
     spend = (
         f"{amount(month.cost, month.incomplete)} (today {amount(today.cost, today.incomplete)}, "
         f"all time {amount(every.cost, every.incomplete)})"
     )
-    return spend, usd(month.saving)
+    return spend, cost_text(month.saving, not month.incomplete)

@@ -138,8 +138,8 @@ class BatchTable(DataTable[Any]):
             "canceled": cells.count_text(c.canceled, palette.muted),
             "expired": cells.count_text(c.expired, palette.warning),
             "bar": cells.bar_text(batch, BAR_WIDTH, palette),
-            "cost": Text(fmt.usd(self.book.cost(batch.id)), justify="right"),
-            "savings": Text(fmt.usd(self.book.savings(batch.id)), justify="right"),
+            "cost": Text(self.book.cost_text(batch.id), justify="right"),
+            "savings": Text(self.book.savings_text(batch.id), justify="right"),
         }
 
     def row_cells(self, batch: Batch) -> list[Any]:
