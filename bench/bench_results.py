@@ -264,6 +264,11 @@ def main() -> int:
         f"ingest / baseline per round: {ratio:.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) "
         f"(target <= {INGEST_RATIO_TARGET}x); "
         f"SDK / ingest = {speedup:.1f}x (target >= {SDK_SPEEDUP_TARGET}x)",
+        "rounds (baseline s / ingest s = ratio): "
+        + ", ".join(
+            f"{b['seconds']:.2f}/{i['seconds']:.2f}={i['seconds'] / b['seconds']:.2f}"
+            for b, i in zip(baselines, ingests, strict=True)
+        ),
         f"errored view: groups + first 200 rows {queries['open_query_ms']:.1f} ms; custom_id filter "
         f"{queries['filter_query_ms']:.1f} ms; one item's raw line {queries['open_item_ms']:.2f} ms",
         f"keypress to first frame with rows, problems screen: {millis(problems)} "
