@@ -9,11 +9,14 @@ requests are read back from the file one chunk at a time when they are stored or
 from __future__ import annotations
 
 import json
+import operator
 import os
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -27,6 +30,7 @@ MAX_BATCH_BYTES = 256_000_000
 BODY_OVERHEAD = 4_096
 
 CUSTOM_ID_RE = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+SEGMENT_LINES = 4_096
 _CUSTOM_ID_CHARS_RE = re.compile(r"[a-zA-Z0-9_\n-]*")  # custom_ids joined by newlines
 _BAD_ID_CHAR = re.compile(r"[^a-zA-Z0-9_-]")
 
@@ -230,8 +234,8 @@ class _Validator:
         self.report = report
         self.limits = limits
         self.known_models = known_models
-        #: A tally for every known model, put in `report.models` when the model is first used.
-        self.by_model = {model: ModelTally() for model in known_models}
+        #: The tallies of the known models used so far (`report.models` also has the unknown ones).
+        self.by_model: dict[str, ModelTally] = {}
         self.seen: dict[str, int] = {}
         self.unknown_models_warned: set[str] = set()
         self.line = 0
@@ -467,7 +471,9 @@ class _Validator:
         assert model is not None and max_tokens is not None
         tally = self.report.models.get(model)
         if tally is None:
-            tally = self.report.models[model] = self.by_model.get(model) or ModelTally()
+            tally = self.report.models[model] = ModelTally()
+            if model in self.known_models:
+                self.by_model[model] = tally
         tally.requests += 1
         tally.max_tokens += max_tokens
         tally.text_chars += text_chars
@@ -625,20 +631,37 @@ def validate_file(
     return report
 
 
-def _custom_ids_valid(ids: Collection[Any]) -> bool:
-    """Whether every custom_id in `ids` matches CUSTOM_ID_RE, checked at once."""
-    if not ids:
-        return True
+def _joined_custom_ids(ids: list[str]) -> str | None:
+    """`ids` joined by newlines if each is a string of the characters allowed in a custom_id, else None."""
     try:
         joined = "\n".join(ids)
     except TypeError:  # not all strings
+        return None
+    if joined.count("\n") != len(ids) - 1 or _CUSTOM_ID_CHARS_RE.fullmatch(joined) is None:
+        return None  # a newline in one of them, or a character not allowed
+    return joined
+
+
+def _custom_ids_valid(parts: list[str], others: Collection[str]) -> bool:
+    """Whether the custom_ids in `parts` (each from `_joined_custom_ids`) are all 1-64 characters long,
+    all different, and none of them in `others`."""
+    if not parts:
+        return True
+    joined = "\n".join(parts)
+    if not joined or "\n\n" in joined or joined[0] == "\n" or joined[-1] == "\n":
+        return False  # an empty one
+    ids = joined.split("\n")  # one string each, made together: quicker to hash than the parsed ones
+    if max(map(len, ids)) > 64:
         return False
-    return (
-        joined.count("\n") == len(ids) - 1  # no newline in any of them
-        and _CUSTOM_ID_CHARS_RE.fullmatch(joined) is not None
-        and "" not in ids
-        and max(map(len, ids)) <= 64
-    )
+    if all(map(operator.lt, ids, islice(ids, 1, None))):  # in order, as they often are: all different
+        return not any(_in_sorted(ids, other) for other in others)
+    unique = set(ids)
+    return len(unique) == len(ids) and unique.isdisjoint(others)
+
+
+def _in_sorted(items: list[str], item: str) -> bool:
+    index = bisect_left(items, item)
+    return index < len(items) and items[index] == item
 
 
 def _scan(
@@ -656,8 +679,13 @@ def _scan(
     dumps = orjson.dumps
     id_ok = CUSTOM_ID_RE.fullmatch
     register = v.seen.setdefault  # a custom_id's first line
-    by_model = v.by_model  # a tally for every known model: looking one up also checks the model
-    tallies = report.models  # the models in the order they first appear
+    # Unless strict, the custom_ids the fast path takes are checked all at once: their characters at the
+    # end of each segment of lines, their lengths and that they are unique at the end of the file.
+    # (`ids` holds a segment's.)
+    ids: list[str] = []
+    ids_append = ids.append
+    joined_ids: list[str] = []
+    by_model = v.by_model  # known models' tallies, from their first request on (taken by `check_line`)
     slow_line = v.slow_line
     roles = ROLES
     max_request = limits.max_request_bytes
@@ -665,11 +693,12 @@ def _scan(
     budget = limits.max_bytes
     chunks = report.chunks
     # Chunk bookkeeping: `add` is what a request adds to its chunk's body, its size and the comma before
-    # it. The request count is checked only from `count_check` on, the first line at which the open chunk
-    # could hold `max_requests` requests (blank lines in between leave room for more).
+    # it. The request count is checked only from `next_check` on: the first line at which the open chunk
+    # could hold `max_requests` requests (blank lines in between leave room for more), or the end of a
+    # segment of lines, whichever comes first.
     chunk_first = chunk_start = chunk_blanks = 0  # no chunk open yet
     chunk_bytes = budget + 1  # "full", so the first request opens the first chunk
-    count_check = 0
+    next_check = 0
     line = add = 0
     raw = b""
     with path.open("rb") as handle:
@@ -690,12 +719,10 @@ def _scan(
                     raise _Unusual
                 custom_id = obj["custom_id"]
                 params = obj["params"]
-                if strict and id_ok(custom_id) is None:
-                    raise _Unusual
-                if register(custom_id, line) != line:  # used before (a TypeError if a list or object)
+                if strict and (id_ok(custom_id) is None or register(custom_id, line) != line):
                     raise _Unusual
                 model = params["model"]
-                tally = by_model[model]  # a KeyError for an unknown model, a TypeError for a list or object
+                tally = by_model[model]  # a KeyError unless a known model seen before
                 max_tokens = params["max_tokens"]
                 messages = params["messages"]
                 if type(max_tokens) is not int or max_tokens < 1 or not messages:
@@ -705,11 +732,14 @@ def _scan(
                 # text blocks may set cache breakpoints. `walked` stays true while every value in the
                 # request has been looked at: strings and integers only, no floats (see below).
                 walked = True
-                cached = chars = 0
+                cached = 0
                 count = len(params)
                 if count == 4 and type(system := params.get("system")) is str:  # the most common extra
                     chars = len(system)
-                elif count != 3:
+                elif count == 3:
+                    chars = 0
+                else:
+                    chars = 0
                     expected = 3
                     system = params.get("system")
                     if system is not None:
@@ -753,7 +783,7 @@ def _scan(
                         walked = False
                     if count != expected:
                         raise _Unusual
-                prefix = chars  # a breakpoint in the system prompt caches it and the tools before it
+                    prefix = chars  # a breakpoint in the system prompt caches it and the tools before it
                 for message in messages:  # a TypeError unless a list of objects
                     content = message["content"]
                     if len(message) != 2 or message["role"] not in roles:
@@ -783,18 +813,18 @@ def _scan(
                 # (whitespace, escapes, duplicate keys can only shorten them); only a float can come back
                 # longer ("1e2" is written "100.0"). So once every value is known to be a string or an
                 # integer, the line's length (with its newline standing for the comma) is an upper bound
-                # on the request's size plus its comma, and exactly it for a line written compact. Lines
-                # that look written otherwise are measured: a backslash (perhaps escapes such as
-                # "\u00e9", which are longer than the UTF-8 sent), or a space at byte 13 (the space
-                # after the first colon of `json.dumps`'s default separators).
-                if walked and raw[13] != 32 and raw.find(b"\\") < 0:
+                # on the request's size plus its comma, and exactly it for a line written compact.
+                # Lines written with `json.dumps`'s default separators (a space at byte 13, after the
+                # first colon) are measured, so that their chunks are packed as full as they can be.
+                # (Escapes such as "\u00e9", longer than the UTF-8 sent, are counted at their length:
+                # looking for them costs more than the few bytes of packing they can lose.)
+                if walked and raw[13] != 32:
                     add = length
                 else:
                     add = len(dumps(obj)) + 1
                     if add > max_request + 1:
                         raise _Unusual  # the thorough check reports it
-                if not tally.requests:
-                    tallies[model] = tally
+                ids_append(custom_id)
                 tally.requests += 1
                 tally.max_tokens += max_tokens
                 tally.text_chars += chars
@@ -809,7 +839,14 @@ def _scan(
                 if not add:
                     continue
             chunk_bytes += add
-            if chunk_bytes > budget or line >= count_check:
+            if chunk_bytes > budget or line >= next_check:
+                if ids:  # a segment's custom_ids
+                    if not strict:
+                        joined = _joined_custom_ids(ids)
+                        if joined is None:
+                            return None
+                        joined_ids.append(joined)
+                    ids.clear()  # (the parsed strings are let go: kept alive, they would scatter the heap)
                 # The open chunk (if any) is full when this request does not fit in its body or its count.
                 held = line - chunk_first - (v.blank_total - chunk_blanks)
                 if chunk_bytes > budget or held >= max_requests:
@@ -828,8 +865,13 @@ def _scan(
                     chunk_first, chunk_start, chunk_blanks = line, tell() - length, v.blank_total
                     chunk_bytes = BODY_OVERHEAD + add - 1  # no comma before the first request
                     held = 0
-                count_check = line + max_requests - held
+                next_check = line + min(max_requests - held, SEGMENT_LINES)
         size = tell()
+    if ids and not strict:
+        joined = _joined_custom_ids(ids)
+        if joined is None:
+            return None
+        joined_ids.append(joined)
     v.end_blank_run()
     report.lines = line
     report.bytes = size
@@ -851,7 +893,7 @@ def _scan(
         )
     if report.errors:
         chunks.clear()
-    if not strict and not _custom_ids_valid(v.seen):
+    if not strict and not _custom_ids_valid(joined_ids, v.seen):
         return None
     return report
 
