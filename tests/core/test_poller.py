@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
@@ -196,3 +197,70 @@ async def test_a_deleted_batch_is_dropped_not_an_error(
     update = await poller.poll_once()
     assert update.status.ok and update.removed == (active[0],)
     assert active[0] not in poller.batches
+
+
+class FlakyStore(Store):
+    """A store that fails once where asked, and notes which threads it was called on."""
+
+    def __init__(self, fail_in: str) -> None:
+        import sqlite3
+
+        super().__init__(sqlite3.connect(":memory:", check_same_thread=False), None)
+        self.fail_in = fail_in
+        self.threads: set[int] = set()
+        self.end_queries = 0
+
+    def _called(self, name: str) -> None:
+        import sqlite3
+        import threading
+
+        self.threads.add(threading.get_ident())
+        if self.fail_in == name:
+            self.fail_in = ""
+            raise sqlite3.OperationalError("database is locked")
+
+    def record_batches(self, batches, now=None):  # type: ignore[no-untyped-def]
+        self._called("record_batches")
+        return super().record_batches(batches, now)
+
+    def end_notified_ids(self) -> set[str]:
+        self.end_queries += 1
+        self._called("end_notified_ids")
+        return super().end_notified_ids()
+
+
+@pytest.mark.parametrize("fail_in", ["record_batches", "end_notified_ids"])
+async def test_a_store_error_makes_the_round_stale_and_the_loop_goes_on(
+    api: BatchApi, emulator: Emulator, clock: ManualClock, fail_in: str
+) -> None:
+    import threading
+
+    populate(emulator, clock, ended=5, active=2)
+    store = FlakyStore(fail_in)
+    poller = Poller(api, clock=clock, store=store, list_page_size=2, interval=0.01)
+    task = asyncio.create_task(poller.run())
+    try:
+        await asyncio.wait_for(poller.wait_for_round(1), 10)
+        first = poller.status
+        assert not first.ok and first.error is not None
+        assert "OperationalError: database is locked" in first.error
+        assert first.retry_in is not None  # backing off, not ended
+        await asyncio.wait_for(poller.wait_for_round(3), 10)
+        assert poller.status.ok and not task.done()  # the loop recovered by itself
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert threading.get_ident() not in store.threads  # the store never ran on the event loop
+    store.close()
+
+
+async def test_end_notifications_are_looked_up_once_per_round_not_per_page(
+    api: BatchApi, emulator: Emulator, clock: ManualClock
+) -> None:
+    populate(emulator, clock, ended=9, active=1)
+    store = FlakyStore("")
+    poller = Poller(api, clock=clock, store=store, list_page_size=2)  # five pages
+    await poller.poll_once()
+    assert store.end_queries == 1
+    store.close()

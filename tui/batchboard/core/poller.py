@@ -142,42 +142,52 @@ class Poller:
             removed: list[str] = []
             error: ApiError | None = None
             first_round = not self.listed_all
+            news: tuple[Batch, ...] = ()
             try:
                 if first_round:
                     await self._list_everything(changed, ended)
                 else:
                     await self._refresh(changed, ended, removed)
+                news = await self._unnotified(ended)
             except ApiError as exc:
                 error = exc
-            except Exception as exc:  # a bug or an unexpected reply must not end the loop
+            except Exception as exc:  # a bug, an unexpected reply or a store error must not end the loop
                 error = ApiError(f"Unexpected error: {type(exc).__name__}: {exc}", error_type="unexpected")
             self.rounds += 1
-            now = self.clock.now()
-            if error is None:
-                self.status = PollStatus(ok=True, last_success=now)
-            else:
-                failures = self.status.failures + 1
-                self.status = PollStatus(
-                    ok=False,
-                    last_success=self.status.last_success,
-                    stale_since=self.status.stale_since or self.status.last_success or now,
-                    error=error.message,
-                    failures=failures,
-                    retry_in=self._backoff(failures),
-                )
+            self._set_status(error)
             update = PollUpdate(
                 changed=tuple(changed.values()),
-                ended=self._unnotified(ended),
+                ended=news,
                 removed=tuple(removed),
                 status=self.status,
                 round=self.rounds,
                 complete=True,
                 requests=self.api.requests_made - requests_before,
             )
-            self._emit(update)
+            try:
+                self._emit(update)
+            except Exception as exc:  # the receiver failed: stale (and back off) until a round goes through
+                self._set_status(
+                    ApiError(f"Unexpected error: {type(exc).__name__}: {exc}", error_type="unexpected")
+                )
         async with self._round_done:
             self._round_done.notify_all()
         return update
+
+    def _set_status(self, error: ApiError | None) -> None:
+        now = self.clock.now()
+        if error is None:
+            self.status = PollStatus(ok=True, last_success=now)
+            return
+        failures = self.status.failures + 1
+        self.status = PollStatus(
+            ok=False,
+            last_success=self.status.last_success,
+            stale_since=self.status.stale_since or self.status.last_success or now,
+            error=error.message,
+            failures=failures,
+            retry_in=self._backoff(failures),
+        )
 
     async def _list_everything(self, changed: dict[str, Batch], ended: dict[str, Batch]) -> None:
         async for page in self.api.list_all(page_size=self.list_page_size):
@@ -185,7 +195,7 @@ class Poller:
             for batch in page.batches:
                 self._take(batch, page_changed, ended)
             changed.update(page_changed)
-            self._persist(page_changed.values(), ended)
+            await self._persist(page_changed.values(), ended)
             # The first listing of 10,000 batches takes a few pages: show each as it arrives.
             self._emit(
                 PollUpdate(
@@ -233,7 +243,7 @@ class Poller:
                     removed.append(batch_id)
             elif first_error is None:
                 first_error = result
-        self._persist(changed.values(), ended)
+        await self._persist(changed.values(), ended)
         if first_error is not None:
             raise first_error
 
@@ -246,24 +256,24 @@ class Poller:
         if batch.is_ended and self.store is None and previous is not None and previous.is_active:
             ended[batch.id] = batch
 
-    def _persist(self, batches: Iterable[Batch], ended: dict[str, Batch]) -> None:
-        """Upsert what changed; the store keeps durations (for ETA) and decides which ends are news:
-        a batch ended since we last looked (even while the app was closed), not one first seen ended."""
+    async def _persist(self, batches: Iterable[Batch], ended: dict[str, Batch]) -> None:
+        """Upsert what changed (in a thread: never on the event loop); the store keeps durations (for
+        ETA) and decides which ends are news: a batch ended since we last looked (even while the app was
+        closed), not one first seen ended. Ended batches are candidates; `_unnotified` sorts them out
+        once per round."""
         if self.store is None:
             return
         batches = list(batches)
         if not batches:
             return
-        self.store.record_batches(batches, now=self.clock.now())
-        if any(b.is_ended for b in batches):
-            told = self.store.end_notified_ids()
-            ended.update((b.id, b) for b in batches if b.is_ended and b.id not in told)
+        await asyncio.to_thread(self.store.record_batches, batches, now=self.clock.now())
+        ended.update((b.id, b) for b in batches if b.is_ended)
 
-    def _unnotified(self, ended: dict[str, Batch]) -> tuple[Batch, ...]:
+    async def _unnotified(self, ended: dict[str, Batch]) -> tuple[Batch, ...]:
         """Ends not announced yet (the caller announces them and calls `store.mark_end_notified`)."""
         if not ended or self.store is None:
             return tuple(ended.values())
-        told = self.store.end_notified_ids()
+        told = await asyncio.to_thread(self.store.end_notified_ids)
         return tuple(b for b in ended.values() if b.id not in told)
 
     def _emit(self, update: PollUpdate) -> None:
