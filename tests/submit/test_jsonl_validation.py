@@ -269,3 +269,110 @@ def test_one_hour_cache_breakpoints_are_tallied_apart(tmp_path: Path) -> None:
     assert (tally.cached_requests, tally.cached_1h_requests) == (6, 3)
     assert tally.cached_1h_prefix_chars == 3 * len("Rules.")
     assert tally == tally_params(r["params"] for r in lines)["claude-sonnet-5-5"]
+
+
+def _strict(path: Path, limits: Limits | None = None) -> object:
+    """The same pass with every custom_id checked on its own line (what the optimistic pass must equal)."""
+    from batchboard.core.jsonl import SDK_MODELS, Report, _scan
+
+    report = _scan(path, Report(str(path), path), limits or Limits(), SDK_MODELS, strict=True)
+    assert report is not None
+    return report
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "bad id!",  # a character not allowed
+        "",  # empty
+        "x" * 65,  # too long
+        "a\nb",  # a newline, which joins custom_ids in the check
+        "é",  # not ASCII
+        7,  # not a string
+        None,
+        ["r1"],
+        "r1",  # a duplicate of an earlier fast-path line
+        "r45",  # a duplicate of a later line
+        "img",  # a duplicate of a line the thorough check takes (an image)
+    ],
+)
+def test_custom_ids_checked_at_once_report_exactly_what_line_by_line_checks_do(
+    tmp_path: Path, bad: object
+) -> None:
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 5_000)  # more than one segment
+    lines = path.read_bytes().splitlines()
+    image = {"role": "user", "content": [{"type": "image", "source": {"type": "url", "url": "u"}}]}
+    params = {"model": "claude-sonnet-5-5", "max_tokens": 5, "messages": [image]}
+    lines[30] = orjson.dumps({"custom_id": "img", "params": params})
+    lines[4_500] = orjson.dumps({"custom_id": bad, "params": orjson.loads(lines[4_500])["params"]})
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    report = validate_file(path)
+    strict = _strict(path)
+    assert report == strict
+    assert not report.ok and report.problems and report.problems[0].line == 4_501
+
+
+def test_custom_ids_out_of_order_and_in_order_are_both_checked_for_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    for order in (lambda i: i, lambda i: (i * 7919) % 10_007):  # in order, then shuffled
+        ids = [f"id-{order(i)}" for i in range(9_000)]
+        lines = [
+            orjson.dumps(
+                {
+                    "custom_id": custom_id,
+                    "params": {
+                        "model": "claude-haiku-5-5",
+                        "max_tokens": 1,
+                        "messages": [{"role": "user", "content": "x"}],
+                    },
+                }
+            )
+            for custom_id in ids
+        ]
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        assert validate_file(path).ok
+        lines.append(lines[1_234])  # the same request twice
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        report = validate_file(path, display_name="r.jsonl")
+        assert [str(p) for p in report.problems] == [
+            f'r.jsonl:9001: custom_id: duplicate "{ids[1_234]}", first used on line 1235; '
+            "custom_ids must be unique"
+        ]
+
+
+def test_sizes_from_line_lengths_are_exact_for_compact_lines_and_never_below_the_body(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 60, text='Hello\nwörld \\u00e9 "q"')
+    requests = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    # Compact (as orjson writes), and no floats: the line's length is the size, to the byte.
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in requests) + b"\n")
+    report = validate_file(path)
+    (chunk,) = report.chunks
+    assert chunk.body_bytes - BODY_OVERHEAD + len('{"requests":[]}') == body_size(requests)
+    # Written otherwise: whitespace, escapes that orjson writes shorter, duplicate keys. Never less.
+    odd = [
+        b'{ "custom_id":"a","params":{"model":"claude-sonnet-5-5","max_tokens":5,'
+        b'"messages":[{"role":"user","content":"\\u00e9\\/"}]} }',
+        b'{"custom_id":"b","params":{"model":"claude-sonnet-5-5","max_tokens":5,"max_tokens":6,'
+        b'"messages":[ {"role":"user","content":"x"} ]}}',
+    ]
+    # Values the fast path does not look into may hold floats, which orjson writes longer: measured.
+    floats = [
+        {"custom_id": f"f{i}", "params": {**requests[0]["params"], "metadata": {"n": 1e15}}} for i in range(3)
+    ] + [
+        {
+            "custom_id": "t",
+            "params": {**requests[0]["params"], "tools": [{"name": "t", "input_schema": {"maximum": 2e5}}]},
+        }
+    ]
+    raw = odd + [
+        orjson.dumps(r).replace(b"1000000000000000.0", b"1e15").replace(b"200000.0", b"2e5") for r in floats
+    ]
+    path.write_bytes(b"\n".join(raw))  # and no newline at the end
+    report = validate_file(path)
+    (chunk,) = report.chunks
+    sent = [orjson.loads(line) for line in raw]
+    assert chunk.body_bytes - BODY_OVERHEAD + len('{"requests":[]}') >= body_size(sent)
+    assert len(orjson.dumps(sent[2])) > len(raw[2]) and len(orjson.dumps(sent[-1])) > len(raw[-1])
+    assert report == _strict(path)
