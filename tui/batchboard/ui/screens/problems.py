@@ -238,7 +238,7 @@ class ProblemsScreen(Screen[None]):
                 yield Static(id="problems-status")
 
     def _mount_deferred(self) -> AwaitMount | None:
-        if self.query("#problems-filter"):
+        if not self.is_attached or self.query("#problems-filter"):  # dismissed already, or done
             return None
         with self.app.batch_update():
             option_list = self.query_one("#problems-groups", OptionList)
