@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.console import Console
 from rich.table import Table
 from tests.conftest import HOSTILE
@@ -93,3 +95,37 @@ def test_a_batch_on_a_model_without_a_price_is_never_shown_as_free(tmp_path: Pat
     assert standard["Standard price"] == "no price"
     spend, saved = header_spend(service)
     assert "+?" in spend and saved.endswith("+?")  # the header says the same as the table
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [OSError(28, "No space left on device"), ValueError("bad [/] line"), sqlite3.OperationalError("locked")],
+)
+async def test_a_background_ingest_failure_is_said_not_lost(failure: Exception) -> None:
+    from textual.app import App
+
+    from batchboard.ui.results_actions import ingest_in_background
+
+    class FailingService:
+        def ensure(self, batch: Any, **_: Any) -> None:
+            raise failure
+
+    batch = ended_batch("msgbatch_" + "f" * 24, [succeeded("a")])
+    app: App[None] = App()
+    async with app.run_test(notifications=True) as pilot:
+        ingest_in_background(app, FailingService(), batch)  # type: ignore[arg-type]
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        said = [str(n.message) for n in app._notifications]
+        assert any(str(failure) in m and batch.id in m for m in said), said
+        assert app.is_running
+
+
+def test_the_sync_client_factory_is_shared_from_core() -> None:
+    from batchboard.core.client import Connection, make_client, make_sync_client, sync_client_like
+
+    connection = Connection("http://localhost:1", "test-key", max_retries=1)
+    sync = make_sync_client(connection)
+    like = sync_client_like(make_client(connection))
+    assert str(sync.base_url) == str(like.base_url) and sync.max_retries == like.max_retries == 1
+    assert sync.api_key == like.api_key == "test-key"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from anthropic import AsyncAnthropic
+    from anthropic import Anthropic, AsyncAnthropic
 
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
 
@@ -62,13 +62,7 @@ class Connection:
         )
 
 
-def make_client(connection: Connection, **overrides: Any) -> AsyncAnthropic:
-    """Build the SDK's async client for `connection`. Imports the SDK: call it off the UI thread.
-
-    Credentials are always passed explicitly, so the SDK never falls back to profiles on disk.
-    """
-    from anthropic import AsyncAnthropic
-
+def _options(connection: Connection, overrides: dict[str, Any]) -> dict[str, Any]:
     options: dict[str, Any] = {
         "api_key": connection.api_key,
         "max_retries": connection.max_retries,
@@ -77,4 +71,36 @@ def make_client(connection: Connection, **overrides: Any) -> AsyncAnthropic:
     if connection.base_url:
         options["base_url"] = connection.base_url
     options.update(overrides)
-    return AsyncAnthropic(**options)
+    return options
+
+
+def make_client(connection: Connection, **overrides: Any) -> AsyncAnthropic:
+    """Build the SDK's async client for `connection`. Imports the SDK: call it off the UI thread.
+
+    Credentials are always passed explicitly, so the SDK never falls back to profiles on disk.
+    """
+    from anthropic import AsyncAnthropic
+
+    return AsyncAnthropic(**_options(connection, overrides))
+
+
+def make_sync_client(connection: Connection, **overrides: Any) -> Anthropic:
+    """The SDK's sync client for `connection`, for work in a thread (results ingestion). Imports the SDK."""
+    from anthropic import Anthropic
+
+    return Anthropic(**_options(connection, overrides))
+
+
+def sync_client_like(client: AsyncAnthropic, **overrides: Any) -> Anthropic:
+    """A sync SDK client with the same key, base URL, timeout and retries as an async one (the app's),
+    for ingestion in a thread."""
+    from anthropic import Anthropic
+
+    options: dict[str, Any] = {
+        "api_key": client.api_key,
+        "base_url": str(client.base_url),
+        "max_retries": client.max_retries,
+        "timeout": client.timeout,
+    }
+    options.update(overrides)
+    return Anthropic(**options)

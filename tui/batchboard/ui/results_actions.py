@@ -27,7 +27,7 @@ from textual.worker import get_current_worker
 from batchboard.core.format import human_int
 from batchboard.core.models import Batch
 from batchboard.core.results import IngestCancelled, IngestError, IngestProgress, IngestReport, ResultsIndex
-from batchboard.core.results_service import ResultsService, sync_client_like
+from batchboard.core.results_service import ResultsService
 from batchboard.ui.screens.problems import ProblemsScreen
 
 if TYPE_CHECKING:
@@ -47,6 +47,8 @@ def make_results_service(app: Any) -> ResultsService:
         api = getattr(getattr(app, "dashboard", None), "api", None)
         if api is None:
             raise IngestError("not connected to the API yet")
+        from batchboard.core.client import sync_client_like
+
         return sync_client_like(api.client)
 
     service = ResultsService(ResultsIndex(app.store), app.settings, app.clock, client_factory)
@@ -259,6 +261,16 @@ def ingest_in_background(app: App[Any], service: ResultsService, batch: Batch, o
         except IngestError as exc:
             app.call_from_thread(
                 app.notify, str(exc), title="Could not download results", severity="warning", markup=False
+            )
+            return
+        except Exception as exc:  # disk full, a broken file, a database error, the SDK: said, never lost
+            app.call_from_thread(
+                app.notify,
+                f"{type(exc).__name__}: {exc}. The results of {batch.id} were not indexed; "
+                "press d on the batch to try again.",
+                title="Could not download results",
+                severity="error",
+                markup=False,
             )
             return
         if on_done is not None:
