@@ -2,7 +2,8 @@
 
 Targets (issue 5): validation + chunking at >= 1/3 the speed of `for line in file: orjson.loads(line)` on the
 same file in the same run, and peak RSS <= 200 MB (VmHWM of a child process that only validates).
-Run: `python bench/bench_submit.py [--requests N] [--record]` (`--record` appends to bench/README.md).
+Run: `python bench/bench_submit.py [--requests N] [--record]` (`--record` rewrites this benchmark's
+section of bench/README.md with the run).
 Two files: short prompts (about 0.8 KB a request, the hard case: per-line overhead weighs most) and documents
 (about 4 KB a request, closer to typical summarisation or classification batches).
 """
@@ -135,7 +136,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--record", action="store_true", help="append the figures to bench/README.md")
+    parser.add_argument(
+        "--record", action="store_true", help="put the figures in bench/README.md (this section only)"
+    )
     args = parser.parse_args()
 
     ok = True

@@ -1,9 +1,10 @@
 """Streaming validation and chunking of a JSONL submission file (one `{"custom_id", "params"}` per line).
 
 One pass over the file reports every problem at once (line, field, what to do) and, for a clean file, cuts it
-into batches that respect both API limits. Memory stays bounded: lines are parsed one at a time and only
-custom_id -> line is kept, for duplicate detection. Chunks are line ranges with byte offsets, so the
-requests are read back from the file one chunk at a time when they are stored or sent.
+into batches that respect both API limits. Memory stays bounded: lines are parsed one at a time and only the
+custom_ids are kept, for duplicate detection (checked all at once at the end; a file where that check fails
+is checked a second time, line by line, to name each problem in order). Chunks are line ranges with byte
+offsets, so the requests are read back from the file one chunk at a time when they are stored or sent.
 """
 
 from __future__ import annotations
