@@ -107,3 +107,31 @@ async def test_count_tokens_failures_fall_back_to_the_local_estimate_with_a_note
     estimate = await counted_estimate(report.models, requests, client, mode="all")
     assert any("count_tokens failed for 3 request(s)" in note for note in estimate.notes)
     assert estimate.input_tokens == round(report.models["claude-made-up-1"].text_chars / 4)
+
+
+def test_a_short_message_is_at_least_one_token_and_never_free() -> None:
+    estimate = local_estimate({"claude-haiku-5-5": ModelTally(requests=1, max_tokens=10, text_chars=2)})
+    assert estimate.input_tokens >= 1  # "hi" is not 0 tokens
+    assert estimate.total("batch").low > 0
+
+
+async def test_counted_estimate_reads_the_requests_in_a_thread(
+    tmp_path: Path, client: anthropic.AsyncAnthropic
+) -> None:
+    import threading
+
+    path = write_jsonl(tmp_path / "in.jsonl", 30)
+    report = validate_file(path)
+    readers: set[int] = set()
+
+    def requests():  # type: ignore[no-untyped-def]
+        for chunk in report.chunks:
+            for params in params_of(iter_chunk(path, chunk)):
+                readers.add(threading.get_ident())
+                yield params
+
+    estimate = await counted_estimate(report.models, requests, client, mode="all", concurrency=2)
+    assert estimate.method == "count_tokens for all 30 requests"
+    assert readers and threading.get_ident() not in readers  # parsing never ran on the event loop
+    sampled = await counted_estimate(report.models, requests, client, mode="sample", sample_size=5)
+    assert sampled.method.startswith("count_tokens for a sample of 5 of 30")

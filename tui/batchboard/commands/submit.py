@@ -387,7 +387,7 @@ async def _retry(args: argparse.Namespace) -> int:
             for _, params in plan.requests:
                 yield orjson.loads(params)
 
-        tallies = tally_params(requests())
+        tallies = await asyncio.to_thread(tally_params, requests())  # parses every request: off the loop
         estimate = await _estimate(args, settings, tallies, requests)
         result["estimate"] = estimate.as_dict()
         for line in format_estimate(estimate):

@@ -158,7 +158,8 @@ def cost_range(
 def _model_estimate(
     model: str, tally: ModelTally, tokens_per_char: float, settings: Settings | None
 ) -> ModelEstimate:
-    input_tokens = round(tally.text_chars * tokens_per_char)
+    # At least one token a request: a message is never free ("hi" is not 0 tokens).
+    input_tokens = max(round(tally.text_chars * tokens_per_char), tally.requests)
     prefix = min(round(tally.cached_prefix_chars * tokens_per_char), input_tokens)
     prefix_1h = min(round(tally.cached_1h_prefix_chars * tokens_per_char), prefix)
     out = (tally.requests, tally.max_tokens)
@@ -235,17 +236,27 @@ async def counted_estimate(
         counted_chars[model] = counted_chars.get(model, 0) + chars
         counted_tokens[model] = counted_tokens.get(model, 0) + result.input_tokens
 
-    batch: list[dict[str, Any]] = []
     last_wanted = max(wanted, default=-1)
-    for position, params in enumerate(requests()):
-        if position > last_wanted:
-            break  # the rest of the file is not in the sample: no need to read it
-        if position in wanted:
-            batch.append(params)
-        if len(batch) >= concurrency * 8:  # a bounded window of requests in flight
-            await asyncio.gather(*(count(p) for p in batch))
-            batch.clear()
-    await asyncio.gather(*(count(p) for p in batch))
+    window = concurrency * 8  # a bounded window of requests in flight
+    positions = enumerate(requests())
+
+    def next_window() -> tuple[list[dict[str, Any]], bool]:
+        """The next sampled requests, read and parsed in a thread (the file is read up to the last
+        sampled position: nearly all of it); True once there are no more."""
+        batch: list[dict[str, Any]] = []
+        for position, params in positions:
+            if position in wanted:
+                batch.append(params)
+            if position >= last_wanted:
+                return batch, True  # the rest of the file is not in the sample: no need to read it
+            if len(batch) >= window:
+                return batch, False
+        return batch, True
+
+    done_reading = last_wanted < 0
+    while not done_reading:
+        batch, done_reading = await asyncio.to_thread(next_window)
+        await asyncio.gather(*(count(p) for p in batch))
 
     notes: list[str] = []
     if failures:
