@@ -129,3 +129,12 @@ def test_the_sync_client_factory_is_shared_from_core() -> None:
     like = sync_client_like(make_client(connection))
     assert str(sync.base_url) == str(like.base_url) and sync.max_retries == like.max_retries == 1
     assert sync.api_key == like.api_key == "test-key"
+
+
+def test_cost_help_says_fifty_percent_once(capsys: pytest.CaptureFixture[str]) -> None:
+    from batchboard.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["cost", "--help"])
+    out = capsys.readouterr().out
+    assert "50%" in out and "%%" not in out

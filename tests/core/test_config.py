@@ -469,3 +469,27 @@ def test_readme_example_is_valid() -> None:
     assert problems == []
     assert settings.profile(None).api_key_env == "WORK_ANTHROPIC_API_KEY"
     assert settings.keymap == {"dashboard.cancel": "x", "app.quit": "q,ctrl+q"}
+
+
+def test_a_key_anywhere_is_refused_and_never_echoed(capsys: pytest.CaptureFixture[str]) -> None:
+    write(
+        """
+        [profiles.leaky]
+        api_key_env = "LEAKY_KEY"
+        base_url = "https://proxy.example.com/sk-ant-api03-SECRET7"
+
+        [prices."sk-ant-api03-SECRET4"]
+        input = "sk-ant-api03-SECRET5"
+
+        [profiles."sk-ant-api03-SECRET6"]
+        base_url = "https://example.com"
+        """
+    )
+    settings, problems = load_settings()
+    said = "\n".join(str(p) for p in problems)
+    assert "SECRET" not in said and "sk-ant-" not in said
+    assert "profiles.leaky.base_url" in said  # a key inside a URL is still a key: refused
+    assert all(p.base_url is None or "sk-ant-" not in p.base_url for p in settings.profiles.values())
+    with pytest.raises(config.ConfigError) as refused:
+        config.set_setting("profiles.x.base_url", "https://h.example.com/?k=sk-ant-api03-SECRET8")
+    assert "SECRET" not in str(refused.value)

@@ -32,6 +32,36 @@ def test_an_empty_bearer_token_is_no_key(emulator: Emulator) -> None:
     assert response.status_code == 401
 
 
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        ("Basic dXNlcjpwYXNz", 401),
+        ("Token abc", 401),
+        ("Bearerabc", 401),
+        ("bearer abc", 200),
+        ("BEARER x", 200),
+    ],
+)
+def test_only_the_bearer_scheme_authenticates(emulator: Emulator, authorization: str, status: int) -> None:
+    response = raw(emulator, "GET", BATCHES, headers={"Authorization": authorization})
+    assert response.status_code == status
+
+
+def test_the_request_log_is_bounded(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchboard.emulator.emulator import REQUEST_LOG_SIZE, RequestLog
+
+    assert emulator.request_log.maxlen == REQUEST_LOG_SIZE
+    log = RequestLog(maxlen=3)
+    for i in range(5):
+        log.append(("GET", f"/{i}"))
+    assert list(log) == [("GET", "/2"), ("GET", "/3"), ("GET", "/4")] and log.served == 5
+    assert log[-2:] == [("GET", "/3"), ("GET", "/4")] and log[0] == ("GET", "/2")
+    monkeypatch.setattr(emulator, "request_log", RequestLog(maxlen=2))
+    for _ in range(4):
+        raw(emulator, "GET", BATCHES, headers={"x-api-key": "k"})
+    assert len(emulator.request_log) == 2 and emulator.request_log.served == 4
+
+
 def test_x_api_key_header_is_accepted(emulator: Emulator) -> None:
     response = raw(emulator, "GET", BATCHES, headers={"x-api-key": "anything"})
     assert response.status_code == 200 and response.json()["data"] == []

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="print a batch's cost and savings, or the totals (today, this month, all time)",
         description=(
             "With BATCH_ID: the batch's actual cost from its results (downloaded first if needed; only "
-            "succeeded requests are billed), per model and token kind, at batch price (50%% of standard), "
+            "succeeded requests are billed), per model and token kind, at batch price (50% of standard), "
             "with the standard-price equivalent and the saving. Without: totals over every batch whose "
             "results are downloaded. Prices: the bundled table, overridable per model under [prices.MODEL] "
             "in the config file."

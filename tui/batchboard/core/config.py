@@ -38,6 +38,9 @@ _ENV_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 class ConfigError(ValueError):
     """A setting could not be written or resolved; the message names the key and what was expected."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(_hide_keys(message))
+
 
 class UnknownProfileError(ConfigError):
     """`--profile NAME` (or `default_profile`) names no profile in the config file."""
@@ -154,7 +157,7 @@ def _validate(doc: Mapping[str, Any], file: Path) -> tuple[Settings, list[Config
     values: dict[str, Any] = {}
 
     def problem(key: str, message: str) -> None:
-        problems.append(ConfigProblem(file, key, message))
+        problems.append(ConfigProblem(file, _hide_keys(key), _hide_keys(message)))
 
     for key, value in doc.items():
         if key in _NUMBERS:
@@ -268,7 +271,11 @@ def _validate_profiles(value: Any, problem: _Report, from_file: set[str]) -> dic
                         f"profile {_quote(name)} is ignored",
                     )
             elif key == "base_url":
-                if isinstance(item, str) and re.match(r"https?://[^\s/]", item):
+                if (
+                    isinstance(item, str)
+                    and re.match(r"https?://[^\s/]", item)
+                    and not _looks_like_api_key(item)
+                ):
                     fields[key] = item
                     from_file.add(dotted)
                 else:
@@ -505,7 +512,16 @@ def _is_number(value: Any) -> bool:
 
 
 def _looks_like_api_key(value: Any) -> bool:
-    return isinstance(value, str) and value.strip().startswith(API_KEY_PREFIX)
+    """Anything with a key in it, anywhere (a key pasted into a base_url is still a key)."""
+    return isinstance(value, str) and API_KEY_PREFIX in value
+
+
+_KEY_PATTERN = re.compile(re.escape(API_KEY_PREFIX) + r"[^\s.\"'\]\[,;:/?#&=]*")
+
+
+def _hide_keys(text: str) -> str:
+    """`text` (a message, a dotted key, a table name) with any API key in it replaced: never echoed."""
+    return _KEY_PATTERN.sub("<API key, not shown>", text) if API_KEY_PREFIX in text else text
 
 
 def _number(value: float) -> str:

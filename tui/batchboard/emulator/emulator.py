@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -28,6 +29,28 @@ class _SystemClock:
         return datetime.now(UTC)
 
 
+#: Requests kept in `Emulator.request_log`: a long `batchboard emulator` run must not grow without bound.
+REQUEST_LOG_SIZE = 10_000
+
+
+class RequestLog(deque[tuple[str, str]]):
+    """The latest (method, path) pairs served, oldest dropped first; `served` counts every one. Slices
+    give lists, as the plain list it replaces did."""
+
+    def __init__(self, maxlen: int = REQUEST_LOG_SIZE) -> None:
+        super().__init__(maxlen=maxlen)
+        self.served = 0
+
+    def append(self, entry: tuple[str, str]) -> None:
+        self.served += 1
+        super().append(entry)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return list(self)[index]
+        return super().__getitem__(index)
+
+
 class Emulator:
     """A faithful local stand-in for the Anthropic API (Message Batches, Messages, streaming, models).
 
@@ -40,7 +63,7 @@ class Emulator:
         self.clock: Clock = clock or _SystemClock()
         self.store = BatchStore(self.settings.seed)
         self.faults = FaultSet()
-        self.request_log: list[tuple[str, str]] = []
+        self.request_log = RequestLog()
         self.base_url: str | None = None
         self._prompt_cache: dict[str, datetime] = {}
         self._request_number = 0
@@ -207,7 +230,7 @@ class Emulator:
             "base_url": self.base_url,
             "batches": len(batches),
             "batches_by_status": statuses,
-            "requests_served": len(self.request_log),
+            "requests_served": self.request_log.served,
             "faults": [fault.to_json() for fault in self.faults.pending()],
             "settings": {
                 "seed": self.settings.seed,

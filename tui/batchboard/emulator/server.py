@@ -112,8 +112,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         if control:
             return await handler(request)
         emulator.request_log.append((request.method, request.path))
-        bearer = request.headers.get("authorization", "").removeprefix("Bearer").strip()
-        if not (request.headers.get("x-api-key", "").strip() or bearer):
+        if not (request.headers.get("x-api-key", "").strip() or _bearer_token(request)):
             raise ApiError(
                 401,
                 "authentication_error",
@@ -640,3 +639,10 @@ def build_app(emulator: Emulator) -> web.Application:
     app.router.add_get("/_emulator/state", state)
     app.router.add_post("/_emulator/clock/advance", advance_clock)
     return app
+
+
+def _bearer_token(request: web.Request) -> str:
+    """The token of an `Authorization: Bearer TOKEN` header (scheme case-insensitive, as the real API);
+    "" for any other scheme or none."""
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
