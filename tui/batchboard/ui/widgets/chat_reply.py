@@ -38,7 +38,7 @@ _MAX_CATCH_UP = 3
 #: Longest wait for a frame after an append (when the screen is not refreshing: covered by another one).
 _FRAME_TIMEOUT = 0.25
 #: Characters (about 4 a token) that may wait for the next frame before `write` makes the writer wait.
-DEFAULT_MAX_BACKLOG = 512
+DEFAULT_MAX_BACKLOG = 768
 
 
 @lru_cache(maxsize=1)
