@@ -138,3 +138,46 @@ def test_cost_help_says_fifty_percent_once(capsys: pytest.CaptureFixture[str]) -
         main(["cost", "--help"])
     out = capsys.readouterr().out
     assert "50%" in out and "%%" not in out
+
+
+API_COMMANDS = [
+    ["list"],
+    ["results", "msgbatch_x"],
+    ["cost"],
+    ["job", "msgbatch_x"],
+    ["submit", "f.jsonl"],
+    ["retry", "msgbatch_x"],
+    ["attach", "msgbatch_x", "f.jsonl"],
+]
+
+
+@pytest.mark.parametrize("command", API_COMMANDS, ids=lambda c: c[0])
+def test_profile_is_taken_after_the_subcommand_and_before_it(command: list[str]) -> None:
+    from batchboard.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args([*command, "--profile", "after"]).profile == "after"
+    assert parser.parse_args(["--profile", "before", *command]).profile == "before"  # not reset to None
+    assert parser.parse_args(command).profile is None
+
+
+def test_list_with_profile_after_the_subcommand_talks_to_that_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from batchboard.cli import main
+    from batchboard.core import paths
+    from batchboard.emulator import Emulator, EmulatorSettings
+
+    emulator = Emulator(EmulatorSettings(seed=1, demo=False), clock=ManualClock(NOW))
+    with emulator.running_in_thread() as base_url:
+        batch_id = emulator.add_batch(count=3, created_at=NOW, duration=60)
+        config = paths.config_file()
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(
+            f'[profiles.emu]\napi_key_env = "EMU_KEY"\nbase_url = "{base_url}"\n', encoding="utf-8"
+        )
+        monkeypatch.setenv("EMU_KEY", "emu-key")
+        assert main(["list", "--profile", "emu"]) == 0
+        assert batch_id in capsys.readouterr().out
+        assert main(["--profile", "emu", "list"]) == 0
+        assert batch_id in capsys.readouterr().out

@@ -31,6 +31,17 @@ def printable(text: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m[0]):02x}", text)
 
 
+def add_profile_option(parser: argparse.ArgumentParser) -> None:
+    """`--profile NAME` after the subcommand too (`batchboard list --profile x`), as before it. SUPPRESS:
+    when not given here, the global option's value stays."""
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="use a profile from the config file (same as 'batchboard --profile NAME COMMAND')",
+    )
+
+
 def fail(error: CommandError) -> int:
     print(f"batchboard: {printable(str(error))}", file=sys.stderr)
     return error.code

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchboard.commands._results_common import (
     CommandError,
+    add_profile_option,
     connection_from_args,
     fail,
     load_settings_quietly,
@@ -27,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="List every batch in the workspace, newest first, with counts and cost where known.",
     )
     parser.add_argument("--json", action="store_true", help="print JSON (one object per batch)")
+    add_profile_option(parser)
     parser.set_defaults(handler=run)
 
 

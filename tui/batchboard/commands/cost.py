@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchboard.commands._results_common import (
     CommandError,
+    add_profile_option,
     fail,
     load_settings_quietly,
     open_index,
@@ -34,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("batch_id", metavar="BATCH_ID", nargs="?")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    add_profile_option(parser)
     parser.set_defaults(handler=run)
 
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from batchboard.commands._results_common import CommandError, fail, open_index, printable
+from batchboard.commands._results_common import CommandError, add_profile_option, fail, open_index, printable
 
 if TYPE_CHECKING:
     from batchboard.core.jobs import Job
@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("batch_id", metavar="BATCH_ID")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    add_profile_option(parser)
     parser.set_defaults(handler=run)
 
 

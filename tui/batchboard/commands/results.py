@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from batchboard.commands._results_common import (
     CommandError,
     ProgressBar,
+    add_profile_option,
     connection_from_args,
     fail,
     load_settings_quietly,
@@ -59,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="the merged results of BATCH_ID and all its retries: per custom_id, the latest outcome",
     )
+    add_profile_option(parser)
     parser.set_defaults(handler=run)
 
 

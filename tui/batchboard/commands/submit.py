@@ -18,6 +18,7 @@ from batchboard.commands._results_common import (
     EXIT_FAILED,
     EXIT_USAGE,
     CommandError,
+    add_profile_option,
     connection_from_args,
     fail,
     load_settings_quietly,
@@ -59,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SUBMISSION_ID",
         help="send the chunks of an earlier submission that were not sent (after an error or a crash)",
     )
+    add_profile_option(submit)
     submit.set_defaults(handler=run_submit)
 
     retry = subparsers.add_parser(
@@ -78,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     retry.add_argument("--yes", "-y", action="store_true", help="send without asking for confirmation")
     retry.add_argument("--json", action="store_true", help="print the report as JSON on standard output")
     _count_option(retry)
+    add_profile_option(retry)
     retry.set_defaults(handler=run_retry)
 
     attach = subparsers.add_parser(
@@ -91,6 +94,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     attach.add_argument("batch_id", metavar="BATCH_ID")
     attach.add_argument("file", metavar="FILE.jsonl")
     attach.add_argument("--json", action="store_true", help="print the report as JSON on standard output")
+    add_profile_option(attach)
     attach.set_defaults(handler=run_attach)
 
 
