@@ -113,6 +113,8 @@ def test_a_short_message_is_at_least_one_token_and_never_free() -> None:
     estimate = local_estimate({"claude-haiku-5-5": ModelTally(requests=1, max_tokens=10, text_chars=2)})
     assert estimate.input_tokens >= 1  # "hi" is not 0 tokens
     assert estimate.total("batch").low > 0
+    said = "\n".join(format_estimate(estimate))
+    assert "$0.0000" not in said and "<$0.0001" in said
 
 
 async def test_counted_estimate_reads_the_requests_in_a_thread(

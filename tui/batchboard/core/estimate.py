@@ -319,6 +319,8 @@ def _usd(value: CostRange) -> str:
 
 
 def _money(amount: float) -> str:
+    if 0 < amount < 0.00005:
+        return "<$0.0001"  # a few tokens: not free, just under what four decimals show
     return f"${amount:,.2f}" if amount >= 1 else f"${amount:.4f}"
 
 
