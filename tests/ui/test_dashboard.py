@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import threading
 from collections.abc import Callable
 
+import pytest
 from rich.console import Console
 from tests.conftest import HOSTILE
 from tests.ui.conftest import SIZE, connect_to, first_round, next_round, wait_until
@@ -303,12 +305,43 @@ async def test_labels_are_kept_in_the_store_and_shown(app: BatchboardApp, store:
         await pilot.press("l")
         assert isinstance(app.screen, LabelInput)
         await pilot.press(*"eval-run-7", "enter")
-        assert store.label(target) == "eval-run-7"
         assert str(table.get_row(target)[1]) == "eval-run-7"
+        await store_writes_done(app)
+        assert store.label(target) == "eval-run-7"
         await pilot.press("l")
         app.screen.query_one(Input).value = ""
         await pilot.press("enter")
+        await store_writes_done(app)
         assert store.label(target) is None
+
+
+async def store_writes_done(app: BatchboardApp) -> None:
+    """Store writes run in thread workers (group "store"): wait for them, not for the poll loop."""
+    writes = [w for w in app.workers if w.group == "store"]
+    if writes:  # an empty list would mean "every worker", the poll loop included
+        await app.workers.wait_for_complete(writes)
+
+
+async def test_a_locked_store_is_reported_and_the_label_still_shows(
+    app: BatchboardApp, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def locked(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(store, "set_label", locked)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await first_round(pilot)
+        table = table_of(app)
+        target = row_ids(table)[0]
+        await select(pilot, target)
+        await pilot.press("l")
+        await pilot.press(*"kept", "enter")
+        await store_writes_done(app)
+        await pilot.pause()
+        assert str(table.get_row(target)[1]) == "kept"
+        titles = [n.title for n in app._notifications]
+        assert "Local store busy" in titles
+        assert app.is_running
 
 
 async def test_hostile_text_is_never_markup(

@@ -102,6 +102,13 @@ class BatchApi:
     def client(self) -> AsyncAnthropic:
         return self._client
 
+    def detached_client(self) -> AsyncAnthropic:
+        """A copy of the client with its own HTTP connections, for work on another thread's event loop
+        (the original's connection pool belongs to the loop that made it). The caller closes it."""
+        from anthropic import DefaultAsyncHttpxClient
+
+        return self._client.copy(http_client=DefaultAsyncHttpxClient())
+
     async def _call(self, coro_factory: Any) -> Any:
         from anthropic import AnthropicError  # already imported by the client's construction
 

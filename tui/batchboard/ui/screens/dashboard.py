@@ -7,6 +7,8 @@ SDK and builds the client, then one async worker runs the poll loop for the life
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
@@ -196,12 +198,10 @@ class DashboardScreen(Screen[None]):
         store = self.book.store
         if not any(c.state == SENDING for s in open_submissions(store) for c in s.chunks):
             return  # nothing was left half-sent: no request at all
-        from anthropic import DefaultAsyncHttpxClient
-
         from batchboard.ui.screens.submit import reconcile_on_start
 
         async def run() -> list[str]:
-            client = api.client.copy(http_client=DefaultAsyncHttpxClient())
+            client = api.detached_client()
             try:
                 return await reconcile_on_start(store, client, self.book.clock)
             finally:
@@ -281,10 +281,29 @@ class DashboardScreen(Screen[None]):
             timeout=10,
             markup=False,
         )
-        self.book.store.mark_end_notified(batch.id, now=self.book.clock.now())
+        store, now = self.book.store, self.book.clock.now()
+        self.write_store(
+            "that this batch's end was announced", lambda: store.mark_end_notified(batch.id, now=now)
+        )
         from batchboard.ui import results_actions
 
         results_actions.ingest_in_background(self.app, self.book.results, batch, on_done=self.results_ready)
+
+    @work(thread=True, group="store", exit_on_error=False)
+    def write_store(self, what: str, write: Callable[[], object]) -> None:
+        """Store writes run off the UI thread: another batchboard process (a CLI submit) may hold the
+        database's write lock for a while, and a locked database must not freeze or end the app."""
+        try:
+            write()
+        except sqlite3.Error as exc:
+            self.app.call_from_thread(
+                self.notify,
+                f"Could not save {what} in the local store ({exc}). It is kept for this session; "
+                "if another batchboard command is running, it will work again once that finishes.",
+                title="Local store busy",
+                severity="warning",
+                markup=False,
+            )
 
     def results_ready(self, batch_id: str) -> None:
         """A batch's results were indexed: its cost cells and the header totals can be filled."""
@@ -494,7 +513,13 @@ class DashboardScreen(Screen[None]):
         def done(label: str | None) -> None:
             if label is None:
                 return
-            self.book.set_label(batch_id, label)
+            label = label.strip()
+            if label:
+                self.book.labels[batch_id] = label
+            else:
+                self.book.labels.pop(batch_id, None)
+            store = self.book.store
+            self.write_store("the label", lambda: store.set_label(batch_id, label or None))
             self.table.update_label(batch_id)
             self.app.refresh_detail()
 
@@ -527,11 +552,12 @@ class DashboardScreen(Screen[None]):
         assert self.api is not None
         try:
             result = await self.api.cancel(batch.id)
-        except ApiError as exc:
+        except Exception as exc:  # an API error, or anything else: the row must not stay `canceling`
             self._canceling.pop(batch.id, None)
             known = self.poller.batches.get(batch.id, batch) if self.poller else batch
             self.show_batches([known])
-            self.notify(exc.message, title="Could not cancel", severity="error", markup=False)
+            message = exc.message if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
+            self.notify(message, title="Could not cancel", severity="error", markup=False)
             return
         if self.poller is not None:
             self.poller.observe(result)
