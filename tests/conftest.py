@@ -9,6 +9,8 @@ import pytest
 
 #: One hostile string pushed through every display path (see shared/STYLE.md).
 HOSTILE = "[/] [@click=app.quit]x[/] list[int] \x1b[31mred\x1b[0m [bold]not bold"
+#: How HOSTILE looks on screen: the markup stays literal, the terminal escapes are made visible (␛).
+SHOWN = "[/] [@click=app.quit]x[/] list[int] \u241b[31mred\u241b[0m [bold]not bold"
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from batchboard.core.results import GroupKey, ResultsIndex, ingest
 from batchboard.core.store import Store
 from batchboard.ui.screens.inspector import InspectorScreen
 from batchboard.ui.screens.problems import ItemsTable, ProblemsScreen
-from conftest import HOSTILE
+from conftest import HOSTILE, SHOWN
 
 BATCH = "msgbatch_problems"
 
@@ -69,9 +69,9 @@ async def test_groups_items_and_navigation(index: ResultsIndex) -> None:
 
         await pilot.press("right_square_bracket")  # next group: invalid_request_error, with the hostile text
         assert screen.group is not None and screen.group.key == GroupKey("errored", "invalid_request_error")
-        assert HOSTILE in cell_texts(table) and HOSTILE in cell_texts(table, 2)
+        assert SHOWN in cell_texts(table) and SHOWN in cell_texts(table, 2)
         status = screen.query_one("#problems-status", Static)
-        assert HOSTILE in str(status.render())
+        assert SHOWN in str(status.render())
 
         await pilot.press("left_square_bracket", "left_square_bracket")  # wraps around to succeeded
         assert screen.group is not None and screen.group.key == GroupKey("succeeded")
@@ -96,14 +96,14 @@ async def test_inspector_shows_result_copies_and_has_no_request(index: ResultsIn
     )
     async with app.run_test(size=(140, 40), notifications=True) as pilot:
         table = app.screen.query_one("#problems-items", DataTable)
-        table.move_cursor(row=cell_texts(table).index(HOSTILE))
+        table.move_cursor(row=cell_texts(table).index(SHOWN))
         await pilot.press("enter")
         inspector = app.screen
         assert isinstance(inspector, InspectorScreen)
         result = inspector.query_one("#inspector-result", TextArea)
         assert HOSTILE.replace("\x1b", "\\u001b") in result.text or HOSTILE in result.text
         assert '"invalid_request_error"' in result.text
-        assert HOSTILE in str(inspector.query_one("#inspector-header", Static).render())
+        assert SHOWN in str(inspector.query_one("#inspector-header", Static).render())
         await pilot.press("c")
         assert app.clipboard == result.text
         await pilot.press("t")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from rich.console import Console
-from tests.conftest import HOSTILE
+from tests.conftest import HOSTILE, SHOWN
 from tests.ui.conftest import SIZE, connect_to, first_round, next_round, wait_until
 from textual.widgets import Input
 
@@ -369,20 +369,20 @@ async def test_hostile_text_is_never_markup(
         await pilot.press("l")
         app.screen.query_one(Input).value = HOSTILE
         await pilot.press("enter")
-        assert str(table.get_row(soon.id)[1]) == HOSTILE  # the label cell, verbatim
+        assert str(table.get_row(soon.id)[1]) == SHOWN  # the label cell: literal, escapes visible
         # The detail screen shows it verbatim.
         await pilot.press("enter")
-        assert HOSTILE in detail_text(app)
+        assert SHOWN in detail_text(app)
         await pilot.press("escape")
         # API error text: in the stale line and a notification.
         armed.set()
         await next_round(pilot)
-        assert HOSTILE in summary_text(app)
+        assert SHOWN in summary_text(app)
         # The batch with the hostile label ends: its notification carries the label.
         clock.advance(minutes=3)
         await next_round(pilot)
-        assert any(HOSTILE in n for n in notifications(app) if "Batch ended" in n)
-        assert any(HOSTILE in n for n in notifications(app) if "stale" in n)
+        assert any(SHOWN in n for n in notifications(app) if "Batch ended" in n)
+        assert any(SHOWN in n for n in notifications(app) if "stale" in n)
         await pilot.pause()
         assert app.is_running  # [@click=app.quit] did nothing
 

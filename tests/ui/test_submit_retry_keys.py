@@ -17,7 +17,7 @@ import anthropic
 import orjson
 import pytest
 from rich.console import Console
-from tests.conftest import HOSTILE
+from tests.conftest import HOSTILE, SHOWN
 from tests.ui.conftest import SIZE, connect_to, first_round, next_round, wait_until
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
@@ -404,7 +404,7 @@ async def test_hostile_label_and_file_name_are_never_markup(
         await pilot.press("y")
         await wait_until(pilot, lambda: len(app.book.batches) == 1)
         (batch_id,) = app.book.batches
-        assert app.book.label(batch_id) == HOSTILE
+        assert app.book.label(batch_id) == SHOWN
         assert str(table_of(app).get_cell(batch_id, "label")).startswith("[/] [@click=app.quit]x[/]")
         await pilot.press("slash", *"list[int]")
         await pilot.pause()
@@ -439,6 +439,6 @@ async def test_a_submission_whose_answer_was_lost_is_recovered_at_start_not_rese
         (note,) = [n for n in app._notifications if n.title == "Submission recovered"]
         assert note.message.startswith(f"Recovered {created.id} for submission {submission.id}")
         await wait_until(pilot, lambda: created.id in app.book.batches)
-        assert app.book.label(created.id) == HOSTILE
+        assert app.book.label(created.id) == SHOWN
         assert app.is_running
     assert [b.id async for b in client.messages.batches.list()] == [created.id]  # not sent again

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from batchboard.core.format import printable
 from batchboard.core.models import Batch
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class ApiError(Exception):
         api_message: str | None = None,
         request_id: str | None = None,
     ) -> None:
+        message = printable(message)  # shown in toasts and the header: no terminal escapes from the API
         super().__init__(message)
         self.message = message
         self.status = status
@@ -53,6 +55,8 @@ class ApiError(Exception):
         if isinstance(status, int):
             error_type = getattr(exc, "type", None)
             api_message = getattr(exc, "api_message", None)
+            if api_message:
+                api_message = printable(str(api_message))  # API text is untrusted: no terminal escapes
             request_id = getattr(exc, "request_id", None)
             parts = [f"HTTP {status}"]
             if error_type:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import orjson
 
 from batchboard.core.clock import Clock
+from batchboard.core.format import printable
 from batchboard.core.pricing import ModelPrice, TokenCounts
 from batchboard.core.store import Store
 
@@ -31,26 +31,6 @@ Role = Literal["user", "assistant"]
 
 #: How the pane labels the one-request batches it sends, so the table shows what they are.
 COMPARISON_ID_PREFIX = "chat-compare-"
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """`text` with terminal control characters made visible and harmless (ESC becomes ␛, C1 codes `\\x9b`).
-
-    Newlines and tabs stay. Model output goes through this before it is displayed or exported, so an ANSI
-    escape in a reply can never reach the terminal.
-    """
-
-    def visible(match: re.Match[str]) -> str:
-        code = ord(match.group(0))
-        if code < 0x20:
-            return chr(0x2400 + code)  # the Unicode "control pictures" block
-        if code == 0x7F:
-            return "\u2421"
-        return f"\\x{code:02x}"
-
-    return _CONTROL.sub(visible, text.replace("\r\n", "\n"))
 
 
 # ---------------------------------------------------------------------------------------------- prices

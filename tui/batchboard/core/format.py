@@ -5,6 +5,7 @@ Everything here is pure and locale-independent, so snapshots and tests are stabl
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -116,3 +117,24 @@ def _coarse(delta: timedelta) -> str:
     if hours >= 24:
         return f"{hours // 24}d {hours % 24}h"
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` with terminal control characters made visible and harmless (ESC becomes ␛, C1 codes `\\x9b`).
+
+    Newlines and tabs stay. Everything from outside (model output, API error text, labels, result fields)
+    goes through this before it is displayed, so an ANSI or OSC escape can never reach the terminal.
+    """
+
+    def visible(match: re.Match[str]) -> str:
+        code = ord(match.group(0))
+        if code < 0x20:
+            return chr(0x2400 + code)  # the Unicode "control pictures" block
+        if code == 0x7F:
+            return "\u2421"
+        return f"\\x{code:02x}"
+
+    return _CONTROL.sub(visible, text.replace("\r\n", "\n"))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchboard.core.clock import Clock
 from batchboard.core.eta import DurationSample, Eta, estimate_eta
+from batchboard.core.format import printable
 from batchboard.core.models import Batch, Outcome
 from batchboard.core.store import Store
 
@@ -119,7 +120,9 @@ class BatchBook:
         return self._ended_on[day]
 
     def label(self, batch_id: str) -> str:
-        return self.labels.get(batch_id, "")
+        """The label as displayed: control characters made visible, so a stored label cannot drive the
+        terminal."""
+        return printable(self.labels.get(batch_id, ""))
 
     def set_label(self, batch_id: str, label: str) -> None:
         label = label.strip()

@@ -24,7 +24,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from batchboard.core.format import human_int
+from batchboard.core.format import human_int, printable
 from batchboard.core.models import Batch
 from batchboard.core.results import IngestCancelled, IngestError, IngestProgress, IngestReport, ResultsIndex
 from batchboard.core.results_service import ResultsService
@@ -306,7 +306,7 @@ def cost_breakdown(service: ResultsService | None, batch_id: str) -> list[tuple[
             line.append(f"{usd(model.batch_cost)} (standard {usd(model.standard_cost)})")
         else:
             line.append(PRICE_UNKNOWN)
-        rows.append((Text(model.model), line))
+        rows.append((Text(printable(model.model)), line))
     return rows
 
 

@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane, TextArea
 
-from batchboard.core.format import human_int, usd
+from batchboard.core.format import human_int, printable, usd
 from batchboard.core.results import ResultItem, ResultsIndex
 
 #: (batch_id, custom_id) -> the stored request (`params`, or the whole line), or None when not stored.
@@ -84,18 +84,18 @@ class InspectorScreen(Screen[None]):
     def _header(self) -> Text:
         item = self.item
         text = Text()
-        text.append(item.custom_id, style="bold")
-        text.append(f"  ·  {item.result_type}")
+        text.append(printable(item.custom_id), style="bold")
+        text.append(f"  ·  {printable(item.result_type)}")
         if item.error_type:
             text.append("  ·  ")
-            text.append(item.error_type)
+            text.append(printable(item.error_type))
         if item.result_type == "succeeded":
-            text.append(f"  ·  {item.model or '?'}  ·  {item.stop_reason or '?'}")
+            text.append(f"  ·  {printable(item.model or '?')}  ·  {printable(item.stop_reason or '?')}")
             text.append(f"  ·  {human_int(item.tokens.input)} in / {human_int(item.tokens.output)} out")
             text.append(f"  ·  {usd(item.cost_batch)}")
         if item.error_message:
             text.append("\n")
-            text.append(item.error_message)
+            text.append(printable(item.error_message))
         text.append(f"\nline {human_int(item.line + 1)} of the results file, {human_int(item.length)} bytes")
         return text
 

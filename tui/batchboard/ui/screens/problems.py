@@ -25,7 +25,7 @@ from textual.widget import AwaitMount
 from textual.widgets import DataTable, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from batchboard.core.format import human_int
+from batchboard.core.format import human_int, printable
 from batchboard.core.results import GroupKey, ResultGroup, ResultItem, ResultsIndex, Retryability
 from batchboard.ui.screens.inspector import InspectorScreen, RequestLookup
 
@@ -168,7 +168,7 @@ class ItemsTable(DataTable[Text]):
 def _one_line(value: str | None, width: int = MESSAGE_WIDTH) -> str:
     if not value:
         return ""
-    flat = " ".join(value.split())
+    flat = printable(" ".join(value.split()))
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -315,7 +315,9 @@ class ProblemsScreen(Screen[None]):
             key = str(item.line)
             self.items[key] = item
             table.add_row(
-                Text(item.custom_id, no_wrap=True, overflow="ellipsis"), *self._cells(item), key=key
+                Text(printable(item.custom_id), no_wrap=True, overflow="ellipsis"),
+                *self._cells(item),
+                key=key,
             )
 
     @staticmethod
