@@ -4,42 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 
 import pytest
 
 from batchboard.core.api import ApiError, BatchApi
-from batchboard.core.client import Connection, make_client
 from batchboard.core.clock import ManualClock
 from batchboard.core.poller import Poller, PollUpdate
 from batchboard.core.store import Store
-from batchboard.emulator import Emulator, EmulatorSettings, Fault
-
-START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def emulator(clock: ManualClock) -> Iterator[Emulator]:
-    emu = Emulator(EmulatorSettings(seed=0, demo=False), clock=clock)
-    emu.start_in_thread()
-    try:
-        yield emu
-    finally:
-        emu.stop_in_thread()
-
-
-@pytest.fixture
-async def api(emulator: Emulator) -> AsyncIterator[BatchApi]:
-    assert emulator.base_url
-    batch_api = BatchApi(make_client(Connection(emulator.base_url, "test-key", max_retries=0)))
-    yield batch_api
-    await batch_api.close()
+from batchboard.emulator import Emulator, Fault
 
 
 @pytest.fixture

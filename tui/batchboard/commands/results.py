@@ -117,7 +117,7 @@ def ensure_local(args: argparse.Namespace, index: ResultsIndex) -> IngestReport:
         if index.is_complete(batch_id):
             return ingest(batch_id, index, settings=settings)
         connection = connection_from_args(args, settings)
-        from batchboard.core.results import make_sync_client
+        from batchboard.core.client import make_sync_client
 
         bar = ProgressBar(f"downloading {printable(batch_id)}")
         with make_sync_client(connection) as client:

@@ -42,7 +42,6 @@ from batchboard.core.store import Store, from_db_time, register_schema, to_db_ti
 if TYPE_CHECKING:
     from anthropic import Anthropic
 
-    from batchboard.core.client import Connection
 
 RESULT_TYPES = ("succeeded", "errored", "canceled", "expired")
 INVALID = "invalid"
@@ -744,21 +743,6 @@ _EMPTY: dict[str, Any] = {}
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def make_sync_client(connection: Connection, **overrides: Any) -> Anthropic:
-    """The SDK's sync client, for ingestion in a worker thread (imports the SDK: not on the UI thread)."""
-    from anthropic import Anthropic
-
-    options: dict[str, Any] = {
-        "api_key": connection.api_key,
-        "max_retries": connection.max_retries,
-        "timeout": connection.timeout,
-    }
-    if connection.base_url:
-        options["base_url"] = connection.base_url
-    options.update(overrides)
-    return Anthropic(**options)
 
 
 def sdk_chunks(client: Anthropic, batch_id: str, chunk_size: int = CHUNK_SIZE) -> ChunkSource:

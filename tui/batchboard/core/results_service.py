@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from batchboard.core.clock import Clock
 from batchboard.core.config import Settings
@@ -26,25 +26,10 @@ from batchboard.core.results import (
 )
 
 if TYPE_CHECKING:
-    from anthropic import Anthropic, AsyncAnthropic
+    from anthropic import Anthropic
 
 #: Builds a sync SDK client for a worker thread (raises IngestError when there is no connection yet).
 SyncClientFactory = Callable[[], "Anthropic"]
-
-
-def sync_client_like(client: AsyncAnthropic, **overrides: Any) -> Anthropic:
-    """A sync SDK client with the same key, base URL, timeout and retries as the app's async one, for
-    ingestion in a thread (the SDK is already imported when an async client exists)."""
-    from anthropic import Anthropic
-
-    options: dict[str, Any] = {
-        "api_key": client.api_key,
-        "base_url": str(client.base_url),
-        "max_retries": client.max_retries,
-        "timeout": client.timeout,
-    }
-    options.update(overrides)
-    return Anthropic(**options)
 
 
 class ResultsService:
