@@ -145,6 +145,18 @@ def _api_failure(exc: Exception, what: str) -> CommandError | None:
     )
 
 
+def _plainly(what: str, work: Callable[[], int]) -> int:
+    """Run a command's work; a CommandError, an API or a network error ends it with a plain message."""
+    try:
+        return work()
+    except CommandError as error:
+        return fail(error)
+    except Exception as exc:
+        if (plain := _api_failure(exc, what)) is None:
+            raise
+        return fail(plain)
+
+
 def _validation_json(report: Report) -> dict[str, Any]:
     return {
         "file": report.file,
@@ -250,19 +262,15 @@ def _submission_json(submission: Submission) -> dict[str, Any]:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    try:
+    def work() -> int:
         if not args.resume:
             if not args.file:
                 raise CommandError("give a FILE.jsonl to submit (or --resume SUBMISSION_ID)", EXIT_USAGE)
             if not Path(args.file).is_file():
                 raise CommandError(f"{args.file}: no such file", EXIT_USAGE)
         return asyncio.run(_submit(args))
-    except CommandError as error:
-        return fail(error)
-    except Exception as exc:
-        if (plain := _api_failure(exc, "submit")) is None:
-            raise
-        return fail(plain)
+
+    return _plainly("submit", work)
 
 
 async def _submit(args: argparse.Namespace) -> int:
@@ -332,14 +340,7 @@ def _finish(args: argparse.Namespace, result: dict[str, Any], submission: Submis
 
 
 def run_retry(args: argparse.Namespace) -> int:
-    try:
-        return asyncio.run(_retry(args))
-    except CommandError as error:
-        return fail(error)
-    except Exception as exc:
-        if (plain := _api_failure(exc, "retry")) is None:
-            raise
-        return fail(plain)
+    return _plainly("retry", lambda: asyncio.run(_retry(args)))
 
 
 async def _retry(args: argparse.Namespace) -> int:
@@ -413,14 +414,7 @@ async def _retry(args: argparse.Namespace) -> int:
 
 
 def run_attach(args: argparse.Namespace) -> int:
-    try:
-        return _attach(args)
-    except CommandError as error:
-        return fail(error)
-    except Exception as exc:
-        if (plain := _api_failure(exc, "attach")) is None:
-            raise
-        return fail(plain)
+    return _plainly("attach", lambda: _attach(args))
 
 
 def _attach(args: argparse.Namespace) -> int:
