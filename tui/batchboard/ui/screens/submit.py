@@ -7,6 +7,7 @@ async workers; problems, paths and custom_ids are untrusted text and go in as `C
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -421,7 +422,9 @@ class RetryScreen(_SendingScreen):
             for _, params in plan.requests:
                 yield orjson.loads(params)
 
-        estimate = await self.estimate(tally_params(requests()), requests)
+        # Parsing every stored request (up to 100,000) is CPU work: a thread, not the event loop.
+        tallies = await asyncio.to_thread(tally_params, requests())
+        estimate = await self.estimate(tallies, requests)
         if plan is not self.plan:
             return  # superseded by a newer choice
         self.show_estimate(estimate)
