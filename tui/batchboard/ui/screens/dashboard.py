@@ -30,6 +30,7 @@ from batchboard.ui.widgets.batch_table import BatchTable
 from batchboard.ui.widgets.summary import SummaryBar
 
 if TYPE_CHECKING:
+    from batchboard.core.attach import LocalSources
     from batchboard.core.poller import Poller, PollStatus, PollUpdate
     from batchboard.ui.app import BatchboardApp
 
@@ -84,6 +85,16 @@ class DashboardScreen(Screen[None]):
             tooltip="Resend the selected batch's failed items",
             id="dashboard.retry",
         ),
+        Binding(
+            "a",
+            "attach",
+            "Attach",
+            tooltip="Link the JSONL file the selected batch was sent from elsewhere, so R can retry it",
+            id="dashboard.attach",
+        ),
+        Binding(
+            "J", "job", "Job", tooltip="The selected batch and all its retries as one job", id="dashboard.job"
+        ),
         Binding("c", "cancel_batch", "Cancel", tooltip="Cancel the selected batch", id="dashboard.cancel"),
         Binding("l", "set_label", "Label", tooltip="Label the selected batch", id="dashboard.label"),
         Binding("r", "refresh", "Refresh", tooltip="Poll the API now", id="dashboard.refresh"),
@@ -118,6 +129,8 @@ class DashboardScreen(Screen[None]):
         self._pending = PendingChanges()
         self._canceling: dict[str, Batch] = {}  # optimistic rows while a cancel is on its way
         self._was_stale = False
+        self.sources: LocalSources | None = None
+        """Which batches batchboard holds the requests of, and their retries; read in a thread."""
 
     def compose(self) -> ComposeResult:
         settings = self.app.settings
@@ -227,6 +240,8 @@ class DashboardScreen(Screen[None]):
     @on(BatchesUpdated)
     def _apply_updates(self) -> None:
         pending = self._pending.take()
+        if any(batch_id not in self.book.batches for batch_id in pending.changed):
+            self.load_sources()  # new batches: sent from here, by another batchboard, or elsewhere
         changed = [self._keep_optimistic(b) for b in pending.changed.values()]
         self.show_batches(changed, pending.removed)
         for batch in pending.ended.values():
@@ -350,6 +365,13 @@ class DashboardScreen(Screen[None]):
         if action == "retry":
             batch = self.selected
             return batch is not None and can_retry(batch)
+        if action == "attach":
+            batch = self.selected
+            batch = self.selected  # until the sources are read: offered (the screen says if it is not)
+            return batch is not None and (self.sources is None or self.sources.can_attach(batch.id))
+        if action == "job":  # a batch with retries, or a retry
+            batch = self.selected
+            return batch is not None and self.sources is not None and self.sources.in_job(batch.id)
         if action == "clear_filter":
             return bool(self.table.filter_text) or self.query_one("#filter").has_class("-shown")
         return True
@@ -453,6 +475,20 @@ class DashboardScreen(Screen[None]):
         if batch is not None:
             self.request_cancel(batch.id)
 
+    def action_attach(self) -> None:
+        batch = self.selected
+        if batch is not None:
+            from batchboard.ui.screens.attach import push_attach
+
+            push_attach(self.app, batch.id)
+
+    def action_job(self) -> None:
+        batch = self.selected
+        if batch is not None:
+            from batchboard.ui.screens.job import push_job
+
+            push_job(self.app, batch.id)
+
     # -- batch actions (also used by the detail screen) ------------------------------------------
 
     def request_retry(self, batch_id: str) -> None:
@@ -478,6 +514,27 @@ class DashboardScreen(Screen[None]):
                 push_retry(self.app, batch_id)
 
         self.app.push_screen(DownloadScreen(service, batch, offer_export=False), downloaded)
+
+    @work(thread=True, exclusive=True, group="sources", exit_on_error=False)
+    def load_sources(self) -> None:
+        """Which batches batchboard holds the requests of (`a` is for the others) and which were retried
+        (`J`), off the UI thread: the store may be busy with results ingestion."""
+        from batchboard.core.attach import local_sources
+
+        try:
+            sources = local_sources(self.book.store)
+        except sqlite3.Error:
+            return  # the keys stay as they were; the next new batch reads them again
+        self.app.call_from_thread(self._sources_loaded, sources)
+
+    def _sources_loaded(self, sources: LocalSources) -> None:
+        self.sources = sources
+        self.refresh_bindings()
+
+    def attached(self, batch_id: str) -> None:
+        """A source file was linked to `batch_id` (`a`): `R` can use it now; the detail shows it."""
+        self.load_sources()
+        self.app.refresh_detail()
 
     def submitted(self, batch_ids: list[str]) -> None:
         """Batches were created (`n` or `R`): take the labels the submission gave them, and poll now so

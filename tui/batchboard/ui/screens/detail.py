@@ -44,6 +44,13 @@ class DetailScreen(Screen[None]):
         Binding("d", "download", "Download", tooltip="Download this batch's results", id="detail.download"),
         Binding("R", "retry", "Retry", tooltip="Resend this batch's failed items", id="detail.retry"),
         Binding("J", "job", "Job", tooltip="This batch and all its retries as one job", id="detail.job"),
+        Binding(
+            "a",
+            "attach",
+            "Attach",
+            tooltip="Link the JSONL file this batch was sent from elsewhere, so R can retry it",
+            id="detail.attach",
+        ),
     ]
 
     app: BatchboardApp
@@ -84,7 +91,16 @@ class DetailScreen(Screen[None]):
 
             batch = self.current
             return batch is not None and can_retry(batch)
+        if action == "attach":  # not for a batch batchboard sent: its requests are stored already
+            return self.lineage is not None and self.lineage.origin.kind in (None, "attach")
+        if action == "job":  # a batch with retries, or a retry (as on the dashboard)
+            return self.lineage is not None and len(self.lineage.chain) > 1
         return True
+
+    def action_attach(self) -> None:
+        from batchboard.ui.screens.attach import push_attach
+
+        push_attach(self.app, self.batch_id)
 
     def action_retry(self) -> None:
         self.app.dashboard.request_retry(self.batch_id)
@@ -248,9 +264,7 @@ class DetailScreen(Screen[None]):
         elif origin.kind == "attach":
             source = Text.assemble("sent elsewhere; requests linked from ", Text(origin.source_path or "?"))
         else:
-            source = Text(
-                "— (not sent by batchboard: 'batchboard attach' links its file)", style=palette.muted
-            )
+            source = Text("— (not sent by batchboard: press a to link its file)", style=palette.muted)
         table.add_row("Submitted from", source)
         table.add_row("Retry of", Text(origin.parent_batch_id or fmt.DASH))
         table.add_row("Retries", Text(", ".join(origin.retries) if origin.retries else fmt.DASH))

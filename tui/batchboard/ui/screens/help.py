@@ -43,6 +43,8 @@ class HelpScreen(ModalScreen[None]):
             bindings = getattr(source, "_bindings", None)
             if bindings is None:
                 continue
+            bindings = bindings.copy()
+            bindings.apply_keymap(self.app._keymap)  # as Textual does when it dispatches a key
             by_action: dict[str, list[str]] = {}
             descriptions: dict[str, str] = {}
             ids: dict[str, str] = {}

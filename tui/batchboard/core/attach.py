@@ -1,0 +1,106 @@
+"""Linking the source file of a batch submitted elsewhere: read a checked file's requests, store them as the
+batch's requests (`submit.attach_file`), and compare its custom_ids with the batch's results when they are
+indexed. Blocking (the file and the store): the TUI calls it from a thread worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+
+from batchboard.core.clock import Clock
+from batchboard.core.jsonl import Report, iter_chunk
+from batchboard.core.results import ResultsIndex
+from batchboard.core.store import Store
+from batchboard.core.submit import SubmitError, attach_file
+
+#: Submission kinds whose requests batchboard stored when it sent them: nothing to attach for those.
+SENT_HERE = frozenset({"file", "retry"})
+
+
+@dataclass(frozen=True, slots=True)
+class Attached:
+    """What an attach did: how many requests were linked, and how the file's custom_ids compare."""
+
+    batch_id: str
+    submission_id: str
+    requests: int
+    compared: bool
+    """True when the batch's results were indexed, so `missing` and `extra` are known."""
+    missing: list[str] = field(default_factory=list)
+    """custom_ids in the batch's results that the file lacks (their failures cannot be retried), in order."""
+    extra: list[str] = field(default_factory=list)
+    """custom_ids in the file that the batch's results do not have, in file order."""
+
+
+def result_custom_ids(store: Store, batch_id: str) -> list[str] | None:
+    """The custom_ids of `batch_id`'s results in result order, or None when they are not indexed here."""
+    info = ResultsIndex(store).file(batch_id)
+    if info is None or not info.indexed:
+        return None
+    rows = store.query("SELECT custom_id FROM result_items WHERE batch_id = ? ORDER BY line", (batch_id,))
+    return [row[0] for row in rows]
+
+
+def attach_report(store: Store, batch_id: str, report: Report, *, clock: Clock | None = None) -> Attached:
+    """Store the requests of a checked file as `batch_id`'s (replacing an earlier attach of it).
+
+    Raises SubmitError when the file has errors (nothing is stored), changed since it was checked, or the
+    batch was sent by batchboard (its requests are stored already); OSError when it cannot be read.
+    """
+    if not report.ok:
+        raise SubmitError(f"{report.file}: {report.errors:,} error(s); nothing was attached")
+    rows: list[tuple[str, int, bytes]] = []
+    try:
+        for chunk in report.chunks:
+            for line, request in iter_chunk(report.path, chunk):
+                rows.append((request["custom_id"], line, orjson.dumps(request["params"])))
+    except (orjson.JSONDecodeError, KeyError, TypeError) as error:
+        raise SubmitError(f"{report.file} changed since it was checked; try again") from error
+    if len(rows) != report.requests:
+        raise SubmitError(f"{report.file} changed since it was checked; try again")
+    batch_ids = result_custom_ids(store, batch_id)
+    submission = attach_file(store, batch_id, rows, source_path=str(report.path.resolve()), clock=clock)
+    if batch_ids is None:
+        return Attached(batch_id, submission.id, len(rows), compared=False)
+    file_ids = [cid for cid, _, _ in rows]
+    in_file, in_batch = set(file_ids), set(batch_ids)
+    return Attached(
+        batch_id,
+        submission.id,
+        len(rows),
+        compared=True,
+        missing=list(dict.fromkeys(cid for cid in batch_ids if cid not in in_file)),
+        extra=[cid for cid in file_ids if cid not in in_batch],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LocalSources:
+    """What the store says about every batch at once, for keys that apply to some batches only."""
+
+    kinds: dict[str, str]
+    """batch_id -> the kind of submission batchboard holds its requests from ('file', 'retry', 'attach')."""
+    retried: frozenset[str]
+    """Batches that batchboard sent a retry of."""
+
+    def can_attach(self, batch_id: str) -> bool:
+        """A batch batchboard did not send (nothing stored, or an earlier attach that a new file replaces)."""
+        return self.kinds.get(batch_id) not in SENT_HERE
+
+    def in_job(self, batch_id: str) -> bool:
+        """Part of a job of more than one batch: a retry, or a batch that was retried."""
+        return self.kinds.get(batch_id) == "retry" or batch_id in self.retried
+
+
+def local_sources(store: Store) -> LocalSources:
+    store.ensure_schemas()
+    rows = store.query(
+        "SELECT c.batch_id, s.kind FROM submission_chunks c JOIN submissions s ON s.id = c.submission_id "
+        "WHERE c.batch_id IS NOT NULL"
+    )
+    parents = store.query(
+        "SELECT DISTINCT parent_batch_id FROM submissions WHERE parent_batch_id IS NOT NULL"
+    )
+    return LocalSources({str(b): str(k) for b, k in rows}, frozenset(str(p) for (p,) in parents))
