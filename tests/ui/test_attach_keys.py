@@ -177,6 +177,7 @@ async def test_a_from_the_table_links_a_file_reports_missing_and_extra_ids_then_
         assert f"Linked 22 requests from {path} to {batch_id}." in text
         assert "4 custom_id(s) of the batch are not in the file (their failures cannot be retried):" in text
         assert "  req-20" in text and "2 custom_id(s) in the file are not in the batch:" in text
+        assert "escape, then R: resend the batch's failed items from this file." in text
         assert any(n.title == "Source file linked" for n in app._notifications)
         assert set(stored_requests(store, batch_id)) == set(in_file)
         await pilot.press("escape")

@@ -314,8 +314,15 @@ class AttachScreen(ModalScreen[None]):
             lines += _id_list(outcome.extra, "custom_id(s) in the file are not in the batch", "warning")
             if not outcome.missing and not outcome.extra:
                 lines.append("The file has exactly the batch's custom_ids.")
-        lines.append("R resends the batch's failed items from this file. escape: close")
+        if self._has_failures():
+            lines.append("escape, then R: resend the batch's failed items from this file.")
         self.show(*lines)
+
+    def _has_failures(self) -> bool:
+        from batchboard.ui.screens.dashboard import can_retry
+
+        batch = (self.latest() if self.latest is not None else None) or self.target
+        return can_retry(batch)
 
 
 def _line(text: str, severity: str) -> Static:

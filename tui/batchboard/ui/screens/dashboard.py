@@ -89,7 +89,7 @@ class DashboardScreen(Screen[None]):
             "a",
             "attach",
             "Attach",
-            tooltip="Link the JSONL file the selected batch was sent from elsewhere, so R can retry it",
+            tooltip="Link the source file of a batch sent elsewhere, so R can retry it",
             id="dashboard.attach",
         ),
         Binding(

@@ -48,7 +48,7 @@ class DetailScreen(Screen[None]):
             "a",
             "attach",
             "Attach",
-            tooltip="Link the JSONL file this batch was sent from elsewhere, so R can retry it",
+            tooltip="Link the source file of this batch (sent elsewhere), so R can retry it",
             id="detail.attach",
         ),
     ]

@@ -396,7 +396,7 @@ class RetryScreen(_SendingScreen):
             lines.append(
                 _problem_line(
                     f"{len(plan.missing):,} failed item(s) have no stored request (sent elsewhere? "
-                    "'batchboard attach' links the source file)",
+                    "a on the batch links its source file)",
                     "warning",
                 )
             )
