@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from tests.results.helpers import chunked, ended_batch, errored, jsonl, other, succeeded
+from textual import events
 from textual.app import App
+from textual.binding import BindingType
+from textual.geometry import Region
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, OptionList, Static, TextArea
 
 from batchboard.core.results import GroupKey, ResultsIndex, ingest
@@ -174,15 +178,69 @@ async def test_items_table_draws_cells_as_datatable_does(index: ResultsIndex) ->
         assert compared == table.row_count * 3 * 8
 
 
-async def test_filter_footer_and_groups_arrive_after_the_first_frame(index: ResultsIndex) -> None:
-    app = Host(lambda: ProblemsScreen(index, BATCH))
+async def test_the_first_frame_is_the_rows_and_the_rest_arrives_in_place(index: ResultsIndex) -> None:
+    first: list[tuple[list[Widget], Region, int]] = []
+
+    class Watching(Host):
+        def _display(self, screen: Screen[Any], renderable: Any) -> None:
+            if isinstance(screen, ProblemsScreen) and renderable is not None and not first:
+                first.append((list(screen.children), screen.table.region, screen.table.row_count))
+            super()._display(screen, renderable)
+
+    app = Watching(lambda: ProblemsScreen(index, BATCH))
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ProblemsScreen)
+        children, region, rows = first[0]
+        assert children == [screen.table] and rows == 30  # the first frame: the rows, nothing else
+        assert [w.id or type(w).__name__ for w in screen.children] == [
+            "problems-title",
+            "LateFooter",
+            "problems-groups",
+            "problems-filter",
+            "problems-status",
+            "problems-items",
+        ]
+        assert screen.table.region == region == Region(44, 4, 96, 33)  # the others kept their space
         groups = screen.query_one("#problems-groups", OptionList)
         assert groups.option_count == len(screen.groups) == 5 and groups.highlighted == 0
-        assert not screen.query("#problems-filter-slot")
-        assert screen.query(Footer)
+        assert "problems of" in str(screen.query_one("#problems-title", Static).render())
+        assert "30 items" in str(screen.query_one("#problems-status", Static).render())
+        assert screen.query_one(Footer).query("FooterKey")  # the bindings show without a focus change
         await pilot.press("slash")
         assert screen.query_one("#problems-filter", Input).has_focus
+
+
+@pytest.mark.parametrize("how", ["pop_screen", "dismiss", "keys"])
+async def test_pushed_and_popped_in_the_same_tick(index: ResultsIndex, how: str) -> None:
+    """`e` then `escape` faster than a frame: the screen is gone before its mount handler and its deferred
+    widgets run, which must then do nothing (they used to raise NoMatches and take the app down)."""
+
+    class Opener(App[None]):
+        BINDINGS: ClassVar[list[BindingType]] = [("e", "open", "Open")]
+
+        def action_open(self) -> None:
+            screen = ProblemsScreen(index, BATCH)
+            self.push_screen(screen)
+            if how == "pop_screen":
+                self.pop_screen()
+            elif how == "dismiss":
+                screen.dismiss(None)
+
+    app = Opener()
+    async with app.run_test(size=(140, 40)) as pilot:
+        if how == "keys":  # both keys queued before the app handles either, as a fast typist does
+            driver = app._driver
+            assert driver is not None
+            driver.send_message(events.Key("e", "e"))
+            driver.send_message(events.Key("escape", None))
+        else:
+            await pilot.press("e")
+        await pilot.pause()
+        await pilot.pause(0.05)
+        assert app.is_running and app.return_code is None
+        assert not isinstance(app.screen, ProblemsScreen)
+        app.push_screen(ProblemsScreen(index, BATCH))  # and it still opens normally afterwards
+        await pilot.pause()
+        assert isinstance(app.screen, ProblemsScreen) and app.screen.query_one(DataTable).row_count == 30

@@ -17,12 +17,13 @@ from rich.text import Span, Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import AwaitMount
 from textual.widgets import DataTable, Footer, Input, OptionList, Static
+from textual.widgets.data_table import RowKey
 from textual.widgets.option_list import Option
 
 from batchboard.core.format import human_int, printable
@@ -38,7 +39,6 @@ MESSAGE_WIDTH = 200
 #: Column widths of the items table (a custom_id is at most 64 characters; longer ones end in an ellipsis).
 CUSTOM_ID_WIDTH = 24
 KIND_WIDTH = 22
-FILTER_HEIGHT = 3
 
 _MARKERS = {
     Retryability.RETRYABLE: "↻ retryable",
@@ -79,6 +79,8 @@ class ItemsTable(DataTable[Text]):
     """
 
     _frame_styles: dict[Any, Style] | None = None
+    #: The columns' render widths, and the blank that fills the rest of a line, for the frame being drawn.
+    _frame_widths: tuple[list[int], int] | None = None
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # Styles that DataTable looks up (walking the DOM) once per line are the same for a whole frame.
@@ -86,7 +88,7 @@ class ItemsTable(DataTable[Text]):
         try:
             return super().render_lines(crop)
         finally:
-            self._frame_styles = None
+            self._frame_styles = self._frame_widths = None
 
     @property
     def rich_style(self) -> Style:
@@ -107,6 +109,72 @@ class ItemsTable(DataTable[Text]):
         if style is None:
             style = styles[key] = super()._get_row_style(row_index, base_style)
         return style
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[list[list[Segment]], list[list[Segment]]]:
+        # DataTable's own method, for a body row of a row-cursor table without labels or fixed columns:
+        # what is the same for every line of the frame (the header's style, which this case never uses,
+        # costs as much as a whole row) is worked out once per frame.
+        if (
+            self._frame_styles is None
+            or row_key is self._header_row_key
+            or self.fixed_columns
+            or self._should_render_row_labels
+            or self.cursor_type != "row"
+        ):
+            return super()._render_line_in_row(row_key, line_no, base_style, cursor_location, hover_location)
+        cache_key = (
+            row_key,
+            line_no,
+            base_style,
+            cursor_location,
+            hover_location,
+            self.cursor_type,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        cached = self._row_render_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        if self._frame_widths is None:
+            column_widths = [column.get_render_width(self) for column in self.ordered_columns]
+            self._frame_widths = (column_widths, max(0, self.size.width - sum(column_widths)))
+        widths, remaining = self._frame_widths
+        row_index = self._row_locations.get(row_key)
+        if row_index is None:
+            row_index = -1
+        row_style = self._get_row_style(row_index, base_style)
+        cursor = row_index == cursor_location.row
+        hover = row_index == hover_location.row
+        scrollable_row = [
+            self._render_cell(row_index, column_index, row_style, width, cursor=cursor, hover=hover)[line_no]
+            for column_index, width in enumerate(widths)
+        ]
+        extend_style, _ = self._get_styles_to_render_cell(
+            row_index == -1,
+            False,
+            False,
+            (row_index or 0) == hover_location.row,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            False,
+            False,
+        )
+        extend_style = row_style + extend_style
+        extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+        scrollable_row.append([Segment(" " * remaining, extend_style)])
+        row_pair: tuple[list[list[Segment]], list[list[Segment]]] = ([], scrollable_row)
+        self._row_render_cache[cache_key] = row_pair
+        return row_pair
 
     def _render_cell(
         self,
@@ -165,6 +233,13 @@ class ItemsTable(DataTable[Text]):
         return lines
 
 
+class LateFooter(Footer):
+    """A Footer mounted after its screen: it shows the bindings at once, not at the next change of focus."""
+
+    def on_mount(self) -> None:
+        self.bindings_changed(self.screen)
+
+
 def _one_line(value: str | None, width: int = MESSAGE_WIDTH) -> str:
     if not value:
         return ""
@@ -209,7 +284,7 @@ class ProblemsScreen(Screen[None]):
         page_size: int = PAGE_SIZE,
         on_group_changed: Callable[[ResultGroup], None] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(classes="-first-frame")
         self.index = index
         self.batch_id = batch_id
         self.request_lookup = request_lookup
@@ -217,58 +292,72 @@ class ProblemsScreen(Screen[None]):
         self.groups: list[ResultGroup] = []
         self.group: ResultGroup | None = None
         self.items: dict[str, ResultItem] = {}
+        self.table = ItemsTable(id="problems-items", cursor_type="row", zebra_stripes=True)
         self._initial_group = initial_group
         self._last: ResultItem | None = None
         self._exhausted = True
         self._filter = ""
         self._on_group_changed = on_group_changed
+        self._title = Text()
+        self._status = Text()
+        self._group_list: OptionList | None = None
+        self._status_line: Static | None = None
+        self._rest: AwaitMount | None = None
 
     def compose(self) -> ComposeResult:
-        # The filter, the footer and the group list's entries come right after the first frame
-        # (`_mount_deferred`): together they are a third of the first paint, and the rows are what the user
-        # opened the screen for. The filter's space is held by a blank of the same height, so nothing moves.
-        yield Static(id="problems-title")
-        with Horizontal(id="problems-body"):
-            yield OptionList(id="problems-groups")
-            with Vertical(id="problems-right"):
-                slot = Static(id="problems-filter-slot")
-                slot.styles.height = FILTER_HEIGHT
-                yield slot
-                yield ItemsTable(id="problems-items", cursor_type="row", zebra_stripes=True)
-                yield Static(id="problems-status")
+        # The first frame holds the items table alone: the title, group list, filter, status line and footer
+        # are mounted right after it (`_mount_rest`). Each widget costs its mount, styling and painting,
+        # and the rows are what the user opened the screen for. The `-first-frame` class holds their space
+        # (results.tcss), so nothing moves when they arrive.
+        yield self.table
 
-    def _mount_deferred(self) -> AwaitMount | None:
-        if not self.is_attached or self.query("#problems-filter"):  # dismissed already, or done
-            return None
+    @property
+    def gone(self) -> bool:
+        """Popped already (possibly in the tick that pushed it): a callback arriving now has nothing to do."""
+        return not self.is_attached or self not in self.app.screen_stack
+
+    def _mount_rest(self) -> AwaitMount | None:
+        """Mount everything but the table, once; None when the screen is gone."""
+        if self._rest is not None or self.gone:
+            return self._rest
+        # Options added after construction, which would highlight (and so show) the first group.
+        group_list = OptionList(id="problems-groups")
+        group_list.add_options([Option(group_label(g), id=_group_id(g.key)) for g in self.groups])
+        if self.group in self.groups:  # no watcher, no message: that group is on show already
+            group_list.set_reactive(OptionList.highlighted, self.groups.index(self.group))
+        self._group_list = group_list
+        self._status_line = Static(self._status, id="problems-status")
         with self.app.batch_update():
-            option_list = self.query_one("#problems-groups", OptionList)
-            option_list.add_options([Option(group_label(g), id=_group_id(g.key)) for g in self.groups])
-            if self.group in self.groups:
-                option_list.highlighted = self.groups.index(self.group)
-            table = self.query_one("#problems-items", DataTable)
-            mounted = self.query_one("#problems-right", Vertical).mount(
-                Input(placeholder="filter by custom_id", id="problems-filter"), before=table
+            # Children are split off the screen's edges in this order; the table takes what is left.
+            self._rest = self.mount(
+                Static(self._title, id="problems-title"),
+                LateFooter(),
+                group_list,
+                Input(placeholder="filter by custom_id", id="problems-filter"),
+                self._status_line,
+                before=self.table,
             )
-            self.query_one("#problems-filter-slot").remove()
-            self.mount(Footer())
-        return mounted
+            self.remove_class("-first-frame")
+        return self._rest
 
     def on_mount(self) -> None:
-        table = self.query_one("#problems-items", DataTable)
+        if self.gone:
+            return
+        table = self.table
         # Fixed widths: adding rows then measures no cell (auto widths measure every one of them).
         table.add_column("custom_id", key="custom_id", width=CUSTOM_ID_WIDTH)
         table.add_column("kind", key="kind", width=KIND_WIDTH)
         table.add_column("detail", key="detail", width=MESSAGE_WIDTH)
-        self.call_after_refresh(self._mount_deferred)
+        self.call_after_refresh(self._mount_rest)
         self.groups = self.index.groups(self.batch_id)
         title = Text("Results of ")
         title.append(self.batch_id, style="bold")
         problems = sum(g.count for g in self.groups if g.is_problem)
         total = sum(g.count for g in self.groups)
         title.append(f"  ·  {human_int(problems)} problems of {human_int(total)}")
-        self.query_one("#problems-title", Static).update(title)
+        self._title = title
         if not self.groups:
-            self.query_one("#problems-status", Static).update(
+            self._set_status(
                 Text("No results indexed for this batch yet: press d on the dashboard to download them.")
             )
             return
@@ -287,8 +376,7 @@ class ProblemsScreen(Screen[None]):
             self._on_group_changed(group)
 
     def _reload(self) -> None:
-        table = self.query_one("#problems-items", DataTable)
-        table.clear()
+        self.table.clear()
         self.items = {}
         self._last = None
         self._exhausted = False
@@ -310,7 +398,7 @@ class ProblemsScreen(Screen[None]):
         if not page:
             return
         self._last = page[-1]
-        table = self.query_one("#problems-items", DataTable)
+        table = self.table
         for item in page:
             key = str(item.line)
             self.items[key] = item
@@ -333,7 +421,6 @@ class ProblemsScreen(Screen[None]):
         return Text(item.result_type), Text("")
 
     def _update_status(self) -> None:
-        status = self.query_one("#problems-status", Static)
         if self.group is None:
             return
         shown = len(self.items)
@@ -352,7 +439,12 @@ class ProblemsScreen(Screen[None]):
         if sample and self.group.key.result_type == "errored":
             text.append("  ·  e.g. ")
             text.append(_one_line(sample, 120))
-        status.update(text)
+        self._set_status(text)
+
+    def _set_status(self, text: Text) -> None:
+        self._status = text
+        if self._status_line is not None:
+            self._status_line.update(text)
 
     # ------------------------------------------------------------------------------------- handlers
 
@@ -364,7 +456,7 @@ class ProblemsScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#problems-groups")
     def _group_selected(self, event: OptionList.OptionSelected) -> None:
-        self.query_one("#problems-items", DataTable).focus()
+        self.table.focus()
 
     @on(Input.Changed, "#problems-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -373,7 +465,7 @@ class ProblemsScreen(Screen[None]):
 
     @on(Input.Submitted, "#problems-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        self.query_one("#problems-items", DataTable).focus()
+        self.table.focus()
 
     @on(DataTable.RowHighlighted, "#problems-items")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -398,21 +490,22 @@ class ProblemsScreen(Screen[None]):
         self.app.push_screen(InspectorScreen(self.index, item, request))
 
     def action_inspect(self) -> None:
-        table = self.query_one("#problems-items", DataTable)
+        table = self.table
         if table.row_count:
             row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
             self.inspect(row_key.value)
 
     def action_back(self) -> None:
         if any(f.has_focus for f in self.query("#problems-filter")):
-            self.query_one("#problems-items", DataTable).focus()
+            self.table.focus()
             return
         self.dismiss(None)
 
     async def action_focus_filter(self) -> None:
-        mounting = self._mount_deferred()  # `/` pressed before the first frame was drawn
-        if mounting is not None:
-            await mounting
+        mounting = self._mount_rest()  # `/` pressed before the first frame was drawn
+        if mounting is None:  # gone
+            return
+        await mounting
         self.query_one("#problems-filter", Input).focus()
 
     def _move_group(self, step: int) -> None:
@@ -420,7 +513,11 @@ class ProblemsScreen(Screen[None]):
             return
         current = self.groups.index(self.group) if self.group in self.groups else 0
         target = (current + step) % len(self.groups)
-        self.query_one("#problems-groups", OptionList).highlighted = target
+        group_list = self._group_list
+        if group_list is not None and group_list.is_mounted:
+            group_list.highlighted = target
+        elif group_list is not None:
+            group_list.set_reactive(OptionList.highlighted, target)
         self.show_group(self.groups[target])
 
     def action_next_group(self) -> None:
