@@ -229,8 +229,9 @@ class DetailScreen(Screen[None]):
             )
 
         cost = grid()
-        cost.add_row("Cost (batch price)", Text(fmt.usd(self.book.cost(batch.id))))
-        cost.add_row("Saved vs standard", Text(fmt.usd(self.book.savings(batch.id))))
+        # As the table says it: "no price" / "$x+?" when a model has no price (a dash would read "not yet").
+        cost.add_row("Cost (batch price)", Text(self.book.cost_text(batch.id)))
+        cost.add_row("Saved vs standard", Text(self.book.savings_text(batch.id)))
         for name, value in results_actions.cost_breakdown(self.book.results, batch.id):
             cost.add_row(name, value)
 
