@@ -152,7 +152,7 @@ def test_failure_after_retries_leaves_nothing(index: ResultsIndex) -> None:
     assert index.groups(batch.id) == []
     assert not index.raw_path(batch.id).exists()
     assert list(index.directory.iterdir()) == []
-    assert index.store.query("SELECT count(*) FROM result_items")[0][0] == 0
+    assert index.outcomes(batch.id) == [] and not index.items_path(batch.id).exists()
 
 
 def test_cancel_keeps_nothing(index: ResultsIndex) -> None:
@@ -214,3 +214,148 @@ def test_lines_of_filters_by_type(index: ResultsIndex) -> None:
     ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 999))
     assert len(list(index.lines_of(batch.id))) == len(lines)
     assert len(list(index.lines_of(batch.id, {"canceled", "expired"}))) == 3
+
+
+def test_each_item_is_priced_like_the_rate_card_in_both_bands(index: ResultsIndex) -> None:
+    from batchboard.core.pricing import TokenCounts, price_for
+
+    long = {"input_tokens": 90_000, "cache_read_input_tokens": 20_000, "output_tokens": 700}
+    lines = [
+        succeeded("short", "claude-haiku-5-5", input_tokens=1200, output_tokens=300),
+        succeeded("long", "claude-haiku-5-5", **long),
+        succeeded("other", "claude-sonnet-4-6", input_tokens=10, output_tokens=20),
+        succeeded("unpriced", "claude-nobody-1", input_tokens=10, output_tokens=20),
+    ]
+    batch = ended_batch("msgbatch_bands", lines)
+    ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 100))
+    total_batch = total_standard = 0.0
+    for line in lines[:3]:
+        item = index.find(batch.id, line["custom_id"])
+        assert item is not None and item.model is not None
+        price = price_for(item.model)
+        assert price is not None
+        tokens = TokenCounts(*item.tokens.as_dict().values())
+        assert item.cost_batch == pytest.approx(price.at_batch().cost(tokens), rel=1e-12)
+        total_batch += price.at_batch().cost(tokens)
+        total_standard += price.cost(tokens)
+    unpriced = index.find(batch.id, "unpriced")
+    assert unpriced is not None and unpriced.cost_batch is None
+    assert index.cost_sums(batch.id) == pytest.approx((total_batch, total_standard), rel=1e-12)
+    bands = {(u.model, u.long_prompt): u.requests for u in index.usage_groups(batch.id)}
+    assert bands == {
+        ("claude-haiku-5-5", False): 1,
+        ("claude-haiku-5-5", True): 1,
+        ("claude-sonnet-4-6", False): 1,
+        ("claude-nobody-1", False): 1,
+    }
+
+
+def test_outcomes_and_custom_ids_in_file_order(index: ResultsIndex) -> None:
+    lines = mixed_lines()
+    batch = ended_batch("msgbatch_order", lines)
+    ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 64))
+    assert index.custom_ids(batch.id) == [line["custom_id"] for line in lines]
+    problems = index.outcomes(batch.id, problems_only=True)
+    assert [cid for cid, _, _ in problems] == [
+        line["custom_id"] for line in lines if line["result"]["type"] != "succeeded"
+    ]
+    assert ("bad-1", "errored", "invalid_request_error") in problems
+    assert index.outcomes("msgbatch_never") == [] and index.cost_sums("msgbatch_never") == (0.0, 0.0)
+
+
+def test_a_crash_before_the_record_leaves_the_batch_not_done(
+    index: ResultsIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both files renamed into place but the process dies before the record is written: not done, and
+    the next ingest indexes the local copy again instead of trusting what it finds."""
+    import batchboard.core.results as results
+
+    lines = mixed_lines()
+    batch = ended_batch("msgbatch_crash", lines)
+
+    def crash(*args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(results, "_commit", crash)
+    with pytest.raises(KeyboardInterrupt):
+        ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 64))
+    monkeypatch.undo()
+    assert index.file(batch.id) is None and not index.is_complete(batch.id)
+    # A leftover from a killed process (temp files) never counts either.
+    (index.directory / f".{batch.id}.x.part").write_bytes(b"{")
+    (index.directory / f".{batch.id}.x.items.part").write_bytes(b"junk")
+
+    def never() -> Any:
+        raise AssertionError("the local copy is complete: no download")
+
+    report = ingest(batch.id, index, batch=batch, source=never)
+    assert not report.downloaded and report.items == len(lines)
+    assert index.is_complete(batch.id) and len(index.problem_groups(batch.id)) == 4
+
+
+def test_a_crash_mid_download_keeps_nothing(index: ResultsIndex) -> None:
+    lines = mixed_lines()
+    data = jsonl(lines)
+    batch = ended_batch("msgbatch_mid", lines)
+
+    @contextmanager
+    def dying() -> Iterator[Iterable[bytes]]:
+        def gen() -> Iterator[bytes]:
+            yield data[:300]
+            raise KeyboardInterrupt
+
+        yield gen()
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest(batch.id, index, batch=batch, source=lambda: dying())
+    assert index.file(batch.id) is None and list(index.directory.iterdir()) == []
+
+
+def test_a_lost_items_file_is_rebuilt_from_the_local_copy(index: ResultsIndex) -> None:
+    lines = mixed_lines()
+    batch = ended_batch("msgbatch_lost", lines)
+    ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 500))
+    before = index.items(batch.id, GroupKey("errored", "overloaded_error"))
+    assert index.items_path(batch.id).is_file()
+    index.items_path(batch.id).unlink()
+    assert index.has_local_copy(batch.id) and not index.is_complete(batch.id)
+    assert index.items(batch.id, GroupKey("errored", "overloaded_error")) == []
+
+    def never() -> Any:
+        raise AssertionError("must not download again")
+
+    # No batch and no client: the record has what the rebuild needs.
+    report = ingest(batch.id, index, source=never)
+    assert not report.downloaded and report.items == len(lines)
+    assert index.is_complete(batch.id)
+    assert index.items(batch.id, GroupKey("errored", "overloaded_error")) == before
+
+
+def test_a_database_from_before_items_files_is_migrated_by_rebuilding(tmp_path: Path) -> None:
+    """An older batchboard kept every item in `result_items` of the shared database: opening drops that
+    table, and the items come back from the raw file on the next ingest, without the network."""
+    import sqlite3
+
+    lines = mixed_lines()
+    batch = ended_batch("msgbatch_legacy", lines)
+    directory = tmp_path / "results"
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        index = ResultsIndex(store, directory)
+        ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 500))
+        index.close()
+    index.items_path(batch.id).unlink()
+    legacy = sqlite3.connect(tmp_path / "db.sqlite3")
+    legacy.execute("CREATE TABLE result_items (batch_id TEXT, line INTEGER, custom_id TEXT)")
+    legacy.executemany("INSERT INTO result_items VALUES (?, ?, ?)", [(batch.id, 0, "x")] * 1000)
+    legacy.commit()
+    legacy.close()
+
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        assert not store.query("SELECT name FROM sqlite_master WHERE name = 'result_items'")
+        index = ResultsIndex(store, directory)
+        assert index.has_local_copy(batch.id) and not index.is_complete(batch.id)
+        assert len(index.problem_groups(batch.id)) == 4  # groups and usage sums were kept
+        report = ingest(batch.id, index, source=lambda: pytest.fail("no download"))
+        assert not report.downloaded and index.is_complete(batch.id)
+        assert [i.custom_id for i in index.items(batch.id, GroupKey("canceled"))] == ["stop-1", "stop-2"]
+        index.close()

@@ -46,10 +46,7 @@ def ingest_now(store: Store, emulator: Emulator, batch_id: str) -> None:
 
 
 def outcomes(store: Store, batch_id: str) -> dict[str, tuple[str, str]]:
-    rows = store.query(
-        "SELECT custom_id, result_type, error_type FROM result_items WHERE batch_id = ?", (batch_id,)
-    )
-    return {cid: (rtype, etype) for cid, rtype, etype in rows}
+    return {cid: (rtype, etype) for cid, rtype, etype in ResultsIndex(store).outcomes(batch_id)}
 
 
 async def test_retry_carries_exactly_the_failed_retryable_items_and_records_its_parent(
@@ -137,20 +134,12 @@ def test_retry_needs_the_results_in_the_index(store: Store) -> None:
 
 
 def test_a_custom_id_listed_twice_in_the_results_is_retried_once(tmp_path: Path, store: Store) -> None:
+    from tests.results.helpers import chunked, ended_batch, errored, jsonl
+
     from batchboard.core.submit import attach_file
 
-    raw = tmp_path / "results.jsonl"
-    raw.write_text("{}\n")
-    store.execute(
-        "INSERT INTO result_files (batch_id, state, path) VALUES ('b1', 'complete', ?)", (str(raw),)
-    )
-    for line, cid in enumerate(["a", "a", "b"]):
-        store.execute(
-            "INSERT INTO result_items (batch_id, line, custom_id, result_type, error_type, input_tokens, "
-            "output_tokens, cache_write_5m, cache_write_1h, cache_read, long_prompt, offset, length) "
-            "VALUES ('b1', ?, ?, 'errored', 'overloaded_error', 0, 0, 0, 0, 0, 0, 0, 0)",
-            (line, cid),
-        )
+    lines = [errored("a"), errored("a"), errored("b")]
+    ingest("b1", ResultsIndex(store), batch=ended_batch("b1", lines), source=chunked(jsonl(lines), 64))
     attach_file(store, "b1", iter([("a", 1, b"{}"), ("b", 2, b"{}")]), source_path="f.jsonl")
     plan = plan_retry(store, "b1", Selection.parse(None))
     assert [cid for cid, _ in plan.requests] == ["a", "b"] and plan.groups == {"overloaded_error": 2}

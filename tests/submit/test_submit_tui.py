@@ -130,11 +130,7 @@ async def test_R_sends_exactly_the_retryable_failures_as_a_child_batch(
         await asyncio.to_thread(ingest, parent, ResultsIndex(store), client=sync)
     failed = {
         cid
-        for cid, etype in store.query(
-            "SELECT custom_id, error_type FROM result_items "
-            "WHERE batch_id = ? AND result_type != 'succeeded'",
-            (parent,),
-        )
+        for cid, _, etype in ResultsIndex(store).outcomes(parent, problems_only=True)
         if etype in RETRYABLE_ERRORS or not etype
     }
     assert failed

@@ -25,7 +25,7 @@ from textual.widgets import Input, Static
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
 from batchboard.core.jsonl import validate_file
-from batchboard.core.results import RETRYABLE_ERRORS
+from batchboard.core.results import RETRYABLE_ERRORS, ResultsIndex
 from batchboard.core.store import Store, to_db_time
 from batchboard.core.submit import (
     Submitter,
@@ -88,9 +88,7 @@ def failed_ids(store: Store, batch_id: str, *, canceled: bool = False, invalid: 
     """The ids a retry should carry, read from the results index."""
     wanted = set(RETRYABLE_ERRORS) | ({"invalid_request_error"} if invalid else set())
     result_types = {"expired"} | ({"canceled"} if canceled else set())
-    rows = store.query(
-        "SELECT custom_id, result_type, error_type FROM result_items WHERE batch_id = ?", (batch_id,)
-    )
+    rows = ResultsIndex(store).outcomes(batch_id)
     return {
         cid
         for cid, result_type, error_type in rows

@@ -114,7 +114,7 @@ def ensure_local(args: argparse.Namespace, index: ResultsIndex) -> IngestReport:
     batch_id: str = args.batch_id
     settings = load_settings_quietly()
     try:
-        if index.is_complete(batch_id):
+        if index.has_local_copy(batch_id):  # nothing to download (a lost items file is rebuilt from it)
             return ingest(batch_id, index, settings=settings)
         connection = connection_from_args(args, settings)
         from batchboard.core.client import make_sync_client

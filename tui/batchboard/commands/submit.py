@@ -445,12 +445,7 @@ def _attach(args: argparse.Namespace) -> int:
         batch_ids: list[str] | None = None
         try:
             ensure_local(args, index)
-            batch_ids = [
-                r[0]
-                for r in store.query(
-                    "SELECT custom_id FROM result_items WHERE batch_id = ? ORDER BY line", (args.batch_id,)
-                )
-            ]
+            batch_ids = index.custom_ids(args.batch_id)
         except (CommandError, IngestError) as error:
             _say(args, f"results not available yet ({error}); custom_ids will be checked once they are")
         try:

@@ -87,12 +87,7 @@ def plan_retry(store: Store, batch_id: str, selection: Selection) -> RetryPlan:
         raise SubmitError(f"the results of {batch_id} are not in the local index yet")
     plan = RetryPlan(batch_id)
     chosen: list[str] = []
-    rows = store.query(
-        "SELECT custom_id, result_type, error_type FROM result_items "
-        "WHERE batch_id = ? AND result_type != 'succeeded' ORDER BY line",
-        (batch_id,),
-    )
-    for custom_id, result_type, error_type in rows:
+    for custom_id, result_type, error_type in index.outcomes(batch_id, problems_only=True):
         group = error_type or result_type
         if custom_id in plan.groups_by_id:
             continue  # a custom_id listed twice in one batch's results is still sent once
@@ -221,17 +216,11 @@ def job(store: Store, batch_id: str) -> Job:
         if not index.is_complete(member):
             without.append(member)
             continue
-        for custom_id, result_type, error_type in store.query(
-            "SELECT custom_id, result_type, error_type FROM result_items WHERE batch_id = ?", (member,)
-        ):
+        for custom_id, result_type, error_type in index.outcomes(member):
             latest[custom_id] = (member, result_type, error_type)
-        (row,) = store.query(
-            "SELECT COALESCE(SUM(cost_batch), 0), COALESCE(SUM(cost_standard), 0) FROM result_items "
-            "WHERE batch_id = ?",
-            (member,),
-        )
-        cost_batch += row[0]
-        cost_standard += row[1]
+        member_batch, member_standard = index.cost_sums(member)
+        cost_batch += member_batch
+        cost_standard += member_standard
     return Job(batch_ids, latest, without, cost_batch, cost_standard)
 
 

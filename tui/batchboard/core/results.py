@@ -1,16 +1,25 @@
 """Batch results on disk and in the index: one streamed download per batch, then instant triage queries.
 
 `ingest` fetches a batch's results once (results never change) through the SDK's streaming response and,
-in one pass over the bytes, writes the raw JSONL to `results_dir()/<batch_id>.jsonl` (temp file + rename)
-and indexes every line in SQLite: custom_id, result and error type, error message, model, stop reason,
-every usage field, the cost at batch and standard prices, and the line's byte offset and length in the
-raw file, so one item opens with a single seek. Memory stays bounded (one network chunk plus a few
-thousand pending rows); lines are parsed with orjson. It is synchronous and meant for a thread: it takes
-a progress callback and a cancel event, retries a dropped or truncated download, and never counts a
-half-written file as done. Archived batches are marked unavailable; any local copy is kept.
+in one pass over the bytes, writes the raw JSONL to `results_dir()/<batch_id>.jsonl` and indexes every
+line in SQLite: custom_id, result and error type, error message, model, stop reason, every usage field,
+the cost at batch and standard prices, and the line's byte offset and length in the raw file, so one item
+opens with a single seek. Memory stays bounded (one network chunk plus a few thousand pending rows);
+lines are parsed with orjson. It is synchronous and meant for a thread: it takes a progress callback and
+a cancel event, retries a dropped or truncated download, and never counts a half-written file as done.
+Archived batches are marked unavailable; any local copy is kept.
 
-`ResultsIndex` answers the triage views from the index alone: problem groups with counts, a group's
-items (custom_id filter, keyset paging), one item's raw line, usage sums for cost.
+Storage. A batch's items go to their own SQLite file, `<batch_id>.items.sqlite3` next to the raw file:
+written as a temp file without a journal, indexed once loaded (a heap plus one index built in a single
+sort costs half as much as keeping a b-tree ordered while 100,000 rows stream in), synced, renamed into
+place. The shared store keeps the small per-batch tables: the file record, the groups with their counts
+and the usage sums behind every cost figure. The record is written last, in one transaction, after both
+files are in place; until then the batch is not done, and a later `ingest` rebuilds the items file from a
+raw file it finds (no download) rather than trusting it.
+
+`ResultsIndex` answers the triage views: problem groups with counts, a group's items (custom_id filter,
+keyset paging), one item by custom_id, one item's raw line, every item's outcome in file order (retries,
+jobs), usage sums for cost. Nothing else reads the items files.
 
 Everything read from results (custom_ids, error messages, model output) is untrusted text.
 """
@@ -19,10 +28,11 @@ from __future__ import annotations
 
 import os
 import queue
+import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,8 +63,11 @@ RETRYABLE_ERRORS = frozenset({"overloaded_error", "api_error", "rate_limit_error
 CHUNK_SIZE = 256 * 1024
 PREFETCH_CHUNKS = 8
 ROWS_PER_INSERT = 10_000
+ROWS_PER_STATEMENT = 500
 BULK_CACHE_KIB = 16 * 1024
 DEFAULT_PAGE = 200
+ITEMS_SUFFIX = ".items.sqlite3"
+OPEN_ITEMS_FILES = 8
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS result_files (
@@ -70,29 +83,6 @@ CREATE TABLE IF NOT EXISTS result_files (
     ingested_at TEXT,
     message TEXT
 );
--- One clustered b-tree keyed by group then custom_id: a group's items page straight off the key (no second
--- index to maintain while 100,000 rows stream in), and a line's bytes are found by offset, not by key.
-CREATE TABLE IF NOT EXISTS result_items (
-    batch_id TEXT NOT NULL,
-    line INTEGER NOT NULL,
-    custom_id TEXT NOT NULL,
-    result_type TEXT NOT NULL,
-    error_type TEXT NOT NULL,       -- '' unless errored
-    error_message TEXT,
-    model TEXT,
-    stop_reason TEXT,
-    input_tokens INTEGER NOT NULL,
-    output_tokens INTEGER NOT NULL,
-    cache_write_5m INTEGER NOT NULL,
-    cache_write_1h INTEGER NOT NULL,
-    cache_read INTEGER NOT NULL,
-    long_prompt INTEGER NOT NULL,
-    cost_batch REAL,                -- NULL when the model's price is unknown or not billed
-    cost_standard REAL,
-    offset INTEGER NOT NULL,
-    length INTEGER NOT NULL,
-    PRIMARY KEY (batch_id, result_type, error_type, custom_id, line)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS result_groups (
     batch_id TEXT NOT NULL,
     result_type TEXT NOT NULL,
@@ -113,8 +103,53 @@ CREATE TABLE IF NOT EXISTS result_usage (
     cache_read INTEGER NOT NULL,
     PRIMARY KEY (batch_id, model, long_prompt)
 );
+-- Until 2026-11-23 every batch's items were rows of one clustered table here; each batch now has its own
+-- items file (ITEMS_SCHEMA). Dropping the old table is the whole migration: a complete batch whose items
+-- file is missing has it rebuilt from its local raw file on next use (`ingest`), without the network.
+DROP TABLE IF EXISTS result_items;
 """
 register_schema("results", SCHEMA)
+
+ITEMS_SCHEMA = """
+-- The per-token prices (USD) the costs below were computed with, one row per model seen in the batch.
+-- `threshold`: input tokens above which the long-prompt rates (long_*) apply; NULL when the model has none.
+CREATE TABLE prices (
+    priced_model TEXT PRIMARY KEY,
+    threshold INTEGER,
+    std_input REAL, std_output REAL, std_write_5m REAL, std_write_1h REAL, std_read REAL,
+    bat_input REAL, bat_output REAL, bat_write_5m REAL, bat_write_1h REAL, bat_read REAL,
+    long_std_input REAL, long_std_output REAL, long_std_write_5m REAL, long_std_write_1h REAL,
+    long_std_read REAL,
+    long_bat_input REAL, long_bat_output REAL, long_bat_write_5m REAL, long_bat_write_1h REAL,
+    long_bat_read REAL
+);
+-- One row per result line. A heap in file order (line is the rowid), indexed by group once loaded.
+CREATE TABLE items (
+    line INTEGER PRIMARY KEY,       -- 0-based; blank lines are not counted
+    custom_id TEXT NOT NULL,
+    result_type TEXT NOT NULL,
+    error_type TEXT NOT NULL,       -- '' unless errored
+    error_message TEXT,
+    model TEXT,
+    stop_reason TEXT,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cache_write_5m INTEGER NOT NULL,
+    cache_write_1h INTEGER NOT NULL,
+    cache_read INTEGER NOT NULL,
+    long_prompt INTEGER NOT NULL,
+    cost_batch REAL,                -- NULL when the model's price is unknown or not billed
+    cost_standard REAL,
+    offset INTEGER NOT NULL,        -- the line's bytes in the raw file (newline included)
+    length INTEGER NOT NULL
+);
+"""
+"""Schema of a batch's items file, `<batch_id>.items.sqlite3` next to its raw JSONL. The file is written
+whole by one ingestion (no journal, indexed after the load) and renamed into place before the batch is
+recorded as complete, so it is never read half-written and never changes afterwards."""
+
+#: A group's items page straight off this index, in custom_id then line (the rowid, implied) order.
+ITEMS_INDEX = "CREATE INDEX items_by_group ON items (result_type, error_type, custom_id)"
 
 
 # ------------------------------------------------------------------------------------------ value types
@@ -225,21 +260,25 @@ class ResultsFile:
 
 
 class ResultsIndex:
-    """Index queries over a `Store` (the results tables are registered with it)."""
+    """Index queries over a `Store` (file records, groups and usage sums are registered with it) and over
+    each batch's items file in the results directory."""
 
     def __init__(self, store: Store, directory: Path | None = None) -> None:
         store.ensure_schemas()
         self.store = store
         self._directory = directory
+        self._items_lock = threading.RLock()
+        self._items_open: dict[str, tuple[tuple[int, int, int], sqlite3.Connection]] = {}
 
     @property
     def directory(self) -> Path:
         return self._directory or paths.results_dir()
 
     def raw_path(self, batch_id: str) -> Path:
-        if not batch_id or "/" in batch_id or "\\" in batch_id or batch_id.startswith("."):
-            raise ValueError(f"not a batch id: {batch_id!r}")
-        return self.directory / f"{batch_id}.jsonl"
+        return self.directory / f"{_checked(batch_id)}.jsonl"
+
+    def items_path(self, batch_id: str) -> Path:
+        return self.directory / f"{_checked(batch_id)}{ITEMS_SUFFIX}"
 
     # ---------------------------------------------------------------------------------- file status
 
@@ -258,9 +297,14 @@ class ResultsIndex:
         )
         return {row[0]: _results_file(row) for row in rows}
 
-    def is_complete(self, batch_id: str) -> bool:
+    def has_local_copy(self, batch_id: str) -> bool:
+        """Complete, with the raw file here: `ingest` needs no network (it rebuilds a missing items file)."""
         info = self.file(batch_id)
         return info is not None and info.state is FileState.COMPLETE and info.has_local_copy
+
+    def is_complete(self, batch_id: str) -> bool:
+        """Complete, with the raw file and its items file here: every query can be answered."""
+        return self.has_local_copy(batch_id) and self.items_path(batch_id).is_file()
 
     # -------------------------------------------------------------------------------------- triage
 
@@ -288,11 +332,8 @@ class ResultsIndex:
         limit: int = DEFAULT_PAGE,
     ) -> list[ResultItem]:
         """One page of a group's items in custom_id order (index range scan, never a sort)."""
-        sql = [
-            f"SELECT {_ITEM_COLUMNS} FROM result_items "
-            "WHERE batch_id = ? AND result_type = ? AND error_type = ?"
-        ]
-        params: list[Any] = [batch_id, group.result_type, group.error_type]
+        sql = [f"SELECT {_ITEM_COLUMNS} FROM items WHERE result_type = ? AND error_type = ?"]
+        params: list[Any] = [group.result_type, group.error_type]
         if after is not None:
             sql.append("AND (custom_id, line) > (?, ?)")
             params += [after[0], after[1]]
@@ -301,19 +342,40 @@ class ResultsIndex:
             params.append(contains)
         sql.append("ORDER BY custom_id, line LIMIT ?")
         params.append(limit)
-        return [_result_item(batch_id, row) for row in self.store.query(" ".join(sql), params)]
+        return [_result_item(batch_id, row) for row in self._query_items(batch_id, " ".join(sql), params)]
 
     def find(self, batch_id: str, custom_id: str) -> ResultItem | None:
         """One item by custom_id: a key lookup in each group (a batch has a handful of groups)."""
         for group in self.groups(batch_id):
-            rows = self.store.query(
-                f"SELECT {_ITEM_COLUMNS} FROM result_items WHERE batch_id = ? AND result_type = ? "
-                "AND error_type = ? AND custom_id = ? LIMIT 1",
-                (batch_id, group.key.result_type, group.key.error_type, custom_id),
+            rows = self._query_items(
+                batch_id,
+                f"SELECT {_ITEM_COLUMNS} FROM items WHERE result_type = ? AND error_type = ? "
+                "AND custom_id = ? ORDER BY line LIMIT 1",
+                (group.key.result_type, group.key.error_type, custom_id),
             )
             if rows:
                 return _result_item(batch_id, rows[0])
         return None
+
+    def outcomes(self, batch_id: str, *, problems_only: bool = False) -> list[tuple[str, str, str]]:
+        """(custom_id, result_type, error_type) of every item (or every one that did not succeed), in
+        file order."""
+        where = " WHERE result_type != 'succeeded'" if problems_only else ""
+        rows = self._query_items(
+            batch_id, f"SELECT custom_id, result_type, error_type FROM items{where} ORDER BY line"
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def custom_ids(self, batch_id: str) -> list[str]:
+        """Every item's custom_id, in file order."""
+        return [r[0] for r in self._query_items(batch_id, "SELECT custom_id FROM items ORDER BY line")]
+
+    def cost_sums(self, batch_id: str) -> tuple[float, float]:
+        """The batch's items' costs summed: (at batch prices, at standard prices); unknown prices count 0."""
+        rows = self._query_items(
+            batch_id, "SELECT COALESCE(SUM(cost_batch), 0), COALESCE(SUM(cost_standard), 0) FROM items"
+        )
+        return (float(rows[0][0]), float(rows[0][1])) if rows else (0.0, 0.0)
 
     def raw_line(self, item: ResultItem) -> bytes:
         """The item's full JSON line from the local raw file (one seek and read)."""
@@ -358,6 +420,43 @@ class ResultsIndex:
         )
         return [UsageGroup(r[0], r[1], r[3], TokenCounts(*r[4:9]), bool(r[2])) for r in rows]
 
+    # ------------------------------------------------------------------------------------ items files
+
+    def _query_items(self, batch_id: str, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query on the batch's items file; no rows when it has none (not ingested, or lost)."""
+        path = self.items_path(batch_id)
+        with self._items_lock:
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                self.forget(batch_id)
+                return []
+            key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            cached = self._items_open.get(batch_id)
+            if cached is None or cached[0] != key:
+                self.forget(batch_id)
+                # Read-only and immutable: the file is replaced by a rename, never written in place, so
+                # SQLite can skip locking it; a replaced file is noticed by its inode and reopened.
+                uri = f"{path.absolute().as_uri()}?mode=ro&immutable=1"
+                connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                if len(self._items_open) >= OPEN_ITEMS_FILES:
+                    self.forget(next(iter(self._items_open)))
+                cached = self._items_open[batch_id] = (key, connection)
+            return cached[1].execute(sql, parameters).fetchall()
+
+    def forget(self, batch_id: str) -> None:
+        """Close the batch's items file if it is open here (before it is replaced or removed)."""
+        with self._items_lock:
+            cached = self._items_open.pop(batch_id, None)
+            if cached is not None:
+                cached[1].close()
+
+    def close(self) -> None:
+        """Close the open items files (the store is the caller's to close)."""
+        with self._items_lock:
+            for batch_id in list(self._items_open):
+                self.forget(batch_id)
+
     # ---------------------------------------------------------------------------------------- writing
 
     def mark_unavailable(self, batch: Batch, message: str, now: datetime) -> None:
@@ -379,34 +478,22 @@ class ResultsIndex:
             )
 
     def _clear_items(self, batch_id: str) -> None:
+        """Forget what was indexed for the batch: its items file, groups and usage sums."""
+        self.forget(batch_id)
+        self.items_path(batch_id).unlink(missing_ok=True)
         with self.store.transaction() as db:
-            for table in ("result_items", "result_groups", "result_usage"):
+            for table in ("result_groups", "result_usage"):
                 db.execute(f"DELETE FROM {table} WHERE batch_id = ?", (batch_id,))
 
-    @contextmanager
-    def _bulk_load(self) -> Iterator[None]:
-        """Settings for the duration of one ingestion's inserts, restored after it.
+    def _install_items(self, batch_id: str, temp: Path) -> None:
+        self.forget(batch_id)
+        os.replace(temp, self.items_path(batch_id))
 
-        No automatic WAL checkpoints while the rows stream in (each one copies what was just written back
-        into the database file and syncs it, several times per 100,000 rows): one checkpoint at the end
-        copies every page once. A larger page cache keeps the b-tree's hot pages between transactions.
-        Durability is unchanged: every commit still goes through the WAL with the store's own settings."""
-        previous_checkpoint = self.store.query("PRAGMA wal_autocheckpoint")[0][0]
-        previous_cache = self.store.query("PRAGMA cache_size")[0][0]
-        self.store.query("PRAGMA wal_autocheckpoint = 0")
-        self.store.query(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
-        try:
-            yield
-        finally:
-            self.store.query(f"PRAGMA cache_size = {int(previous_cache)}")
-            self.store.query(f"PRAGMA wal_autocheckpoint = {int(previous_checkpoint)}")
-            self.store.query("PRAGMA wal_checkpoint(PASSIVE)")
 
-    def _insert_items(self, rows: list[tuple[Any, ...]]) -> None:
-        with self.store.transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO result_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
-            )
+def _checked(batch_id: str) -> str:
+    if not batch_id or "/" in batch_id or "\\" in batch_id or batch_id.startswith("."):
+        raise ValueError(f"not a batch id: {batch_id!r}")
+    return batch_id
 
 
 _ITEM_COLUMNS = (
@@ -498,12 +585,9 @@ class _Truncated(Exception):
     pass
 
 
-#: Per-token rates of one model for the hot loop: (long-prompt threshold or None, standard rates, batch
-#: rates, long-prompt standard rates, long-prompt batch rates); each in TOKEN_KINDS order, USD per token.
-_HotRates = tuple[int | None, tuple[float, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...]]
+def _price_row(model: str, price: ModelPrice) -> tuple[Any, ...]:
+    """A `prices` row of the items file: per-token rates (USD), in TOKEN_KINDS order within each set."""
 
-
-def _hot_rates(price: ModelPrice) -> _HotRates:
     def per_token(rates: Rates) -> tuple[float, ...]:
         return tuple(getattr(rates, k) / 1_000_000 for k in TOKEN_KINDS)
 
@@ -511,28 +595,119 @@ def _hot_rates(price: ModelPrice) -> _HotRates:
     standard = per_token(price.rates)
     discounted = per_token(batch.rates)
     if price.long_rates is None or batch.long_rates is None:
-        return (None, standard, discounted, standard, discounted)
+        return (model, None, *standard, *discounted, *standard, *discounted)
     return (
+        model,
         price.long_prompt_threshold,
-        standard,
-        discounted,
-        per_token(price.long_rates),
-        per_token(batch.long_rates),
+        *standard,
+        *discounted,
+        *per_token(price.long_rates),
+        *per_token(batch.long_rates),
     )
+
+
+#: Values bound per row: line, custom_id, result_type, error_type, error_message, model, stop_reason,
+#: the five token counts, offset, length. SQLite computes the rest (long_prompt and both costs).
+_ROW_VALUES = 14
+
+_RATES = ("input", "output", "write_5m", "write_1h", "read")
+_TOKENS = ("v.inp", "v.out", "v.m5", "v.h1", "v.rd")
+
+
+def _cost_sql(prefix: str) -> str:
+    # Left to right, as Python would sum it: the figures equal those computed from the same rates in Python.
+    return " + ".join(f"{t} * p.{prefix}_{r}" for t, r in zip(_TOKENS, _RATES, strict=True))
+
+
+def _insert_sql(rows: int) -> str:
+    """Insert `rows` rows of `_ROW_VALUES` values, pricing each against the `prices` table as it goes."""
+    one = "(" + ",".join("?" * _ROW_VALUES) + ")"
+    long = "(p.threshold IS NOT NULL AND v.inp + v.m5 + v.h1 + v.rd > p.threshold)"
+    return (
+        "WITH v(line, custom_id, result_type, error_type, error_message, model, stop_reason, inp, out, m5, "
+        f"h1, rd, offset, length) AS (VALUES {','.join([one] * rows)}) "
+        "INSERT INTO items SELECT v.line, v.custom_id, v.result_type, v.error_type, v.error_message, "
+        f"v.model, v.stop_reason, v.inp, v.out, v.m5, v.h1, v.rd, {long}, "
+        f"CASE WHEN p.priced_model IS NULL THEN NULL WHEN {long} THEN {_cost_sql('long_bat')} "
+        f"ELSE {_cost_sql('bat')} END, "
+        f"CASE WHEN p.priced_model IS NULL THEN NULL WHEN {long} THEN {_cost_sql('long_std')} "
+        f"ELSE {_cost_sql('std')} END, "
+        "v.offset, v.length FROM v LEFT JOIN prices p ON p.priced_model = v.model"
+    )
+
+
+_INSERT_FULL = _insert_sql(ROWS_PER_STATEMENT)
+
+
+class _ItemsWriter:
+    """A batch's items file being written: a temporary SQLite file with no journal (it is thrown away
+    whole on any failure), loaded in multi-row statements and indexed once loaded."""
+
+    def __init__(self, temp: Path) -> None:
+        self.temp = temp
+        self.db = sqlite3.connect(temp, isolation_level=None)
+        try:
+            self.db.execute("PRAGMA journal_mode = OFF")
+            self.db.execute("PRAGMA synchronous = OFF")  # one fsync at the end, before the rename
+            self.db.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+            self.db.executescript(ITEMS_SCHEMA)
+            self.db.execute("BEGIN")
+        except BaseException:
+            self.db.close()
+            raise
+
+    def add_price(self, row: tuple[Any, ...]) -> None:
+        self.db.execute(f"INSERT INTO prices VALUES ({','.join('?' * len(row))})", row)
+
+    def insert(self, values: list[Any]) -> None:
+        """Insert rows given as one flat list of `_ROW_VALUES` values per row."""
+        step = ROWS_PER_STATEMENT * _ROW_VALUES
+        full = len(values) - len(values) % step
+        execute = self.db.execute
+        for start in range(0, full, step):
+            execute(_INSERT_FULL, values[start : start + step])
+        if full < len(values):
+            execute(_insert_sql((len(values) - full) // _ROW_VALUES), values[full:])
+
+    def finish(self) -> dict[tuple[str, int], list[int]]:
+        """Index the items, commit, sync the file to disk and close it; returns the usage sums per
+        (model, long prompt) of the succeeded items."""
+        db = self.db
+        db.execute(ITEMS_INDEX)
+        usage = {
+            (r[0], r[1]): list(r[2:])
+            for r in db.execute(
+                "SELECT model, long_prompt, count(*), sum(input_tokens), sum(output_tokens), "
+                "sum(cache_write_5m), sum(cache_write_1h), sum(cache_read) FROM items "
+                "WHERE result_type = 'succeeded' AND model IS NOT NULL GROUP BY model, long_prompt"
+            )
+        }
+        db.execute("COMMIT")
+        db.close()
+        fd = os.open(self.temp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return usage
+
+    def discard(self) -> None:
+        self.db.close()
+        self.temp.unlink(missing_ok=True)
 
 
 @dataclass
 class _Pass:
-    """State of one streamed pass over a results file: writing, parsing, buffering rows.
+    """State of one streamed pass over a results file: parsing, buffering rows for the items file.
 
-    `_row` runs once per result line (100,000 times for a full batch), so it sticks to dict lookups and
-    arithmetic on plain tuples rather than building value objects."""
+    `_index_lines` runs once per result line (100,000 times for a full batch), so it sticks to dict lookups
+    on plain values and appends to one flat list; the costs are computed by SQLite as the rows go in."""
 
     batch_id: str
-    index: ResultsIndex
+    writer: _ItemsWriter
     settings: Settings | None
-    prices: dict[str, _HotRates | None] = field(default_factory=dict)
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    priced: set[str] = field(default_factory=set)
+    values: list[Any] = field(default_factory=list)
     groups: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
     usage: dict[tuple[str, int], list[int]] = field(default_factory=dict)
     pending: bytes = b""
@@ -540,13 +715,12 @@ class _Pass:
     line: int = 0
     invalid: int = 0
 
-    def rates(self, model: str) -> _HotRates | None:
-        try:
-            return self.prices[model]
-        except KeyError:
-            price = price_for(model, self.settings)
-            rates = self.prices[model] = _hot_rates(price) if price is not None else None
-            return rates
+    def price(self, model: str) -> None:
+        """Record the model's prices (if known) before any of its rows are inserted."""
+        self.priced.add(model)
+        price = price_for(model, self.settings)
+        if price is not None:  # no row of this model is buffered yet: its first is being read
+            self.writer.add_price(_price_row(model, price))
 
     def feed(self, chunk: bytes) -> None:
         data = self.pending + chunk if self.pending else chunk
@@ -554,20 +728,19 @@ class _Pass:
         self.pending = lines.pop()
         if lines:
             self._index_lines(lines)
-        if len(self.rows) >= ROWS_PER_INSERT:
+        if len(self.values) >= ROWS_PER_INSERT * _ROW_VALUES:
             self.flush()
 
     def finish(self) -> None:
         if self.pending.strip():
             raise _Truncated("the download ended in the middle of a line")
         self.flush()
+        self.usage = self.writer.finish()
 
     def flush(self) -> None:
-        # A writer thread overlapping inserts with parsing was measured: no gain (executemany binds
-        # parameters under the GIL), so rows are stored inline, ROWS_PER_INSERT at a time.
-        if self.rows:
-            self.index._insert_items(self.rows)
-            self.rows = []
+        if self.values:
+            self.writer.insert(self.values)
+            self.values = []
 
     def _index_lines(self, lines: list[bytes]) -> None:
         """Index complete lines (without their newline) that follow `self.offset` in the file.
@@ -576,13 +749,11 @@ class _Pass:
         called per line but orjson and dict lookups."""
         loads = orjson.loads
         decode_error = orjson.JSONDecodeError
-        append = self.rows.append
+        extend = self.values.extend
         groups = self.groups
-        usage_sums = self.usage
-        prices = self.prices
+        priced = self.priced
         result_types = _RESULT_TYPE_SET
         empty = _EMPTY
-        batch_id = self.batch_id
         line = self.line
         offset = self.offset
         for raw in lines:
@@ -611,8 +782,7 @@ class _Pass:
                 continue
             error_type = ""
             error_message = model = stop_reason = None
-            inp = out = m5 = h1 = read = long_prompt = 0
-            cost_batch = cost_standard = None
+            inp = out = m5 = h1 = read = 0
             try:
                 if result_type == "succeeded":
                     message = result["message"]
@@ -631,38 +801,13 @@ class _Pass:
                             m5 = written - h1
                     else:
                         m5 = written
+                    if inp + out + m5 + h1 + read < 0:  # and a TypeError for counts that are not numbers
+                        raise TypeError("negative token counts")
                     if model is not None:
                         if type(model) is not str:
                             model = str(model)
-                        rates = prices[model] if model in prices else self.rates(model)
-                        if rates is not None:
-                            threshold, standard, discounted, long_standard, long_discounted = rates
-                            if threshold is not None and inp + m5 + h1 + read > threshold:
-                                long_prompt = 1
-                                standard, discounted = long_standard, long_discounted
-                            cost_standard = (
-                                inp * standard[0]
-                                + out * standard[1]
-                                + m5 * standard[2]
-                                + h1 * standard[3]
-                                + read * standard[4]
-                            )
-                            cost_batch = (
-                                inp * discounted[0]
-                                + out * discounted[1]
-                                + m5 * discounted[2]
-                                + h1 * discounted[3]
-                                + read * discounted[4]
-                            )
-                        sums = usage_sums.get((model, long_prompt))
-                        if sums is None:
-                            sums = usage_sums[(model, long_prompt)] = [0, 0, 0, 0, 0, 0]
-                        sums[0] += 1
-                        sums[1] += inp
-                        sums[2] += out
-                        sums[3] += m5
-                        sums[4] += h1
-                        sums[5] += read
+                        if model not in priced:
+                            self.price(model)
                     if stop_reason is not None and type(stop_reason) is not str:
                         stop_reason = str(stop_reason)
                 elif result_type == "errored":
@@ -684,9 +829,8 @@ class _Pass:
                 groups[(result_type, error_type)] = [1, error_message]
             else:
                 group[0] += 1
-            append(
+            extend(
                 (
-                    batch_id,
                     line,
                     custom_id,
                     result_type,
@@ -699,9 +843,6 @@ class _Pass:
                     m5,
                     h1,
                     read,
-                    long_prompt,
-                    cost_batch,
-                    cost_standard,
                     offset,
                     length,
                 )
@@ -719,21 +860,8 @@ class _Pass:
             self.groups[(INVALID, "invalid_line")] = [1, message]
         else:
             group[0] += 1
-        no_usage = (0, 0, 0, 0, 0, 0, None, None)
-        self.rows.append(
-            (
-                self.batch_id,
-                line,
-                custom_id,
-                INVALID,
-                "invalid_line",
-                message,
-                None,
-                None,
-                *no_usage,
-                offset,
-                length,
-            )
+        self.values.extend(
+            (line, custom_id, INVALID, "invalid_line", message, None, None, 0, 0, 0, 0, 0, offset, length)
         )
 
 
@@ -813,23 +941,30 @@ def ingest(
     """Make a batch's results available locally: download + index once, or reuse what is there.
 
     `batch` is the batch as last retrieved (retrieved through `client` when None). With a complete local
-    copy nothing is downloaded; with a local file but no index, the index is rebuilt from the file.
+    copy nothing is downloaded; with a local file but no items file, the items are indexed from the file.
     Raises IngestCancelled or IngestError; on either, no partial file or index is left behind.
     """
     started = time.perf_counter()
     existing = index.file(batch_id)
     path = index.raw_path(batch_id)
     if existing is not None and existing.state is FileState.COMPLETE and path.is_file():
-        return IngestReport(
-            batch_id,
-            FileState.COMPLETE,
-            path,
-            existing.items,
-            existing.bytes,
-            existing.invalid,
-            False,
-            0,
-            0.0,
+        if index.items_path(batch_id).is_file():
+            return IngestReport(
+                batch_id,
+                FileState.COMPLETE,
+                path,
+                existing.items,
+                existing.bytes,
+                existing.invalid,
+                False,
+                0,
+                0.0,
+            )
+        # Complete once, items file lost (or made by a batchboard that kept items in the shared database):
+        # rebuild it from the raw file with what the record knows, without asking the API.
+        dates = (existing.created_at, existing.ended_at, existing.archived_at)
+        return _index_local_copy(
+            batch_id, index, path, dates, settings, progress, cancel, existing.items or None, now, started
         )
     if batch is None:
         if client is None:
@@ -840,40 +975,11 @@ def ingest(
             f"batch {batch_id} has not ended yet ({batch.processing_status}); results come at the end"
         )
     expected = batch.counts.total or None
+    dates = (batch.created_at, batch.ended_at, batch.archived_at)
 
     if path.is_file():  # a local copy (perhaps from before a crash, or an archived batch): index it
-        try:
-            with open(path, "rb") as handle:
-                report_pass = _run_pass(
-                    batch_id,
-                    index,
-                    settings,
-                    lambda: _file_chunks(handle),
-                    progress,
-                    cancel,
-                    expected,
-                    1,
-                    None,
-                )
-        except _Truncated as exc:
-            index._clear_items(batch_id)
-            raise IngestError(
-                f"the local copy {path} is incomplete ({exc}); delete it and download again"
-            ) from exc
-        except BaseException:
-            index._clear_items(batch_id)
-            raise
-        _commit(index, batch, path, report_pass, now())
-        return IngestReport(
-            batch_id,
-            FileState.COMPLETE,
-            path,
-            report_pass.line,
-            report_pass.offset,
-            report_pass.invalid,
-            False,
-            0,
-            time.perf_counter() - started,
+        return _index_local_copy(
+            batch_id, index, path, dates, settings, progress, cancel, expected, now, started
         )
 
     if batch.archived_at is not None:
@@ -893,30 +999,29 @@ def ingest(
     for attempt in range(1, attempts + 1):
         fd, temp_name = tempfile.mkstemp(prefix=f".{batch_id}.", suffix=".part", dir=path.parent)
         temp = Path(temp_name)
+        items_temp = temp.with_suffix(".items.part")
         try:
             with os.fdopen(fd, "wb") as out:
-                state = _run_pass(batch_id, index, settings, source, progress, cancel, expected, attempt, out)
-                out.flush()
-                os.fsync(out.fileno())
+                state = _run_pass(
+                    batch_id, index, settings, source, progress, cancel, expected, attempt, out, items_temp
+                )
             os.replace(temp, path)
+            index._install_items(batch_id, items_temp)
         except IngestCancelled:
-            temp.unlink(missing_ok=True)
-            index._clear_items(batch_id)
+            _discard(index, batch_id, temp, items_temp)
             raise
         except _Truncated as exc:
             last_problem = str(exc)
         except Exception as exc:
-            temp.unlink(missing_ok=True)
-            index._clear_items(batch_id)
+            _discard(index, batch_id, temp, items_temp)
             if not _worth_retrying(exc):
                 raise IngestError(_describe(exc)) from exc
             last_problem = _describe(exc)
         except BaseException:  # KeyboardInterrupt, a worker being torn down: still leave nothing behind
-            temp.unlink(missing_ok=True)
-            index._clear_items(batch_id)
+            _discard(index, batch_id, temp, items_temp)
             raise
         else:
-            _commit(index, batch, path, state, now())
+            _commit(index, batch_id, dates, path, state, now())
             return IngestReport(
                 batch_id,
                 FileState.COMPLETE,
@@ -928,14 +1033,77 @@ def ingest(
                 attempt,
                 time.perf_counter() - started,
             )
-        temp.unlink(missing_ok=True)
-        index._clear_items(batch_id)
+        _discard(index, batch_id, temp, items_temp)
         if attempt < attempts:
             sleep(backoff * 2 ** (attempt - 1))
     raise IngestError(
         f"could not download the results of {batch_id} after {attempts} attempts: {last_problem}. "
         "Nothing was kept; try again later."
     )
+
+
+_Dates = tuple[datetime | None, datetime | None, datetime | None]
+"""A batch's created_at, ended_at and archived_at, as recorded with its results."""
+
+
+def _index_local_copy(
+    batch_id: str,
+    index: ResultsIndex,
+    path: Path,
+    dates: _Dates,
+    settings: Settings | None,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    expected: int | None,
+    now: Callable[[], datetime],
+    started: float,
+) -> IngestReport:
+    fd, temp_name = tempfile.mkstemp(prefix=f".{batch_id}.", suffix=".items.part", dir=path.parent)
+    os.close(fd)
+    items_temp = Path(temp_name)
+    try:
+        with open(path, "rb") as handle:
+            state = _run_pass(
+                batch_id,
+                index,
+                settings,
+                lambda: _file_chunks(handle),
+                progress,
+                cancel,
+                expected,
+                1,
+                None,
+                items_temp,
+            )
+        index._install_items(batch_id, items_temp)
+    except _Truncated as exc:
+        _discard(index, batch_id, None, items_temp)
+        raise IngestError(
+            f"the local copy {path} is incomplete ({exc}); delete it and download again"
+        ) from exc
+    except BaseException:
+        _discard(index, batch_id, None, items_temp)
+        raise
+    _commit(index, batch_id, dates, path, state, now())
+    return IngestReport(
+        batch_id,
+        FileState.COMPLETE,
+        path,
+        state.line,
+        state.offset,
+        state.invalid,
+        False,
+        0,
+        time.perf_counter() - started,
+    )
+
+
+def _discard(index: ResultsIndex, batch_id: str, temp: Path | None, items_temp: Path) -> None:
+    """After a failed pass: nothing of it stays, and the batch has no items, groups or usage sums."""
+    if temp is not None:
+        temp.unlink(missing_ok=True)
+    items_temp.unlink(missing_ok=True)
+    index._clear_items(batch_id)
 
 
 def _run_pass(
@@ -948,12 +1116,16 @@ def _run_pass(
     expected: int | None,
     attempt: int,
     out: Any,
+    items_temp: Path,
 ) -> _Pass:
+    """One pass: raw bytes to `out` (synced to disk) and the items file written and synced at
+    `items_temp`. The caller renames both into place, then records the batch as complete."""
     index._clear_items(batch_id)
-    state = _Pass(batch_id, index, settings)
+    writer = _ItemsWriter(items_temp)
+    state = _Pass(batch_id, writer, settings)
     last_report = 0.0
     try:
-        with index._bulk_load(), source() as chunks:
+        with source() as chunks:
             for chunk in chunks:
                 if cancel is not None and cancel.is_set():
                     raise IngestCancelled(batch_id)
@@ -969,9 +1141,18 @@ def _run_pass(
                         )
         if cancel is not None and cancel.is_set():
             raise IngestCancelled(batch_id)
-        state.finish()
+        if out is not None:
+            out.flush()
+        syncing = _Sync(out)  # the raw file goes to disk while SQLite indexes (both release the GIL)
+        try:
+            state.finish()
+        finally:
+            syncing.wait()
+    except BaseException:
+        writer.discard()
+        raise
     finally:
-        state.rows = []  # on error the caller clears what was stored; drop what was not
+        state.values = []  # on error the caller removes what was stored; drop what was not
     if expected is not None and state.line < expected:
         raise _Truncated(f"the download stopped early ({state.line} of {expected} results)")
     if progress is not None:
@@ -979,30 +1160,56 @@ def _run_pass(
     return state
 
 
-def _commit(index: ResultsIndex, batch: Batch, path: Path, state: _Pass, now: datetime) -> None:
+class _Sync:
+    """fsync an open file in a helper thread; `wait` re-raises its error."""
+
+    def __init__(self, out: Any) -> None:
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        if out is not None:
+            self.thread = threading.Thread(target=self._run, args=(out.fileno(),), name="results-fsync")
+            self.thread.start()
+
+    def _run(self, fd: int) -> None:
+        try:
+            os.fsync(fd)
+        except BaseException as exc:
+            self.error = exc
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _commit(
+    index: ResultsIndex, batch_id: str, dates: _Dates, path: Path, state: _Pass, now: datetime
+) -> None:
     """Groups, usage sums and the file record, in one transaction: only now does the batch count as done."""
+    created_at, ended_at, archived_at = dates
     with index.store.transaction() as db:
-        db.execute("DELETE FROM result_groups WHERE batch_id = ?", (batch.id,))
-        db.execute("DELETE FROM result_usage WHERE batch_id = ?", (batch.id,))
+        db.execute("DELETE FROM result_groups WHERE batch_id = ?", (batch_id,))
+        db.execute("DELETE FROM result_usage WHERE batch_id = ?", (batch_id,))
         db.executemany(
             "INSERT INTO result_groups VALUES (?, ?, ?, ?, ?)",
-            [(batch.id, rt, et, v[0], v[1]) for (rt, et), v in state.groups.items()],
+            [(batch_id, rt, et, v[0], v[1]) for (rt, et), v in state.groups.items()],
         )
         db.executemany(
             "INSERT INTO result_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(batch.id, model, band, *sums) for (model, band), sums in state.usage.items()],
+            [(batch_id, model, band, *sums) for (model, band), sums in state.usage.items()],
         )
         db.execute(
             "INSERT OR REPLACE INTO result_files VALUES (?, 'complete', ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
             (
-                batch.id,
+                batch_id,
                 str(path),
                 state.offset,
                 state.line,
                 state.invalid,
-                to_db_time(batch.created_at),
-                to_db_time(batch.ended_at) if batch.ended_at else None,
-                to_db_time(batch.archived_at) if batch.archived_at else None,
+                to_db_time(created_at) if created_at else None,
+                to_db_time(ended_at) if ended_at else None,
+                to_db_time(archived_at) if archived_at else None,
                 to_db_time(now),
             ),
         )

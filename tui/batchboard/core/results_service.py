@@ -80,8 +80,9 @@ class ResultsService:
         return result
 
     def is_indexed(self, batch_id: str) -> bool:
+        """Its items can be browsed now (False when the items file must first be rebuilt by `ensure`)."""
         info = self.index.file(batch_id)
-        return info is not None and info.indexed
+        return info is not None and info.indexed and self.index.items_path(batch_id).is_file()
 
     def unavailable_reason(self, batch_id: str) -> str | None:
         info = self.index.file(batch_id)
@@ -103,7 +104,7 @@ class ResultsService:
         with self._lock:
             lock = self._running.setdefault(batch.id, threading.Lock())
         with lock:
-            if self.index.is_complete(batch.id):
+            if self.index.has_local_copy(batch.id):  # no download (a lost items file is rebuilt from it)
                 return ingest(batch.id, self.index, batch=batch, settings=self.settings)
             if self.client_factory is None:
                 raise IngestError("not connected to the API yet")
