@@ -14,6 +14,7 @@ from tests.results.helpers import chunked, ended_batch, errored, jsonl, other, s
 from textual import events
 from textual.app import App
 from textual.binding import BindingType
+from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.screen import Screen
 from textual.widget import Widget
@@ -176,6 +177,31 @@ async def test_items_table_draws_cells_as_datatable_does(index: ResultsIndex) ->
                             assert fast == reference, (row, column, cursor, hover)
                             compared += 1
         assert compared == table.row_count * 3 * 8
+
+        # Whole lines too (the per-frame path), with the cursor and the mouse on, off and beside each row.
+        lines = 0
+        for show_hover in (False, True):
+            table._show_hover_cursor = show_hover
+            for row in range(table.row_count):
+                row_key = table._row_locations.get_key(row)
+                assert row_key is not None
+                for cursor in (Coordinate(row, 0), Coordinate(row + 1, 1)):
+                    for hover in (Coordinate(row, 2), Coordinate(max(row - 1, 0), 0)):
+                        for base in (Style(), Style(bgcolor="red")):
+                            table._frame_styles = {}
+                            try:
+                                fast = table._render_line_in_row(row_key, 0, base, cursor, hover)
+                            finally:
+                                table._frame_styles = table._frame_widths = None
+                            table._row_render_cache.clear()
+                            table._cell_render_cache.clear()
+                            reference = DataTable._render_line_in_row(table, row_key, 0, base, cursor, hover)
+                            table._row_render_cache.clear()
+                            table._cell_render_cache.clear()
+                            assert fast[0] == reference[0] == []
+                            assert simple(fast[1]) == simple(reference[1]), (row, cursor, hover, show_hover)
+                            lines += 1
+        assert lines == table.row_count * 16
 
 
 async def test_the_first_frame_is_the_rows_and_the_rest_arrives_in_place(index: ResultsIndex) -> None:
