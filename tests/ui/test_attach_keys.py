@@ -24,7 +24,7 @@ from batchboard.core.attach import attach_report, local_sources, result_custom_i
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
 from batchboard.core.jsonl import validate_file
-from batchboard.core.results import RETRYABLE_ERRORS, ResultsIndex
+from batchboard.core.results import RETRYABLE_ERRORS
 from batchboard.core.store import Store
 from batchboard.core.submit import (
     SubmitError,
@@ -84,7 +84,9 @@ def write_file(path: Path, custom_ids: list[str]) -> Path:
 
 
 def retryable_failures(store: Store, batch_id: str) -> set[str]:
-    rows = ResultsIndex(store).outcomes(batch_id)
+    rows = store.query(
+        "SELECT custom_id, result_type, error_type FROM result_items WHERE batch_id = ?", (batch_id,)
+    )
     return {
         cid
         for cid, result_type, error_type in rows
@@ -177,6 +179,10 @@ async def test_a_from_the_table_links_a_file_reports_missing_and_extra_ids_then_
         assert "  req-20" in text and "2 custom_id(s) in the file are not in the batch:" in text
         assert "escape, then R: resend the batch's failed items from this file." in text
         assert any(n.title == "Source file linked" for n in app._notifications)
+        assert set(stored_requests(store, batch_id)) == set(in_file)
+        # A file with none of the batch's custom_ids is the wrong file: refused, the link stays.
+        text = await link(pilot, screen, write_file(tmp_path / "wrong.jsonl", ["other-1", "other-2"]))
+        assert "none of the 2 custom_ids in" in text and "nothing was linked (is it the right file?)" in text
         assert set(stored_requests(store, batch_id)) == set(in_file)
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is app.dashboard)

@@ -36,18 +36,19 @@ class Attached:
 
 def result_custom_ids(store: Store, batch_id: str) -> list[str] | None:
     """The custom_ids of `batch_id`'s results in result order, or None when they are not indexed here."""
-    index = ResultsIndex(store)
-    info = index.file(batch_id)
-    if info is None or not info.indexed or not index.items_path(batch_id).is_file():
+    info = ResultsIndex(store).file(batch_id)
+    if info is None or not info.indexed:
         return None
-    return index.custom_ids(batch_id)
+    rows = store.query("SELECT custom_id FROM result_items WHERE batch_id = ? ORDER BY line", (batch_id,))
+    return [row[0] for row in rows]
 
 
 def attach_report(store: Store, batch_id: str, report: Report, *, clock: Clock | None = None) -> Attached:
     """Store the requests of a checked file as `batch_id`'s (replacing an earlier attach of it).
 
-    Raises SubmitError when the file has errors (nothing is stored), changed since it was checked, or the
-    batch was sent by batchboard (its requests are stored already); OSError when it cannot be read.
+    Raises SubmitError when the file has errors (nothing is stored), changed since it was checked, shares
+    no custom_id with the batch's results, or the batch was sent by batchboard (its requests are stored
+    already); OSError when it cannot be read.
     """
     if not report.ok:
         raise SubmitError(f"{report.file}: {report.errors:,} error(s); nothing was attached")
@@ -61,11 +62,16 @@ def attach_report(store: Store, batch_id: str, report: Report, *, clock: Clock |
     if len(rows) != report.requests:
         raise SubmitError(f"{report.file} changed since it was checked; try again")
     batch_ids = result_custom_ids(store, batch_id)
+    file_ids = [cid for cid, _, _ in rows]
+    in_file, in_batch = set(file_ids), set(batch_ids or ())
+    if in_batch and in_file.isdisjoint(in_batch):  # the wrong file: keep what was linked before, if any
+        raise SubmitError(
+            f"none of the {len(in_file):,} custom_ids in {report.file} is in {batch_id}: nothing was "
+            "linked (is it the right file?)"
+        )
     submission = attach_file(store, batch_id, rows, source_path=str(report.path.resolve()), clock=clock)
     if batch_ids is None:
         return Attached(batch_id, submission.id, len(rows), compared=False)
-    file_ids = [cid for cid, _, _ in rows]
-    in_file, in_batch = set(file_ids), set(batch_ids)
     return Attached(
         batch_id,
         submission.id,
