@@ -15,7 +15,7 @@ from textual import events
 from textual.app import App
 from textual.binding import BindingType
 from textual.coordinate import Coordinate
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, OptionList, Static, TextArea
@@ -23,7 +23,13 @@ from textual.widgets import DataTable, Footer, Input, OptionList, Static, TextAr
 from batchboard.core.results import GroupKey, ResultsIndex, ingest
 from batchboard.core.store import Store
 from batchboard.ui.screens.inspector import InspectorScreen
-from batchboard.ui.screens.problems import ItemsTable, ProblemsScreen
+from batchboard.ui.screens.problems import (
+    CUSTOM_ID_WIDTH,
+    KIND_WIDTH,
+    MESSAGE_WIDTH,
+    ItemsTable,
+    ProblemsScreen,
+)
 from conftest import HOSTILE, SHOWN
 
 BATCH = "msgbatch_problems"
@@ -202,6 +208,12 @@ async def test_items_table_draws_cells_as_datatable_does(index: ResultsIndex) ->
                             assert simple(fast[1]) == simple(reference[1]), (row, cursor, hover, show_hover)
                             lines += 1
         assert lines == table.row_count * 16
+
+        # Rows added without measuring their cells: the same virtual size as DataTable's measuring gives.
+        await pilot.pause()
+        fast_size = table.virtual_size
+        DataTable._update_dimensions(table, list(table.rows))
+        assert table.virtual_size == fast_size == Size(CUSTOM_ID_WIDTH + KIND_WIDTH + MESSAGE_WIDTH + 6, 4)
 
 
 async def test_the_first_frame_is_the_rows_and_the_rest_arrives_in_place(index: ResultsIndex) -> None:

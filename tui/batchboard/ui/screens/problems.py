@@ -8,7 +8,7 @@ Everything shown comes from the local results index (index range scans, never a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from rich.segment import Segment
@@ -18,7 +18,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import AwaitMount
@@ -109,6 +109,22 @@ class ItemsTable(DataTable[Text]):
         if style is None:
             style = styles[key] = super()._get_row_style(row_index, base_style)
         return style
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        # DataTable measures every cell of every new row (on idle, before the first frame). That only serves
+        # auto-width columns, row labels and auto-height rows, none of which this table has: skipping it
+        # saves a sixth of the first frame. The virtual size is worked out as DataTable does.
+        new_rows = list(new_rows)
+        rows = self.rows
+        if any(column.auto_width for column in self.columns.values()) or any(
+            (row := rows.get(key)) is not None and (row.label is not None or row.auto_height)
+            for key in new_rows
+        ):
+            super()._update_dimensions(new_rows)
+            return
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        header_height = self.header_height if self.show_header else 0
+        self.virtual_size = Size(width + self._row_label_column_width, self._total_row_height + header_height)
 
     def _render_line_in_row(
         self,
@@ -344,7 +360,7 @@ class ProblemsScreen(Screen[None]):
         if self.gone:
             return
         table = self.table
-        # Fixed widths: adding rows then measures no cell (auto widths measure every one of them).
+        # Fixed widths: no cell needs measuring when rows are added (see ItemsTable._update_dimensions).
         table.add_column("custom_id", key="custom_id", width=CUSTOM_ID_WIDTH)
         table.add_column("kind", key="kind", width=KIND_WIDTH)
         table.add_column("detail", key="detail", width=MESSAGE_WIDTH)
