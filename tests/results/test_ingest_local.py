@@ -281,9 +281,15 @@ def test_a_crash_before_the_record_leaves_the_batch_not_done(
         ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 64))
     monkeypatch.undo()
     assert index.file(batch.id) is None and not index.is_complete(batch.id)
-    # A leftover from a killed process (temp files) never counts either.
-    (index.directory / f".{batch.id}.x.part").write_bytes(b"{")
-    (index.directory / f".{batch.id}.x.items.part").write_bytes(b"junk")
+    # Leftovers from a killed process (temp files) never count either; old ones are removed.
+    import os
+    import time
+
+    stale = index.directory / f".{batch.id}.old.part"
+    stale.write_bytes(b"{")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    fresh = index.directory / f".{batch.id}.x.items.part"  # perhaps another process's, still writing
+    fresh.write_bytes(b"junk")
 
     def never() -> Any:
         raise AssertionError("the local copy is complete: no download")
@@ -291,6 +297,7 @@ def test_a_crash_before_the_record_leaves_the_batch_not_done(
     report = ingest(batch.id, index, batch=batch, source=never)
     assert not report.downloaded and report.items == len(lines)
     assert index.is_complete(batch.id) and len(index.problem_groups(batch.id)) == 4
+    assert not stale.exists() and fresh.exists()
 
 
 def test_a_crash_mid_download_keeps_nothing(index: ResultsIndex) -> None:

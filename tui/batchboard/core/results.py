@@ -67,6 +67,7 @@ ROWS_PER_STATEMENT = 500
 BULK_CACHE_KIB = 16 * 1024
 DEFAULT_PAGE = 200
 ITEMS_SUFFIX = ".items.sqlite3"
+STALE_TEMP_SECONDS = 3600
 OPEN_ITEMS_FILES = 8
 
 SCHEMA = """
@@ -995,6 +996,7 @@ def ingest(
         source = sdk_chunks(client, batch_id)
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(path.parent, batch_id)
     last_problem = ""
     for attempt in range(1, attempts + 1):
         fd, temp_name = tempfile.mkstemp(prefix=f".{batch_id}.", suffix=".part", dir=path.parent)
@@ -1058,6 +1060,7 @@ def _index_local_copy(
     now: Callable[[], datetime],
     started: float,
 ) -> IngestReport:
+    _remove_stale_temps(path.parent, batch_id)
     fd, temp_name = tempfile.mkstemp(prefix=f".{batch_id}.", suffix=".items.part", dir=path.parent)
     os.close(fd)
     items_temp = Path(temp_name)
@@ -1096,6 +1099,18 @@ def _index_local_copy(
         0,
         time.perf_counter() - started,
     )
+
+
+def _remove_stale_temps(directory: Path, batch_id: str) -> None:
+    """Temp files of the batch left by a process that was killed mid-ingest (a live one keeps writing to
+    its own, so anything untouched for STALE_TEMP_SECONDS is an orphan)."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for leftover in directory.glob(f".{batch_id}.*.part"):
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except OSError:
+            pass  # gone already, or not ours to remove: it never counts as done either way
 
 
 def _discard(index: ResultsIndex, batch_id: str, temp: Path | None, items_temp: Path) -> None:
