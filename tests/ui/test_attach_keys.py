@@ -24,7 +24,7 @@ from batchboard.core.attach import attach_report, local_sources, result_custom_i
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
 from batchboard.core.jsonl import validate_file
-from batchboard.core.results import RETRYABLE_ERRORS
+from batchboard.core.results import RETRYABLE_ERRORS, ResultsIndex
 from batchboard.core.store import Store
 from batchboard.core.submit import (
     SubmitError,
@@ -84,9 +84,7 @@ def write_file(path: Path, custom_ids: list[str]) -> Path:
 
 
 def retryable_failures(store: Store, batch_id: str) -> set[str]:
-    rows = store.query(
-        "SELECT custom_id, result_type, error_type FROM result_items WHERE batch_id = ?", (batch_id,)
-    )
+    rows = ResultsIndex(store).outcomes(batch_id)
     return {
         cid
         for cid, result_type, error_type in rows
