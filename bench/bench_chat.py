@@ -6,7 +6,9 @@ Targets (issue 6), each measured against a baseline in the same run:
    `await asyncio.sleep(0)` per token, as a network read would yield): the pane sustains at least 2x
    MarkdownStream's token rate, the screen is never more than 250 ms behind (for every token, from the
    moment it was offered to the first screen update that shows it), and the final rendering is the same
-   Markdown (every block's type, text, position and height).
+   Markdown: every line of the reply as the screen shows it (text, colours and attributes, links), read
+   from the composited screen a page at a time, whether the pane draws it with Markdown widgets or with
+   snapshots of the lines they painted.
 2. TTFT measured by the pane vs a raw SDK `messages.stream()` with the same request against the same
    emulator, alternating, in the same event loop: the app adds at most 5 ms (median of paired differences).
 
@@ -23,7 +25,7 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -37,12 +39,12 @@ from textual.app import App, ComposeResult  # noqa: E402
 from textual.containers import VerticalScroll  # noqa: E402
 from textual.widget import Widget  # noqa: E402
 from textual.widgets import Markdown, Static  # noqa: E402
-from textual.widgets._markdown import MarkdownBlock  # noqa: E402
 
 from batchboard.core.chat import BatchAnswer, ChatEvent, ChatRequest, SdkChatBackend, TextChunk  # noqa: E402
 from batchboard.core.client import Connection, make_client  # noqa: E402
 from batchboard.core.pricing import price_for  # noqa: E402
 from batchboard.ui.screens.chat import ChatScreen, open_chat  # noqa: E402
+from batchboard.ui.widgets.chat_reply import MarkdownSnapshot  # noqa: E402
 
 RATE_TARGET = 2.0
 LAG_TARGET = 0.250
@@ -134,20 +136,53 @@ class Probe:
         return sorted(lags)
 
 
-def rendering(scroll: Widget) -> list[tuple[str, str, int, int]]:
-    """Every Markdown block under `scroll`: type, text, y in the scroll's virtual space, height."""
+Line = tuple[tuple[str, str, str | None], ...]
 
-    def y_of(widget: Widget) -> int:
-        y = 0
-        node: Any = widget
-        while node is not scroll and isinstance(node, Widget):
-            y += node.virtual_region.y
-            node = node.parent
-        return y
 
-    blocks = list(scroll.query(MarkdownBlock))
-    top = y_of(blocks[0]) if blocks else 0
-    return [(type(b).__name__, str(b._content), y_of(b) - top, b.outer_size.height) for b in blocks]
+def virtual_y(widget: Widget, scroll: Widget) -> int:
+    """`widget`'s top in `scroll`'s virtual (scrollable) space."""
+    y = 0
+    node: Any = widget
+    while node is not scroll and isinstance(node, Widget):
+        y += node.virtual_region.y
+        node = node.parent
+    return y
+
+
+async def displayed(pilot: Any, scroll: Widget, reply: Sequence[Widget]) -> list[Line]:
+    """What the screen shows of a reply: every line from the top of `reply` (the widgets it is drawn by, in
+    order) to its bottom, scrolled into view a page at a time and read from the composited screen, as
+    (text, style, link) runs. The style is every attribute but the metadata (which names widgets)."""
+    shown = [widget for widget in reply if widget.display]
+    top = virtual_y(shown[0], scroll)
+    bottom = virtual_y(shown[-1], scroll) + shown[-1].outer_size.height
+    scroll.release_anchor()
+    lines: dict[int, Line] = {}
+    y = top
+    while y < bottom:
+        scroll.scroll_to(y=y, animate=False, immediate=True)
+        await pilot.pause()
+        await pilot.pause()
+        screen = scroll.screen
+        strips = screen._compositor.render_strips()
+        view = scroll.content_region
+        x0, x1 = shown[0].region.x, shown[0].region.right
+        for row in range(view.y, view.bottom):
+            line_y = int(scroll.scroll_y) + row - view.y
+            if top <= line_y < bottom and line_y not in lines:
+                strip = strips[row].crop(x0, x1).simplify()
+                lines[line_y] = tuple(
+                    (
+                        segment.text,
+                        str(segment.style.clear_meta_and_links()) if segment.style else "",
+                        segment.style.meta.get("@click") if segment.style else None,
+                    )
+                    for segment in strip
+                )
+        y = int(scroll.scroll_y) + view.height
+        if int(scroll.scroll_y) >= scroll.max_scroll_y and y < bottom:
+            break
+    return [lines.get(line_y, ()) for line_y in range(top, bottom)]
 
 
 # ---------------------------------------------------------------------------------------------- flood
@@ -219,9 +254,10 @@ class FloodResult:
     rate: float
     lags: list[float]
     seconds: float
-    shape: list[tuple[str, str, int, int]]
+    lines: list[Line]
     width: int
     segments: int = 1
+    snapshots: int = 0
 
     @property
     def max_lag(self) -> float:
@@ -249,15 +285,22 @@ async def flood_pane(tokens: list[str]) -> FloodResult:
         log = screen.query_one("#chat-log", VerticalScroll)
         replies = list(log.query(Markdown))
         assert "".join(md.source for md in replies) == "".join(tokens), "the pane lost or reordered text"
+        # The reply as drawn: each segment, or the snapshot standing in for it.
+        turn = replies[0].parent
+        assert turn is not None
+        drawn = [child for child in turn.children if isinstance(child, Markdown | MarkdownSnapshot)]
         start = probe.offered[0][0]
-        return FloodResult(
+        result = FloodResult(
             rate=len(tokens) / (end - start),
             lags=probe.lags(),
             seconds=end - start,
-            shape=rendering(log),
-            width=replies[0].size.width,
+            lines=[],
+            width=drawn[-1].outer_size.width,
             segments=len(replies),
+            snapshots=sum(isinstance(child, MarkdownSnapshot) and child.display for child in drawn),
         )
+        result.lines = await displayed(pilot, log, drawn)
+        return result
 
 
 async def flood_markdown_stream(tokens: list[str]) -> FloodResult:
@@ -303,8 +346,8 @@ async def flood_markdown_stream(tokens: list[str]) -> FloodResult:
             rate=len(tokens) / (end - start),
             lags=probe.lags(),
             seconds=end - start,
-            shape=rendering(log),
-            width=markdown.size.width,
+            lines=await displayed(pilot, log, [markdown]),
+            width=markdown.outer_size.width,
         )
 
 
@@ -394,9 +437,9 @@ def main() -> int:
     tokens = flood_tokens(args.tokens)
     baseline = asyncio.run(flood_markdown_stream(tokens))
     pane = asyncio.run(flood_pane(tokens))
-    same = pane.shape == baseline.shape and pane.width == baseline.width
+    same = pane.lines == baseline.lines and pane.width == baseline.width
     ratio = pane.rate / baseline.rate
-    print(f"flood of {len(tokens)} tokens ({len(''.join(tokens))} characters, {len(baseline.shape)} blocks)")
+    print(f"flood of {len(tokens)} tokens ({len(''.join(tokens))} characters, {len(baseline.lines)} lines)")
     print(
         f"  MarkdownStream: {baseline.rate:7.0f} tokens/s, {baseline.seconds:5.2f} s, "
         f"screen at most {baseline.max_lag * 1000:5.0f} ms behind "
@@ -405,13 +448,14 @@ def main() -> int:
     print(
         f"  chat pane:      {pane.rate:7.0f} tokens/s, {pane.seconds:5.2f} s, "
         f"screen at most {pane.max_lag * 1000:5.0f} ms behind (median {pane.median_lag * 1000:4.0f} ms; "
-        f"{pane.segments} segments)"
+        f"{pane.segments} segments, {pane.snapshots} shown as snapshots)"
     )
     print(f"  ratio {ratio:.2f}x (target >= {RATE_TARGET}x); same rendering: {same}")
     if not same:
-        for a, b in zip(pane.shape, baseline.shape, strict=False):
+        print(f"  widths {pane.width} vs {baseline.width}; lines {len(pane.lines)} vs {len(baseline.lines)}")
+        for i, (a, b) in enumerate(zip(pane.lines, baseline.lines, strict=False)):
             if a != b:
-                print(f"  first difference: pane {a!r} vs MarkdownStream {b!r}")
+                print(f"  first difference, line {i}: pane {a!r}\n  vs MarkdownStream {b!r}")
                 break
 
     from batchboard.emulator import Emulator, EmulatorSettings

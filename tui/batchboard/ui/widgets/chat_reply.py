@@ -4,10 +4,10 @@
 write(...)`, then `finally: await stop()`), built for token floods: text is appended to the Markdown widget
 once a frame, in step with the screen (an append is never split by a frame, and the next one waits for the
 frame showing it); when more than a frame's worth is waiting, `write` waits (backpressure) instead of
-letting the screen fall behind; long replies go into small segments, and segments above the view are hidden
-while it follows the end, so a frame's layout does not grow with the reply; the cyclic garbage collector
-is paused while a reply streams. Appends are never cancelled halfway: the document is always exactly the
-concatenation of what was written.
+letting the screen fall behind; a long reply goes into small Markdown segments, and each finished segment is
+replaced by a `MarkdownSnapshot` of the lines it rendered, so a frame's layout and paint do not grow with
+the reply; the cyclic garbage collector is paused while a reply streams. Appends are never cancelled
+halfway: the document is always exactly the concatenation of what was written.
 """
 
 from __future__ import annotations
@@ -16,21 +16,23 @@ import asyncio
 import contextlib
 import gc
 import time
+from collections.abc import Callable
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
-from textual.containers import ScrollableContainer
+from textual import events
+from textual._compositor import Compositor
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.theme import Theme
 from textual.widget import Widget
 from textual.widgets import Markdown
 
 #: At most this many Markdown appends a second while streaming: about the terminal's refresh rate.
 DEFAULT_FRAME_RATE = 60.0
 #: Top-level blocks per Markdown segment while streaming (see ReplyStream). Small: a frame re-lays out the
-#: live segment, and whole segments are what can be hidden above the view.
+#: live segment, and only whole segments are replaced by snapshots.
 DEFAULT_SEGMENT_BLOCKS = 4
-#: Sealed segments this many screens above the view are hidden while the view follows the end (0: as soon
-#: as they are wholly above it; the spacer standing in for one has its height, so nothing visible changes).
-HIDE_BEYOND_SCREENS = 0.0
 #: Block types that have no top margin in Markdown's CSS: a segment may start with one of them.
 _SPLIT_BEFORE = frozenset({"paragraph_open", "bullet_list_open", "ordered_list_open", "table_open", "hr"})
 #: Appends of text written meanwhile that may follow an append before the frame showing them.
@@ -78,15 +80,116 @@ class ReplyMarkdown(Markdown):
         )
 
 
+def _block_starts(source: str) -> list[tuple[int, str]]:
+    """The first line and token type of each top-level block of `source`."""
+    return [
+        (token.map[0], token.type)
+        for token in _shared_parser().parse(source)
+        if token.level == 0 and token.map is not None and token.nesting >= 0
+    ]
+
+
+def render_snapshot(widget: Widget) -> list[Strip] | None:
+    """The lines `widget` and its descendants paint (its region: padding and border, not margin), or None if
+    the screen has not laid them out at their current content yet.
+
+    Composited by a compositor of its own, exactly as the screen's would: every widget renders itself with
+    the size the screen gave it, which is checked against this arrangement first.
+    """
+    size = widget.region.size
+    if not size or not widget.is_attached or not widget.display:
+        return None
+    compositor = Compositor()
+    compositor.reflow(widget, size)
+    for node, geometry in compositor._full_map.items():
+        if node is not widget and geometry.region.size != node.region.size:
+            return None
+    return compositor.render_strips()
+
+
+class MarkdownSnapshot(Widget):
+    """A finished segment of a streamed reply, shown as the very lines its Markdown widget painted.
+
+    One widget of fixed height instead of a segment's dozens of block widgets, so a frame's layout and paint
+    do not grow with the reply. The Markdown stays in the DOM, hidden, and comes back (`restore`) when the
+    lines would be stale (the width or the theme changed), or once the reply has finished when the mouse
+    comes over it, so that text selection and link hover work on the real widgets. A click on a link posts
+    `Markdown.LinkClicked` from the Markdown, as the link would.
+    """
+
+    ALLOW_SELECT = False
+    DEFAULT_CSS = """
+    MarkdownSnapshot {
+        width: 1fr;
+    }
+    """
+
+    def __init__(
+        self,
+        markdown: Markdown,
+        strips: list[Strip],
+        on_restore: Callable[[Markdown], object] | None = None,
+    ) -> None:
+        super().__init__()
+        self.markdown = markdown
+        self.strips = strips
+        self.streaming = True
+        """While True (the reply is still streaming) the mouse does not bring the Markdown back."""
+        self._width = strips[0].cell_length if strips else 0
+        self._on_restore = on_restore
+        self._restored = False
+        self.styles.height = len(strips)
+        self.styles.margin = markdown.styles.margin
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        self.restore()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._width:
+            self.restore()
+
+    def on_enter(self, event: events.Enter) -> None:
+        if not self.streaming:
+            self.restore()
+
+    def render_line(self, y: int) -> Strip:
+        return self.strips[y] if 0 <= y < len(self.strips) else Strip.blank(self.size.width)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        return [strip.crop_extend(crop.x, crop.right, None) for strip in self.strips[crop.y : crop.bottom]]
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.strips)
+
+    async def action_link(self, href: str) -> None:
+        self.post_message(Markdown.LinkClicked(self.markdown, href))
+
+    def restore(self) -> None:
+        """Show the Markdown again in place of this snapshot (in the same frame), and remove the snapshot."""
+        if self._restored or not self.is_attached:
+            return
+        self._restored = True
+        with self.app.batch_update():
+            self.display = False
+            self.markdown.display = True
+            self.remove()
+        if self._on_restore is not None:
+            self._on_restore(self.markdown)
+
+
 class ReplyStream:
     """Streams Markdown fragments into a Markdown widget, coalescing them to one append per frame.
 
     A long reply goes into consecutive Markdown *segments*: once the live one holds more than
     `segment_blocks` top-level blocks, the next one starts where a new top-level block starts (the boundary
-    `Markdown.append` itself re-parses from). Textual lays out every displayed widget on each frame, so
-    segments above the view are hidden behind same-height spacers while the view follows the end.
-    Segments break only before blocks with no top margin, so the result renders exactly like one Markdown
-    document (the tests and the benchmark compare every block's text, position and height with one).
+    `Markdown.append` itself re-parses from). Textual lays out and paints every displayed widget on each
+    frame, so a segment that is finished and has been laid out is replaced by a `MarkdownSnapshot` of the
+    lines it painted: one widget, whatever the number of its blocks. Segments break only before blocks with
+    no top margin, so the result renders exactly like one Markdown document (the tests and the benchmark
+    compare the lines on screen with those of one Markdown widget).
     """
 
     def __init__(
@@ -100,9 +203,9 @@ class ReplyStream:
         self._min_interval = 1.0 / frame_rate
         self._segment_blocks = segment_blocks
         self._segments: list[Markdown] = [markdown]
-        self._frozen: dict[Markdown, Widget] = {}
-        """Sealed segments hidden while far above the view, and the spacer standing in for each."""
-        self._frozen_width = 0
+        self._sealed: list[Markdown] = []
+        """Finished segments waiting for a frame to lay them out before they are snapshotted."""
+        self._snapshots: list[MarkdownSnapshot] = []
         self._live_source = markdown.source
         self._done_source: list[str] = []
         """Sources of the sealed segments, in order."""
@@ -158,6 +261,11 @@ class ReplyStream:
         return len(self._segments)
 
     @property
+    def snapshots(self) -> list[MarkdownSnapshot]:
+        """The snapshots standing in for finished segments (restored ones are gone from the list)."""
+        return [snapshot for snapshot in self._snapshots if snapshot.is_attached and snapshot.display]
+
+    @property
     def source(self) -> str:
         return "".join(self._done_source) + self._live_source
 
@@ -176,6 +284,8 @@ class ReplyStream:
         try:
             await self._frames()
         finally:
+            for snapshot in self._snapshots:
+                snapshot.streaming = False
             _resume_gc()
 
     async def _frames(self) -> None:
@@ -187,14 +297,13 @@ class ReplyStream:
                 # No frame may start halfway through: it would show none of this text, and the text would
                 # wait for the frame after. Text written while the append awaits its mounts goes in too.
                 with self.markdown.app.batch_update():
+                    await self._snapshot_sealed()
                     for _ in range(_MAX_CATCH_UP):
                         if not self._pending:
                             break
                         text = "".join(self._pending)
                         self._pending.clear()
                         await self._append(text)
-                    if not self._stopping.is_set():
-                        await self._freeze_offscreen()
                 # One append per frame: wait for the frame that shows this text before taking more, so a
                 # frame is never put off by the next append. Text counts against the backlog until then:
                 # what one frame has to lay out stays bounded.
@@ -204,8 +313,7 @@ class ReplyStream:
                     self._drained.set()
             if self._stopping.is_set():
                 if not self._pending:
-                    if self._frozen:
-                        await self._thaw_all()
+                    await self._snapshot_last()
                     return
                 continue
             # Let a frame's worth of text gather before the next append (or end at once on stop).
@@ -215,26 +323,57 @@ class ReplyStream:
                     await asyncio.wait_for(self._stopping.wait(), delay)
 
     async def _next_frame(self) -> None:
-        """Wait until the screen has refreshed (or a short while, if it is not refreshing: another screen)."""
-        refreshed = asyncio.get_running_loop().create_future()
-        self.markdown.call_after_refresh(refreshed.set_result, None)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(refreshed, _FRAME_TIMEOUT)
+        """Wait until the screen has shown a new frame (or a short while, if it is not refreshing: another
+        screen covers it).
+
+        The screen publishes `screen_layout_refresh_signal` just after it has laid out and painted a frame;
+        `call_after_refresh` covers a frame with no layout, but only runs once every message has been
+        handled, tens of milliseconds later in a flood.
+        """
+        refreshed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def shown(_: object = None) -> None:
+            if not refreshed.done():
+                refreshed.set_result(None)
+
+        markdown = self.markdown
+        signal = markdown.screen.screen_layout_refresh_signal
+        signal.subscribe(markdown, shown, immediate=True)
+        markdown.call_after_refresh(shown)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(refreshed, _FRAME_TIMEOUT)
+        finally:
+            signal.unsubscribe(markdown)
 
     async def _append(self, text: str) -> None:
         live = self._segments[-1]
         combined = self._live_source + text
-        split = self._split_point(combined)
+        starts = _block_starts(combined)
+        if len(self._segments) > 1 and starts and starts[0][1] not in _SPLIT_BEFORE:
+            # The segment's first block became one with a top margin (a paragraph turned into a setext
+            # heading): it no longer renders as it would in one document, so it goes back into the last one.
+            await self._rejoin(text)
+            self.rendered += len(text)
+            return
+        split = self._split_point(combined, starts)
         parent = live.parent
-        if split is None or split < len(self._live_source) or not isinstance(parent, Widget):
+        if split is None or not isinstance(parent, Widget):
             await live.append(text)
             self._live_source = combined
         else:
-            # Seal the live segment just before the block that starts in the new text.
-            head, tail = text[: split - len(self._live_source)], combined[split:]
-            if head:
-                await live.append(head)
+            # Seal the live segment just before the block that starts at `split`.
+            tail = combined[split:]
+            if split >= len(self._live_source):
+                head = text[: split - len(self._live_source)]
+                if head:
+                    await live.append(head)
+            else:
+                # The block began in an earlier append (its first line was not complete yet): take it
+                # back out. The segment is finished, so `update` may take its text for whole blocks.
+                await live.update(combined[:split])
             self._done_source.append(combined[:split])
+            self._sealed.append(live)
             # Mounted empty, then appended to: `Markdown.update` would assume its text ends on a block
             # boundary and re-parse later appends from its last line (breaking an open code fence).
             segment = type(self.markdown)(classes=" ".join(self.markdown.classes))
@@ -244,76 +383,71 @@ class ReplyStream:
             self._live_source = tail
         self.rendered += len(text)
 
-    def _split_point(self, source: str) -> int | None:
+    async def _rejoin(self, text: str) -> None:
+        """Append the live segment's text and `text` to the segment before it, which becomes the live one."""
+        live = self._segments.pop()
+        previous = self._segments[-1]
+        for snapshot in self._snapshots:
+            if snapshot.markdown is previous:
+                snapshot.restore()
+        self._sealed = [segment for segment in self._sealed if segment is not previous]
+        # `previous` ends on a block boundary, so this re-parses from its last block as appends always do.
+        await previous.append(self._live_source + text)
+        self._live_source = self._done_source.pop() + self._live_source + text
+        await live.remove()
+
+    def _split_point(self, source: str, starts: list[tuple[int, str]]) -> int | None:
         """Where to start a new segment in `source` (the live segment's text plus the new text), or None.
 
-        Only once the live segment holds more than `segment_blocks` top-level blocks, and only before a
-        block with no top margin (paragraph, list, table, rule): there the vertical gap is the previous
-        block's bottom margin alone, as it is inside one Markdown widget, so segments render the same.
+        Only once the live segment holds more than `segment_blocks` top-level blocks (`starts`: their first
+        lines and types), and only before the latest block with no top margin (paragraph, list, table, rule)
+        whose first line is complete (two backticks are a paragraph until the third makes them a fence):
+        there the vertical gap is the previous block's bottom margin alone, as it is inside one Markdown
+        widget, so segments render the same.
         """
-        if self._segment_blocks <= 0:
-            return None
-        starts = [
-            (token.map[0], token.type)
-            for token in _shared_parser().parse(source)
-            if token.level == 0 and token.map is not None and token.nesting >= 0
-        ]
-        if len(starts) <= self._segment_blocks:
+        if self._segment_blocks <= 0 or len(starts) <= self._segment_blocks:
             return None
         line_offsets = [0]
         line_offsets.extend(i + 1 for i, char in enumerate(source) if char == "\n")
         for line, kind in reversed(starts[1:]):
             offset = line_offsets[line]
-            if offset < len(self._live_source):
-                return None
-            if kind in _SPLIT_BEFORE:
+            if kind in _SPLIT_BEFORE and "\n" in source[offset:]:
                 return offset
         return None
 
-    # Textual lays out every displayed widget on each frame, so the cost of a frame would grow with the
-    # length of the reply. While the view follows the end, sealed segments wholly above it are hidden behind
-    # a spacer of the same height (nothing visible changes); they come back as soon as the user scrolls away
-    # from the end, the width changes, or the stream stops.
-
-    def _scroller(self) -> ScrollableContainer | None:
-        node = self.markdown.parent
-        while node is not None and not isinstance(node, ScrollableContainer):
-            node = node.parent
-        return node
-
-    async def _freeze_offscreen(self) -> None:
-        scroller = self._scroller()
-        if scroller is None or len(self._segments) < 2:
-            return
-        following = scroller.scroll_y >= scroller.max_scroll_y - 1
-        if not following or (self._frozen and scroller.size.width != self._frozen_width):
-            await self._thaw_all()
-            return
-        horizon = scroller.scroll_y - scroller.size.height * HIDE_BEYOND_SCREENS
-        for segment in self._segments[:-1]:
-            if segment in self._frozen or not segment.display:
-                continue
-            bottom = _virtual_y(segment, scroller) + segment.outer_size.height
-            if bottom >= horizon:
-                break
+    async def _snapshot_sealed(self) -> None:
+        """Replace each sealed segment the screen has laid out by a snapshot of it (call inside a batch
+        update: the snapshot and the segment swap places in one frame)."""
+        waiting: list[Markdown] = []
+        for segment in self._sealed:
             parent = segment.parent
-            if not isinstance(parent, Widget):
-                break
-            spacer = Widget(classes="reply-spacer")
-            spacer.styles.height = segment.outer_size.height
-            await parent.mount(spacer, before=segment)
+            if not isinstance(parent, Widget) or not segment.is_attached:
+                continue
+            strips = render_snapshot(segment)
+            if strips is None:
+                waiting.append(segment)
+                continue
+            snapshot = MarkdownSnapshot(segment, strips, on_restore=self._restored)
             segment.display = False
-            self._frozen[segment] = spacer
-            self._frozen_width = scroller.size.width
+            await parent.mount(snapshot, before=segment)
+            self._snapshots.append(snapshot)
+        self._sealed = waiting
 
-    async def _thaw_all(self) -> None:
-        if not self._frozen:
-            return
-        frozen, self._frozen = self._frozen, {}
-        with self.markdown.app.batch_update():
-            for segment, spacer in frozen.items():
-                segment.display = True
-                await spacer.remove()
+    async def _snapshot_last(self) -> None:
+        """On stop: snapshot the segments sealed by the last appends once a frame has laid them out."""
+        for _ in range(3):
+            if not self._sealed:
+                return
+            with self.markdown.app.batch_update():
+                await self._snapshot_sealed()
+            if self._sealed:
+                await self._next_frame()
+
+    def _restored(self, segment: Markdown) -> None:
+        # A snapshot gone stale while the reply streams (a resize, a new theme): take a new one once a
+        # frame has laid the segment out again.
+        if not self._stopped and segment not in self._sealed:
+            self._sealed.append(segment)
 
 
 # A full garbage collection of a Textual app's heap takes 100-300 ms: long enough to put the screen behind.
@@ -337,13 +471,3 @@ def _resume_gc() -> None:
         _gc_pauses -= 1
         if _gc_pauses == 0:
             gc.enable()
-
-
-def _virtual_y(widget: Widget, scroller: Widget) -> int:
-    """`widget`'s top in `scroller`'s virtual (scrollable) space."""
-    y = 0
-    node: object = widget
-    while isinstance(node, Widget) and node is not scroller:
-        y += node.virtual_region.y
-        node = node.parent
-    return y
