@@ -409,8 +409,14 @@ class ReplyStream:
             return None
         line_offsets = [0]
         line_offsets.extend(i + 1 for i, char in enumerate(source) if char == "\n")
+        # Before a block in the new text if one will do; before one already appended (which `_append`
+        # takes back out, re-rendering the segment) only once the segment is twice as long as it should be.
+        appended = len(self._live_source)
+        oversized = len(starts) > 2 * self._segment_blocks
         for line, kind in reversed(starts[1:]):
             offset = line_offsets[line]
+            if offset < appended and not oversized:
+                return None
             if kind in _SPLIT_BEFORE and "\n" in source[offset:]:
                 return offset
         return None
