@@ -366,3 +366,27 @@ def test_a_database_from_before_items_files_is_migrated_by_rebuilding(tmp_path: 
         assert not report.downloaded and index.is_complete(batch.id)
         assert [i.custom_id for i in index.items(batch.id, GroupKey("canceled"))] == ["stop-1", "stop-2"]
         index.close()
+
+
+def test_a_failing_disk_write_keeps_nothing(index: ResultsIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The raw file is written from a helper thread: its error still fails the attempt, and nothing stays."""
+    import errno
+    import os
+
+    lines = mixed_lines()
+    batch = ended_batch("msgbatch_full", lines)
+
+    def full(fd: int, buffers: Any) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "writev", full)
+    with pytest.raises(IngestError, match="after 2 attempts"):
+        ingest(
+            batch.id,
+            index,
+            batch=batch,
+            source=chunked(jsonl(lines), 37),
+            attempts=2,
+            sleep=lambda _: None,
+        )
+    assert index.file(batch.id) is None and list(index.directory.iterdir()) == []

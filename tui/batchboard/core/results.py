@@ -1234,8 +1234,10 @@ class _RawWriter:
             item = self.queue.get()
             if item is None:
                 return
-            if self.error is not None:
-                continue  # keep taking batches so that the producer never blocks; it raises the error
+            if self.error is not None:  # keep taking batches so that the producer never blocks on a
+                if item is _SYNC:  # full queue: it raises the error on its next write, or in `wait`
+                    return
+                continue
             try:
                 if item is _SYNC:
                     os.fsync(fd)
