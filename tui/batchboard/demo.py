@@ -10,10 +10,9 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from batchboard.core.api import BatchApi
-from batchboard.core.client import Connection, make_client
-
 if TYPE_CHECKING:
+    from batchboard.core.api import BatchApi
+    from batchboard.core.client import Connection
     from batchboard.core.clock import Clock
     from batchboard.emulator import Emulator
 
@@ -46,9 +45,14 @@ class DemoBackend:
             return self.base_url
 
     def connection(self) -> Connection:
+        from batchboard.core.client import Connection
+
         return Connection(base_url=self.start(), api_key=DEMO_API_KEY, demo=True)
 
     def connect(self) -> BatchApi:
+        from batchboard.core.api import BatchApi
+        from batchboard.core.client import make_client
+
         return BatchApi(make_client(self.connection()))
 
     def close(self) -> None:

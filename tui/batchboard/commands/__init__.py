@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from batchboard.commands import batches, config, cost, emulator, job, results, submit
 
-COMMANDS: list[ModuleType] = [emulator, config, batches, results, cost, submit, job]
+def all_commands() -> list[ModuleType]:
+    """Every subcommand module, in `--help` order. Imported on call: opening the dashboard
+    (`commands.dashboard`) must not load them all."""
+    from batchboard.commands import batches, config, cost, emulator, job, results, submit
+
+    return [emulator, config, batches, results, cost, submit, job]

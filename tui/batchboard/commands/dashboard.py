@@ -6,16 +6,44 @@ import argparse
 import os
 import sys
 import tempfile
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from batchboard.core.api import BatchApi
+
+T = TypeVar("T")
+
+
+def _in_thread(function: Callable[[], T]) -> Callable[[], T]:
+    """Start `function` in a thread; the returned callable waits for it and returns (or raises) its result."""
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(function())
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="batchboard-start", daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        if failure:
+            raise failure[0]
+        return outcome[0]
+
+    return result
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
     # Imported here: `batchboard --help` must not pay for Textual.
-    from batchboard.core.api import BatchApi
-    from batchboard.core.client import Connection, make_client
     from batchboard.core.config import ConfigError, load_settings
     from batchboard.core.store import Store
     from batchboard.demo import DemoBackend
-    from batchboard.ui.app import make_app
 
     settings, problems = load_settings()
     try:
@@ -25,6 +53,10 @@ def run_dashboard(args: argparse.Namespace) -> int:
         return 2
 
     def connect() -> BatchApi:
+        # Called in a thread after the first frame, like everything that imports the SDK.
+        from batchboard.core.api import BatchApi
+        from batchboard.core.client import Connection, make_client
+
         connection = Connection.from_env(profile.api_key_env, base_url=profile.base_url, profile=args.profile)
         return BatchApi(make_client(connection))
 
@@ -36,7 +68,11 @@ def run_dashboard(args: argparse.Namespace) -> int:
         scratch = tempfile.TemporaryDirectory(prefix="batchboard-demo-")
         os.environ["BATCHBOARD_DATA_DIR"] = scratch.name
     demo = DemoBackend()
-    store = Store.open()
+    # The store opens in a thread while the UI modules import: its file creation and syncs overlap them.
+    opening = _in_thread(Store.open)
+    from batchboard.ui.app import make_app
+
+    store = opening()
     app = make_app(
         connect=demo.connect if args.demo else connect,
         settings=settings,

@@ -10,12 +10,10 @@ Problem messages quote values from the file; show them as plain text, never as m
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import os
 import re
 import tempfile
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,6 +136,8 @@ def _read_document(file: Path) -> tuple[dict[str, Any], ConfigProblem | None]:
         return {}, None
     except OSError as exc:
         return {}, ConfigProblem(file, "", f"cannot read the file ({exc.strerror or exc}); using defaults")
+    import tomllib  # here: with no config file, start-up never loads the parser
+
     try:
         return tomllib.loads(data.decode("utf-8")), None
     except UnicodeDecodeError as exc:
@@ -530,6 +530,8 @@ def _number(value: float) -> str:
 
 def _quote(text: str) -> str:
     # JSON quoting escapes control characters, so a hostile value cannot reach the terminal raw.
+    import json
+
     return json.dumps(text, ensure_ascii=False)
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from batchboard.core.eta import Eta
+if TYPE_CHECKING:
+    from batchboard.core.eta import Eta
 
 DASH = "—"  # shown for a value that is not known (yet); never a made-up number
 ELLIPSIS = "…"

@@ -30,13 +30,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from batchboard.core import paths
-from batchboard.core.eta import DurationSample
 from batchboard.core.models import Batch, Outcome
 
-__all__ = ["MIGRATIONS", "DurationSample", "Store", "StoreError", "register_schema"]
+if TYPE_CHECKING:
+    from batchboard.core.eta import DurationSample
+
+__all__ = ["MIGRATIONS", "Store", "StoreError", "register_schema"]
 
 MIGRATIONS: list[str] = [
     # 1: labels, seen batches with end-notification state, durations for ETAs, key/value metadata.
@@ -364,4 +366,6 @@ class Store:
             "ORDER BY ended_at",
             (-1 if limit is None else limit,),
         )
+        from batchboard.core.eta import DurationSample  # the first frame does not need it
+
         return [DurationSample(int(count), float(seconds)) for count, seconds in rows]

@@ -8,21 +8,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from batchboard.core.api import BatchApi
 from batchboard.core.clock import Clock, SystemClock
 from batchboard.core.config import ConfigProblem, Settings
 from batchboard.core.store import Store
 from batchboard.ui.book import BatchBook
 from batchboard.ui.screens.dashboard import DashboardScreen
 
+if TYPE_CHECKING:
+    from batchboard.core.api import BatchApi
+
 #: Builds a connected BatchApi. Called in a thread: it imports the SDK (about two seconds).
-Connect = Callable[[], BatchApi]
+Connect = Callable[[], "BatchApi"]
 
 
 class BatchboardApp(App[None]):
@@ -58,12 +60,20 @@ class BatchboardApp(App[None]):
             self.theme = settings.theme
         self.set_keymap(settings.keymap)
 
+    def get_default_screen(self) -> Screen[None]:
+        # The dashboard is the first screen itself, not pushed over Textual's blank one: one screen fewer
+        # to compose and style before the first frame.
+        return self.dashboard
+
     def on_mount(self) -> None:
-        self.push_screen(self.dashboard)
         for problem in self.problems:
             self.notify(
                 str(problem), title="Config problem: using the default", severity="warning", markup=False
             )
+
+    def on_ready(self) -> None:
+        # The first frame is on screen: only now the rest of the dashboard and the connection.
+        self.dashboard.first_frame_shown()
 
     async def on_unmount(self) -> None:
         # Close the HTTP client on this loop, not at garbage collection after the loop is gone.

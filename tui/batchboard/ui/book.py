@@ -13,13 +13,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from batchboard.core.clock import Clock
-from batchboard.core.eta import DurationSample, Eta, estimate_eta
 from batchboard.core.format import printable
 from batchboard.core.models import Batch, Outcome
 from batchboard.core.store import Store
 
 if TYPE_CHECKING:
     from batchboard.core.cost import BatchCost
+    from batchboard.core.eta import DurationSample, Eta
     from batchboard.core.poller import PollStatus
 
 
@@ -167,6 +167,8 @@ class BatchBook:
         cached = self._eta_cache.get(batch.id)
         if cached is not None and abs((now - cached[0]).total_seconds()) < ETA_TTL:
             return cached[1]
+        from batchboard.core.eta import estimate_eta  # not needed for the first frame
+
         history = self.history()
         eta = estimate_eta(batch.counts.total, batch.created_at, now, history)
         self._eta_cache[batch.id] = (now, eta)

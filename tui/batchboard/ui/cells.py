@@ -6,13 +6,16 @@ Pure functions of a batch, the time and a palette, shared by the table and the d
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from batchboard.core import format as fmt
-from batchboard.core.eta import Eta
 from batchboard.core.models import Batch, Outcome
 from batchboard.ui.palette import Palette
+
+if TYPE_CHECKING:
+    from batchboard.core.eta import Eta
 
 
 def outcome_style(outcome: Outcome, palette: Palette) -> str | object:

@@ -1,7 +1,9 @@
 """The main screen: every batch, live. Owns the connection, the poll worker and the batch actions.
 
-Start-up never waits for the SDK: the screen paints "connecting…" at once, a thread worker imports the
-SDK and builds the client, then one async worker runs the poll loop for the life of the app.
+Start-up never waits for the SDK: the first frame shows the summary ("connecting…") and the empty table
+only. Once it is on screen (`first_frame_shown`), the footer and the filter input are mounted and a
+thread worker imports the SDK and builds the client; then one async worker runs the poll loop for the
+life of the app.
 """
 
 from __future__ import annotations
@@ -17,11 +19,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from batchboard.core import format as fmt
-from batchboard.core.api import ApiError, BatchApi
-from batchboard.core.client import MissingApiKeyError
 from batchboard.core.models import Batch, Outcome
 from batchboard.ui.book import BatchBook, QuickFilter
 from batchboard.ui.cells import end_summary
@@ -30,6 +30,7 @@ from batchboard.ui.widgets.batch_table import BatchTable
 from batchboard.ui.widgets.summary import SummaryBar
 
 if TYPE_CHECKING:
+    from batchboard.core.api import BatchApi
     from batchboard.core.attach import LocalSources
     from batchboard.core.poller import Poller, PollStatus, PollUpdate
     from batchboard.ui.app import BatchboardApp
@@ -133,6 +134,7 @@ class DashboardScreen(Screen[None]):
         """Which batches batchboard holds the requests of, and their retries; read in a thread."""
 
     def compose(self) -> ComposeResult:
+        # The first frame: the footer and the filter input come after it (`first_frame_shown`).
         settings = self.app.settings
         yield SummaryBar(self.book, demo=self.demo, id="summary")
         yield ViewBar(id="view", markup=False)
@@ -142,8 +144,6 @@ class DashboardScreen(Screen[None]):
             critical_hours=settings.expiry_critical_hours,
             id="batches",
         )
-        yield Input(placeholder="filter by id, label or status (enter: keep, escape: clear)", id="filter")
-        yield Footer()
 
     @property
     def table(self) -> BatchTable:
@@ -154,14 +154,34 @@ class DashboardScreen(Screen[None]):
         self._show_view()
         self.table.focus()
         self.set_interval(1.0, self.tick)
-        # After the first frame: the SDK import holds the GIL for seconds and would slow the first paint.
-        self.call_after_refresh(self.connect)
+
+    def first_frame_shown(self) -> None:
+        """The app's first frame is on screen (Textual's `Ready`): mount the rest and connect.
+
+        Styling the footer (a widget per key) and the filter input costs more than the rest of the first
+        screen, and the SDK import holds the GIL for seconds: neither may delay the first paint."""
+        self._filter_input()
+        self.connect()
+
+    def _filter_input(self) -> Input:
+        """The filter input, with the footer below it: mounted after the first frame, or when first needed."""
+        for filter_input in self.query("#filter").results(Input):
+            return filter_input
+        from textual.widgets import Footer
+
+        filter_input = Input(
+            placeholder="filter by id, label or status (enter: keep, escape: clear)", id="filter"
+        )
+        self.mount(filter_input, Footer())
+        return filter_input
 
     # -- connecting and polling ------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
     def connect(self) -> None:
         """Import the SDK and build the client off the main thread (it takes about two seconds)."""
+        from batchboard.core.client import MissingApiKeyError
+
         try:
             api = self.app.connect_api()
             # Heavy UI modules used once connected: load them here too, off the main thread.
@@ -373,7 +393,7 @@ class DashboardScreen(Screen[None]):
             batch = self.selected
             return batch is not None and self.sources is not None and self.sources.in_job(batch.id)
         if action == "clear_filter":
-            return bool(self.table.filter_text) or self.query_one("#filter").has_class("-shown")
+            return bool(self.table.filter_text) or bool(self.query("#filter.-shown"))
         return True
 
     @on(DataTable.RowHighlighted)
@@ -388,7 +408,7 @@ class DashboardScreen(Screen[None]):
     # -- actions ---------------------------------------------------------------------------------
 
     def action_filter(self) -> None:
-        filter_input = self.query_one("#filter", Input)
+        filter_input = self._filter_input()
         filter_input.add_class("-shown")
         filter_input.focus()
 
@@ -403,7 +423,7 @@ class DashboardScreen(Screen[None]):
         self.table.focus()
 
     def action_clear_filter(self) -> None:
-        filter_input = self.query_one("#filter", Input)
+        filter_input = self._filter_input()
         filter_input.remove_class("-shown")
         self.table.focus()
         if filter_input.value or self.table.filter_text:
@@ -610,6 +630,8 @@ class DashboardScreen(Screen[None]):
         try:
             result = await self.api.cancel(batch.id)
         except Exception as exc:  # an API error, or anything else: the row must not stay `canceling`
+            from batchboard.core.api import ApiError
+
             self._canceling.pop(batch.id, None)
             known = self.poller.batches.get(batch.id, batch) if self.poller else batch
             self.show_batches([known])
