@@ -7,7 +7,7 @@ Summary figures are kept incrementally, so a round in which 50 of 10,000 batches
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -90,6 +90,10 @@ class BatchBook:
         self.results: Any = None
         """The results service (`core.results_service.ResultsService`, set by the dashboard): costs of the
         batches whose results are indexed locally."""
+        self.version = 0
+        """Bumped whenever a batch is taken or removed: orders computed from the batches are valid while
+        it stays the same."""
+        self._search_memo: dict[str, tuple[Batch, str | None, str]] = {}
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -98,6 +102,7 @@ class BatchBook:
         previous = self.batches.get(batch.id)
         if previous is not None:
             self._count(previous, -1)
+        self.version += 1
         self.batches[batch.id] = batch
         self._count(batch, +1)
         if previous is not None and previous.is_active and batch.is_ended:
@@ -106,7 +111,9 @@ class BatchBook:
 
     def remove(self, batch_id: str) -> None:
         previous = self.batches.pop(batch_id, None)
+        self._search_memo.pop(batch_id, None)
         if previous is not None:
+            self.version += 1
             self._count(previous, -1)
 
     def _count(self, batch: Batch, sign: int) -> None:
@@ -185,13 +192,51 @@ class BatchBook:
             return False
         if not text:
             return True
+        return self._text_matches(batch, text.casefold())
+
+    def matching(self, batch_ids: Iterable[str], text: str, quick: QuickFilter) -> list[str]:
+        """Those of `batch_ids` (all in the book), in the order given, whose batches pass the filter."""
+        batches = self.batches
+        if quick is not QuickFilter.ALL:
+            batch_ids = [b for b in batch_ids if self.matches(batches[b], "", quick)]
+        if not text:
+            return list(batch_ids)
         needle = text.casefold()
-        return (
-            needle in batch.id.casefold()
-            or needle in self.labels.get(batch.id, "").casefold()
-            or needle in batch.processing_status
-            or needle in batch.outcome.value
-        )
+        if "\n" in needle:
+            return [b for b in batch_ids if self._text_matches(batches[b], needle)]
+        # `_text_matches` inlined: this runs for every batch on a filter keystroke.
+        memo, labels, found = self._search_memo, self.labels, []
+        for batch_id in batch_ids:
+            batch = batches[batch_id]
+            kept = memo.get(batch_id)
+            if kept is None or kept[0] is not batch or kept[1] != labels.get(batch_id):
+                kept = self._remember_search(batch)
+            if needle in kept[2]:
+                found.append(batch_id)
+        return found
+
+    def _text_matches(self, batch: Batch, needle: str) -> bool:
+        """`needle` (casefolded) is in the id or label (casefolded), the status or the outcome. The fields
+        are kept joined by newlines per batch state and label, so filtering 10,000 batches folds no strings
+        and makes one substring test each; a needle with a newline (none can be typed into the filter) is
+        tested field by field, so it never matches across two."""
+        label = self.labels.get(batch.id)
+        if "\n" in needle:
+            return any(needle in field for field in self._search_fields(batch, label))
+        memo = self._search_memo.get(batch.id)
+        if memo is None or memo[0] is not batch or memo[1] != label:
+            memo = self._remember_search(batch)
+        return needle in memo[2]
+
+    def _remember_search(self, batch: Batch) -> tuple[Batch, str | None, str]:
+        label = self.labels.get(batch.id)
+        memo = (batch, label, "\n".join(self._search_fields(batch, label)))
+        self._search_memo[batch.id] = memo
+        return memo
+
+    @staticmethod
+    def _search_fields(batch: Batch, label: str | None) -> tuple[str, ...]:
+        return (batch.id.casefold(), (label or "").casefold(), batch.processing_status, batch.outcome.value)
 
     def sort_key(self, mode: SortMode) -> Callable[[str], Any]:
         batches = self.batches

@@ -30,6 +30,8 @@ from batchboard.ui.widgets.batch_table import BatchTable
 from batchboard.ui.widgets.summary import SummaryBar
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from batchboard.core.api import BatchApi
     from batchboard.core.attach import LocalSources
     from batchboard.core.poller import Poller, PollStatus, PollUpdate
@@ -121,6 +123,12 @@ class DashboardScreen(Screen[None]):
 
     app: BatchboardApp
 
+    filter_delay = 0.1
+    """Seconds after the last keystroke before the text filter is applied to a big book (keystrokes in
+    between are coalesced); enter applies it at once. Tests set it (and `filter_debounce_rows`)."""
+    filter_debounce_rows = 1_000
+    """Books up to this many batches are filtered on every keystroke: that costs well under a frame."""
+
     def __init__(self, book: BatchBook, *, demo: bool = False) -> None:
         super().__init__()
         self.book = book
@@ -130,6 +138,8 @@ class DashboardScreen(Screen[None]):
         self._pending = PendingChanges()
         self._canceling: dict[str, Batch] = {}  # optimistic rows while a cancel is on its way
         self._was_stale = False
+        self._filter_timer: Timer | None = None
+        self._typed_filter = ""
         self.sources: LocalSources | None = None
         """Which batches batchboard holds the requests of, and their retries; read in a thread."""
 
@@ -414,11 +424,33 @@ class DashboardScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.table.filter_text = event.value.strip()
-        self._refill()
+        self._typed_filter = event.value.strip()
+        self._cancel_pending_filter()
+        if len(self.book.batches) <= self.filter_debounce_rows:
+            self.apply_filter()
+        else:
+            self._filter_timer = self.set_timer(self.filter_delay, self.apply_filter, name="filter")
+
+    @property
+    def filter_pending(self) -> bool:
+        """Typed text is waiting for `filter_delay` before it is applied."""
+        return self._filter_timer is not None
+
+    def apply_filter(self) -> None:
+        """Apply the typed filter text now (the debounce timer's callback; enter calls it too)."""
+        self._cancel_pending_filter()
+        if self._typed_filter != self.table.filter_text:
+            self.table.filter_text = self._typed_filter
+            self._refill()
+
+    def _cancel_pending_filter(self) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
 
     @on(Input.Submitted, "#filter")
     def _filter_kept(self) -> None:
+        self.apply_filter()
         self.query_one("#filter", Input).remove_class("-shown")
         self.table.focus()
 
@@ -426,6 +458,8 @@ class DashboardScreen(Screen[None]):
         filter_input = self._filter_input()
         filter_input.remove_class("-shown")
         self.table.focus()
+        self._cancel_pending_filter()
+        self._typed_filter = ""
         if filter_input.value or self.table.filter_text:
             with filter_input.prevent(Input.Changed):
                 filter_input.value = ""
@@ -443,7 +477,7 @@ class DashboardScreen(Screen[None]):
 
     def _refill(self) -> None:
         with self.app.batch_update():
-            self.table.rebuild()
+            self.table.refilter()
             self._show_view()
         self.refresh_bindings()
 
