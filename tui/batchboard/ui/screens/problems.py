@@ -300,7 +300,7 @@ class ProblemsScreen(Screen[None]):
         page_size: int = PAGE_SIZE,
         on_group_changed: Callable[[ResultGroup], None] | None = None,
     ) -> None:
-        super().__init__(classes="-first-frame")
+        super().__init__()
         self.index = index
         self.batch_id = batch_id
         self.request_lookup = request_lookup
@@ -308,7 +308,9 @@ class ProblemsScreen(Screen[None]):
         self.groups: list[ResultGroup] = []
         self.group: ResultGroup | None = None
         self.items: dict[str, ResultItem] = {}
-        self.table = ItemsTable(id="problems-items", cursor_type="row", zebra_stripes=True)
+        self.table = ItemsTable(
+            id="problems-items", classes="-first-frame", cursor_type="row", zebra_stripes=True
+        )
         self._initial_group = initial_group
         self._last: ResultItem | None = None
         self._exhausted = True
@@ -353,7 +355,7 @@ class ProblemsScreen(Screen[None]):
                 self._status_line,
                 before=self.table,
             )
-            self.remove_class("-first-frame")
+            self.table.remove_class("-first-frame")  # restyles the table alone
         return self._rest
 
     def on_mount(self) -> None:
