@@ -111,6 +111,18 @@ def test_problem_str_names_file_and_key(tmp_path: Path) -> None:
         ("poll_interval = [1]", "poll_interval: expected a number of seconds ≥ 1, got an array"),
         ("expiry_warning_hours = -1", "expiry_warning_hours: expected a number of hours ≥ 0, got -1"),
         ("expiry_critical_hours = {}", "expiry_critical_hours: expected a number of hours ≥ 0, got a table"),
+        (
+            "fetch_results_days = -1",
+            "fetch_results_days: expected a whole number of days ≥ 0 (0: off), got -1",
+        ),
+        (
+            "fetch_results_days = 2.5",
+            "fetch_results_days: expected a whole number of days ≥ 0 (0: off), got 2.5",
+        ),
+        (
+            'fetch_results_days = "week"',
+            'fetch_results_days: expected a whole number of days ≥ 0 (0: off), got "week"',
+        ),
         ("theme = 5", "theme: expected a theme name (text), got 5"),
         ('theme = "  "', 'theme: expected a theme name (text), got "  "'),
         ("default_model = 1979-05-27", "default_model: expected a model name (text), got a date"),
@@ -172,6 +184,7 @@ def test_each_bad_value_names_key_expected_and_got(text: str, message: str) -> N
         "default_model",
         "expiry_warning_hours",
         "expiry_critical_hours",
+        "fetch_results_days",
     ):
         assert getattr(settings, top_key) == getattr(Settings(), top_key)  # fell back to the default
     assert settings.profile(None).api_key_env in ("ANTHROPIC_API_KEY", "W")
@@ -202,7 +215,8 @@ def test_unknown_key_without_a_near_one_lists_the_settings() -> None:
     _, problem = only_problem("colour = 3")
     assert problem == (
         'colour: unknown setting "colour"; known settings: poll_interval, expiry_warning_hours, '
-        "expiry_critical_hours, theme, default_model, default_profile, keymap, profiles, prices"
+        "expiry_critical_hours, fetch_results_days, theme, default_model, default_profile, keymap, profiles, "
+        "prices"
     )
 
 
@@ -493,3 +507,18 @@ def test_a_key_anywhere_is_refused_and_never_echoed(capsys: pytest.CaptureFixtur
     with pytest.raises(config.ConfigError) as refused:
         config.set_setting("profiles.x.base_url", "https://h.example.com/?k=sk-ant-api03-SECRET8")
     assert "SECRET" not in str(refused.value)
+
+
+def test_fetch_results_days_is_a_whole_number_and_zero_turns_it_off() -> None:
+    assert Settings().fetch_results_days == 7
+    write("fetch_results_days = 0\n")
+    settings, problems = load_settings()
+    assert problems == [] and settings.fetch_results_days == 0 and "fetch_results_days" in settings.from_file
+    write("fetch_results_days = 14.0\n")  # a float that is a whole number is fine
+    settings, problems = load_settings()
+    assert problems == [] and settings.fetch_results_days == 14
+    assert isinstance(settings.fetch_results_days, int)
+    assert set_setting("fetch_results_days", "3").fetch_results_days == 3
+    with pytest.raises(ConfigError, match="fetch_results_days: expected a whole number of days ≥ 0"):
+        set_setting("fetch_results_days", "1.5")
+    assert load_settings()[0].fetch_results_days == 3  # nothing written

@@ -33,6 +33,21 @@ def test_set_then_show_reports_the_source(capsys: pytest.CaptureFixture[str]) ->
     assert any(line.split() == ["theme", "textual-dark", "default"] for line in lines)
 
 
+def test_fetch_results_days_shows_sets_and_turns_off(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config"]) == 0
+    assert any(
+        line.split() == ["fetch_results_days", "7", "default"]
+        for line in capsys.readouterr().out.splitlines()
+    )
+    assert main(["config", "set", "fetch_results_days", "0"]) == 0
+    assert capsys.readouterr().out == f"fetch_results_days = 0 (off)  (written to {paths.config_file()})\n"
+    assert main(["config", "set", "fetch_results_days", "-2"]) == 2
+    assert "fetch_results_days: expected a whole number of days ≥ 0" in capsys.readouterr().err
+    assert main(["config"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.split() == ["fetch_results_days", "0", "(off)", "file"] for line in lines)
+
+
 def test_bad_value_exits_2_naming_key_and_expected(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "set", "poll_interval", "fast"]) == 2
     captured = capsys.readouterr()

@@ -60,7 +60,9 @@ def app(world: tuple[Emulator, str, str], clock: ManualClock) -> Iterator[Batchb
         )
 
     with Store.memory() as store:
-        yield make_app(connect=connect, settings=Settings(poll_interval=3600.0), store=store, clock=clock)
+        # No background fetching: these tests fill costs by opening, downloading or ending a batch.
+        settings = Settings(poll_interval=3600.0, fetch_results_days=0)
+        yield make_app(connect=connect, settings=settings, store=store, clock=clock)
 
 
 async def wait_until(pilot: Pilot[None], predicate: Callable[[], bool], limit: float = 20.0) -> None:

@@ -54,8 +54,9 @@ def store() -> Iterator[Store]:
 
 @pytest.fixture
 def settings() -> Settings:
-    # Long interval: rounds happen when a test asks (`r` or refresh_now), never on their own.
-    return Settings(poll_interval=3600.0)
+    # Long interval: rounds happen when a test asks (`r` or refresh_now), never on their own. No background
+    # fetching of results: these tests (and the snapshots) see costs only where they ask for them.
+    return Settings(poll_interval=3600.0, fetch_results_days=0)
 
 
 @pytest.fixture

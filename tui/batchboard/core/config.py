@@ -63,6 +63,9 @@ class Settings:
     default_model: str = "claude-sonnet-5-5"
     expiry_warning_hours: float = 4.0
     expiry_critical_hours: float = 1.0
+    fetch_results_days: int = 7
+    """Ended batches created within this many days get their results fetched in the background (costs
+    show without opening them, and the results stay after the API deletes them); 0 turns it off."""
     profiles: dict[str, Profile] = field(default_factory=dict)
     default_profile: str | None = None
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -108,13 +111,17 @@ _NUMBERS: dict[str, tuple[float, str]] = {
     "expiry_warning_hours": (0.0, "a number of hours ≥ 0"),
     "expiry_critical_hours": (0.0, "a number of hours ≥ 0"),
 }
+# Whole-number settings: key -> (minimum, what is expected).
+_WHOLE_NUMBERS: dict[str, tuple[int, str]] = {
+    "fetch_results_days": (0, "a whole number of days ≥ 0 (0: off)"),
+}
 _STRINGS: dict[str, str] = {
     "theme": "a theme name (text)",
     "default_model": "a model name (text)",
     "default_profile": "the name of a profile under [profiles]",
 }
 _TABLES = ("keymap", "profiles", "prices")
-KNOWN_KEYS: tuple[str, ...] = (*_NUMBERS, *_STRINGS, *_TABLES)
+KNOWN_KEYS: tuple[str, ...] = (*_NUMBERS, *_WHOLE_NUMBERS, *_STRINGS, *_TABLES)
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -164,6 +171,13 @@ def _validate(doc: Mapping[str, Any], file: Path) -> tuple[Settings, list[Config
             minimum, expected = _NUMBERS[key]
             if _is_number(value) and value >= minimum:
                 values[key] = float(value)
+                from_file.add(key)
+            else:
+                problem(key, f"expected {expected}, got {_describe(value)}")
+        elif key in _WHOLE_NUMBERS:
+            least, expected = _WHOLE_NUMBERS[key]
+            if _is_number(value) and float(value).is_integer() and value >= least:
+                values[key] = int(value)
                 from_file.add(key)
             else:
                 problem(key, f"expected {expected}, got {_describe(value)}")
@@ -368,7 +382,7 @@ def _split_key(key: str) -> list[str]:
             "batchboard never stores keys"
         )
     head, _, rest = key.strip().partition(".")
-    if head in _NUMBERS or head in _STRINGS:
+    if head in _NUMBERS or head in _WHOLE_NUMBERS or head in _STRINGS:
         if rest:
             raise ConfigError(f"{key}: {head} is a single value, not a table; use '{head}'")
         return [head]
@@ -389,7 +403,7 @@ def _split_key(key: str) -> list[str]:
 
 
 def _parse_value(parts: list[str], text: str) -> Any:
-    numeric = parts[0] in _NUMBERS or parts[0] == "prices"
+    numeric = parts[0] in _NUMBERS or parts[0] in _WHOLE_NUMBERS or parts[0] == "prices"
     if numeric:
         try:
             number = float(text)
@@ -477,6 +491,8 @@ def effective_settings_table(settings: Settings) -> list[tuple[str, str, str]]:
         value = getattr(settings, key)
         rows.append((key, _number(value) if isinstance(value, float) else value, source(key)))
     rows.append(("default_profile", settings.default_profile or "(none)", source("default_profile")))
+    days = settings.fetch_results_days
+    rows.append(("fetch_results_days", f"{days}" if days else "0 (off)", source("fetch_results_days")))
 
     if settings.keymap:
         rows += [(f"keymap.{k}", v, source(f"keymap.{k}")) for k, v in sorted(settings.keymap.items())]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -22,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, ProgressBar, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from batchboard.core.format import human_int, printable
 from batchboard.core.models import Batch
@@ -247,36 +248,78 @@ def copy_atomic(source: Path, target: Path, chunk_size: int = 1 << 20) -> None:
         raise
 
 
-def ingest_in_background(app: App[Any], service: ResultsService, batch: Batch, on_done: Any = None) -> None:
-    """Start ingesting a batch that just ended (a thread worker, one per batch, errors shown as a toast)."""
+def ingest_worker(app: App[Any], batch_id: str) -> Worker[None] | None:
+    """The thread worker ingesting `batch_id` in the background right now, if any."""
+    group = f"ingest-{batch_id}"
+    for worker in app.workers:
+        if worker.group == group and worker.node is app and not (worker.is_finished or worker.is_cancelled):
+            return worker
+    return None
+
+
+def ingest_in_background(
+    app: App[Any],
+    service: ResultsService,
+    batch: Batch,
+    on_done: Callable[[str], None] | None = None,
+    on_failed: Callable[[str], None] | None = None,
+    pace: float = 0.0,
+) -> Worker[None]:
+    """Ingest an ended batch in a thread worker (one per batch: when one is already on its way, that one is
+    returned and its callbacks stand). `on_done(batch_id)` follows success; a failure is a toast, or is
+    handed to `on_failed(message)` instead (plain text). `pace`: seconds of pause per second of work, so
+    work nobody waits for leaves the UI thread the GIL (Python threads share one; a busy one slows the UI)."""
+    running = ingest_worker(app, batch.id)
+    if running is not None:
+        return running
+
+    def failed(message: str, *, unexpected: bool) -> None:
+        if on_failed is not None:
+            app.call_from_thread(on_failed, message)
+            return
+        app.call_from_thread(
+            app.notify,
+            message,
+            title="Could not download results",
+            severity="error" if unexpected else "warning",
+            markup=False,
+        )
 
     def run() -> None:
         # Set when the worker is cancelled (the app quitting): the ingestion stops at the next chunk and
         # leaves nothing behind.
         cancelled = get_current_worker().cancelled_event
         try:
-            service.ensure(batch, cancel=cancelled)
+            service.ensure(batch, cancel=cancelled, progress=paced(pace, cancelled) if pace > 0 else None)
         except IngestCancelled:
             return
         except IngestError as exc:
-            app.call_from_thread(
-                app.notify, str(exc), title="Could not download results", severity="warning", markup=False
-            )
+            failed(str(exc), unexpected=False)
             return
         except Exception as exc:  # disk full, a broken file, a database error, the SDK: said, never lost
-            app.call_from_thread(
-                app.notify,
+            failed(
                 f"{type(exc).__name__}: {exc}. The results of {batch.id} were not indexed; "
                 "press d on the batch to try again.",
-                title="Could not download results",
-                severity="error",
-                markup=False,
+                unexpected=True,
             )
             return
         if on_done is not None:
             app.call_from_thread(on_done, batch.id)
 
-    app.run_worker(run, thread=True, group=f"ingest-{batch.id}", exclusive=True, exit_on_error=False)
+    return app.run_worker(run, thread=True, group=f"ingest-{batch.id}", exclusive=True, exit_on_error=False)
+
+
+def paced(pace: float, cancelled: threading.Event) -> Callable[[IngestProgress], None]:
+    """A progress callback that pauses `pace` times as long as the work since its last call took (wall
+    time: the download's reader thread and the GIL waits count too; a cancel ends the pause at once)."""
+    last = time.monotonic()
+
+    def progress(_: IngestProgress) -> None:
+        nonlocal last
+        cancelled.wait(min((time.monotonic() - last) * pace, 1.0))
+        last = time.monotonic()
+
+    return progress
 
 
 def cost_breakdown(service: ResultsService | None, batch_id: str) -> list[tuple[Text, Text]]:

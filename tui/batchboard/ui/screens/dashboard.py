@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from batchboard.core.attach import LocalSources
     from batchboard.core.poller import Poller, PollStatus, PollUpdate
     from batchboard.ui.app import BatchboardApp
+    from batchboard.ui.fetcher import ResultsFetcher
 
 SEVERITY = {
     Outcome.SUCCEEDED: "information",
@@ -53,7 +54,7 @@ def can_retry(batch: Batch) -> bool:
 
 
 class ViewBar(Static):
-    """Sort order, filters and how many rows are shown."""
+    """Sort order, filters and how many rows are shown; background work, if any."""
 
 
 class DashboardScreen(Screen[None]):
@@ -142,6 +143,8 @@ class DashboardScreen(Screen[None]):
         self._typed_filter = ""
         self.sources: LocalSources | None = None
         """Which batches batchboard holds the requests of, and their retries; read in a thread."""
+        self.fetcher: ResultsFetcher | None = None
+        """Fetches recent ended batches' results in the background; made when polling starts."""
 
     def compose(self) -> ComposeResult:
         # The first frame: the footer and the filter input come after it (`first_frame_shown`).
@@ -215,9 +218,18 @@ class DashboardScreen(Screen[None]):
         # Imported after the first frame, not before: the first paint must not wait for them.
         from batchboard.core.poller import Poller
         from batchboard.ui import results_actions
+        from batchboard.ui.fetcher import ResultsFetcher
 
         self.api = api
         self.book.results = results_actions.make_results_service(self.app)
+        self.fetcher = ResultsFetcher(
+            self.app,
+            self.book.results,
+            days=self.app.settings.fetch_results_days,
+            clock=self.book.clock,
+            on_ready=self.results_ready,
+            on_change=self._show_view,
+        )
         self.poller = Poller(
             api,
             clock=self.book.clock,
@@ -278,6 +290,8 @@ class DashboardScreen(Screen[None]):
             self._announce_end(batch)
         if pending.status is not None:
             self._show_status(pending.status)
+            if pending.status.ok and self.fetcher is not None:
+                self.fetcher.offer(self.book.batches.values())
 
     def _keep_optimistic(self, batch: Batch) -> Batch:
         optimistic = self._canceling.get(batch.id)
@@ -365,14 +379,17 @@ class DashboardScreen(Screen[None]):
 
     def _show_view(self) -> None:
         table = self.table
+        activity = self.fetcher.status if self.fetcher is not None else None
         self.query_one(ViewBar).update(
             Content.from_markup(
-                "sort: [b]$sort[/b] · showing: [b]$quick[/b]$text · $shown of $total batches",
+                "sort: [b]$sort[/b] · showing: [b]$quick[/b]$text · $shown of $total batches"
+                "[$text-muted]$activity",
                 sort=table.sort_mode.value,
                 quick=table.quick_filter.value,
                 text=f" matching “{table.filter_text}”" if table.filter_text else "",
                 shown=fmt.human_int(table.row_count),
                 total=fmt.human_int(len(self.book.batches)),
+                activity=f" · {activity}" if activity else "",
             )
         )
 

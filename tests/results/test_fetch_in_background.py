@@ -1,0 +1,255 @@
+"""The background fetcher against the emulator, time compressed by a ManualClock: recent ended batches get
+their cost without the user doing anything, older ones do not, 0 turns it off, and a failing fetch is said
+once while the app keeps polling."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from batchboard.core.api import BatchApi
+from batchboard.core.client import Connection, make_client
+from batchboard.core.clock import ManualClock
+from batchboard.core.config import Settings
+from batchboard.core.models import Batch
+from batchboard.core.results_service import ResultsService
+from batchboard.core.store import Store
+from batchboard.emulator import Emulator, EmulatorSettings, Fault
+from batchboard.ui import results_actions
+from batchboard.ui.app import BatchboardApp, make_app
+from batchboard.ui.fetcher import ResultsFetcher
+from batchboard.ui.screens.dashboard import ViewBar
+from batchboard.ui.widgets.batch_table import BatchTable
+from batchboard.ui.widgets.summary import SummaryBar
+
+START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+SIZE = (160, 45)
+FAILED_TITLE = "Could not fetch results in the background"
+
+
+@dataclass
+class World:
+    emulator: Emulator
+    hours_old: str
+    days_old: str
+    too_old: str
+    archived: str
+    running: str
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def world(clock: ManualClock) -> Iterator[World]:
+    emu = Emulator(EmulatorSettings(seed=4, demo=False), clock=clock)
+
+    def ended(age: timedelta, count: int = 200) -> str:
+        return emu.add_batch(count=count, created_at=START - age, duration=600, error_rate=0.1)
+
+    world = World(
+        emu,
+        hours_old=ended(timedelta(hours=3)),
+        days_old=ended(timedelta(days=3), count=300),
+        too_old=ended(timedelta(days=10)),
+        archived=ended(timedelta(days=35)),
+        running=emu.add_batch(count=50, created_at=START - timedelta(minutes=1), duration=120),
+    )
+    emu.start_in_thread()
+    try:
+        yield world
+    finally:
+        emu.stop_in_thread()
+
+
+def app_for(world: World, clock: ManualClock, store: Store, days: int | None = None) -> BatchboardApp:
+    def connect() -> BatchApi:
+        assert world.emulator.base_url is not None
+        connection = Connection(base_url=world.emulator.base_url, api_key="k", max_retries=0, timeout=10)
+        return BatchApi(make_client(connection))
+
+    settings = (
+        Settings(poll_interval=3600.0)
+        if days is None
+        else Settings(poll_interval=3600.0, fetch_results_days=days)
+    )
+    return make_app(connect=connect, settings=settings, store=store, clock=clock)
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with Store.memory() as s:
+        yield s
+
+
+async def wait_until(pilot: Pilot[None], predicate: Callable[[], bool], limit: float = 30.0) -> None:
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.01)
+
+
+async def first_round(pilot: Pilot[None], app: BatchboardApp) -> BatchTable:
+    await wait_until(pilot, lambda: app.dashboard.poller is not None and app.dashboard.poller.rounds >= 1)
+    await pilot.pause()
+    return app.dashboard.query_one(BatchTable)
+
+
+async def next_round(pilot: Pilot[None], app: BatchboardApp) -> None:
+    poller = app.dashboard.poller
+    assert poller is not None
+    target = poller.rounds + 1
+    await pilot.press("r")
+    await wait_until(pilot, lambda: poller.rounds >= target)
+    await pilot.pause()
+
+
+def cost(table: BatchTable, batch_id: str) -> str:
+    return str(table.get_row(batch_id)[-2])
+
+
+def summary(app: BatchboardApp) -> str:
+    return str(app.dashboard.query_one(SummaryBar).render())
+
+
+def idle(app: BatchboardApp) -> bool:
+    fetcher = app.dashboard.fetcher
+    return fetcher is not None and fetcher.idle
+
+
+def failures(app: BatchboardApp) -> list[str]:
+    return [str(n.message) for n in app._notifications if n.title == FAILED_TITLE]
+
+
+async def test_recent_ended_batches_get_their_cost_without_the_user(
+    world: World, clock: ManualClock, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[str] = []
+    ingest = results_actions.ingest_in_background
+
+    def spy(app: Any, service: Any, batch: Batch, *args: Any, **kwargs: Any) -> Any:
+        started.append(batch.id)
+        return ingest(app, service, batch, *args, **kwargs)
+
+    monkeypatch.setattr(results_actions, "ingest_in_background", spy)
+    app = app_for(world, clock, store)  # the default: the last 7 days
+    assert app.settings.fetch_results_days == 7
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        table = await first_round(pilot, app)
+        await wait_until(pilot, lambda: cost(table, world.days_old).startswith("$") and idle(app))
+        assert cost(table, world.hours_old).startswith("$")
+        # Outside the window, archived, still running: left alone.
+        for batch_id in (world.too_old, world.archived, world.running):
+            assert cost(table, batch_id) == "—"
+        service = app.results_service  # type: ignore[attr-defined]
+        assert not service.is_indexed(world.too_old) and not service.is_indexed(world.running)
+        assert "spend this month $" in summary(app) and "fetching results" not in summary(app)
+        assert failures(app) == []
+
+        # A batch that ends while the app watches, and one found already ended by a later round, join in.
+        late = world.emulator.add_batch(count=80, created_at=START - timedelta(hours=1), duration=60)
+        clock.advance(minutes=5)
+        await next_round(pilot, app)
+        await wait_until(
+            pilot,
+            lambda: (
+                cost(table, world.running).startswith("$") and cost(table, late).startswith("$") and idle(app)
+            ),
+        )
+        assert cost(table, world.too_old) == "—"
+    assert started[:2] == [world.hours_old, world.days_old]  # newest first, one at a time
+
+
+async def test_the_view_line_counts_the_fetches(
+    world: World, clock: ManualClock, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = app_for(world, clock, store)
+    shown: list[str] = []
+    show = ResultsFetcher._show
+
+    def record(fetcher: ResultsFetcher) -> None:
+        show(fetcher)
+        shown.append(str(app.dashboard.query_one(ViewBar).render()))
+
+    monkeypatch.setattr(ResultsFetcher, "_show", record)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await first_round(pilot, app)
+        await wait_until(pilot, lambda: idle(app))
+    assert any(line.endswith("5 of 5 batches · fetching results 1 of 2") for line in shown), shown
+    assert any(line.endswith("5 of 5 batches · fetching results 2 of 2") for line in shown), shown
+    assert shown[-1].endswith("5 of 5 batches")
+
+
+async def test_zero_days_turns_it_off(world: World, clock: ManualClock, store: Store) -> None:
+    app = app_for(world, clock, store, days=0)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        table = await first_round(pilot, app)
+        await next_round(pilot, app)
+        await pilot.pause(0.2)
+        assert cost(table, world.hours_old) == "—" and cost(table, world.days_old) == "—"
+        assert not [w for w in app.workers if w.group.startswith(("ingest-", "fetch-results"))]
+        assert "spend this month —" in summary(app)
+
+
+async def test_a_failing_fetch_warns_once_and_the_app_keeps_going(
+    world: World, clock: ManualClock, store: Store
+) -> None:
+    # Every download attempt of the newest batch's results fails (ingest tries three times).
+    results_path = f"/v1/messages/batches/{world.hours_old}/results"
+    world.emulator.faults.add(Fault(kind="api_error", method="GET", path=results_path, times=50))
+    app = app_for(world, clock, store)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        table = await first_round(pilot, app)
+        await wait_until(pilot, lambda: cost(table, world.days_old).startswith("$") and idle(app))
+        assert cost(table, world.hours_old) == "—"
+        assert len(failures(app)) == 1 and world.hours_old in failures(app)[0]
+        fetcher = app.dashboard.fetcher
+        assert fetcher is not None and world.hours_old in fetcher.failed
+
+        # Later rounds poll as usual and do not try the failed batch again in this session.
+        rounds = app.dashboard.poller.rounds  # type: ignore[union-attr]
+        await next_round(pilot, app)
+        await next_round(pilot, app)
+        assert app.dashboard.poller.rounds >= rounds + 2  # type: ignore[union-attr]
+        assert app.book.status is not None and app.book.status.ok
+        await pilot.pause(0.2)
+        assert idle(app) and len(failures(app)) == 1
+        assert not [w for w in app.workers if w.group == f"ingest-{world.hours_old}" and not w.is_finished]
+
+
+async def test_opening_a_batch_being_fetched_does_not_fetch_it_twice(
+    world: World, clock: ManualClock, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    release = threading.Event()
+    ensure = ResultsService.ensure
+
+    def slow_ensure(service: ResultsService, batch: Batch, **kwargs: Any) -> Any:
+        calls.append(batch.id)
+        release.wait(10)
+        return ensure(service, batch, **kwargs)
+
+    monkeypatch.setattr(ResultsService, "ensure", slow_ensure)
+    app = app_for(world, clock, store)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        table = await first_round(pilot, app)
+        await wait_until(pilot, lambda: calls == [world.hours_old])  # the fetcher is on the newest
+        table.move_cursor(row=table.get_row_index(world.hours_old))
+        await pilot.press("enter")  # the detail asks for the same results
+        await pilot.pause(0.1)
+        assert calls == [world.hours_old]
+        assert len([w for w in app.workers if w.group == f"ingest-{world.hours_old}"]) == 1
+        release.set()
+        await wait_until(pilot, lambda: idle(app) and cost(table, world.days_old).startswith("$"))
+        assert cost(table, world.hours_old).startswith("$")
+    assert calls == [world.hours_old, world.days_old]

@@ -1,0 +1,146 @@
+"""Results of recent ended batches fetched in the background, one at a time and newest first, so their costs
+show without opening them and the results stay here after the API deletes them.
+
+The dashboard offers its batches after every successful poll round (never before the first frame); the
+batches worth fetching (`core.results_fetch`) join a queue that one async worker works through, each
+through the same per-batch ingest worker that opening or ending a batch uses, so nothing is fetched twice.
+A failure is said once, quietly, and that batch is not tried again in this session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
+
+from batchboard.core.results_fetch import results_to_fetch
+from batchboard.ui import results_actions
+
+if TYPE_CHECKING:
+    from batchboard.core.clock import Clock
+    from batchboard.core.models import Batch
+    from batchboard.core.results_service import ResultsService
+
+
+class ResultsFetcher:
+    """The queue of batches whose results are fetched in the background, and the worker that fetches them."""
+
+    def __init__(
+        self,
+        app: App[Any],
+        service: ResultsService,
+        *,
+        days: int,
+        clock: Clock,
+        on_ready: Callable[[str], None],
+        on_change: Callable[[], None],
+    ) -> None:
+        self.app = app
+        self.service = service
+        self.days = days
+        """`fetch_results_days`: how recent a batch must be; 0 turns the fetcher off."""
+        self.clock = clock
+        self.on_ready = on_ready
+        """Called with a batch id once its results are indexed (its cost can be shown)."""
+        self.on_change = on_change
+        """Called when `status` changes."""
+        self.pace = 3.0
+        """Seconds of pause per second of work: nobody waits for these fetches, so they hold the GIL at most
+        a quarter of the time and keystrokes are answered about as fast as when idle."""
+        self.queue: list[Batch] = []
+        """Batches still to fetch, newest first."""
+        self.decided: set[str] = set()
+        """Batches already looked at (queued, fetched, failed or here already): never asked about again."""
+        self.failed: dict[str, str] = {}
+        """Batches whose fetch failed in this session, with the reason (said once, not retried)."""
+        self.done = 0
+        self.total = 0
+        """Fetched and to fetch since the queue was last empty (what the status counts)."""
+        self._wake = asyncio.Event()
+        self._worker: Worker[None] | None = None
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nothing being fetched."""
+        return not self.queue and self.done == self.total
+
+    def offer(self, batches: Iterable[Batch]) -> None:
+        """A poll round succeeded: queue the batches that qualify and are new to the fetcher."""
+        if self.days <= 0:
+            return
+
+        def indexed(batch_id: str) -> bool:
+            self.decided.add(batch_id)
+            return self.service.is_indexed(batch_id)
+
+        new = results_to_fetch(
+            batches,
+            now=self.clock.now(),
+            days=self.days,
+            is_indexed=indexed,
+            unavailable_reason=self.service.unavailable_reason,
+            skip=self.decided,
+        )
+        if not new:
+            return
+        self.queue.extend(new)
+        self.queue.sort(key=lambda b: (b.created_at, b.id), reverse=True)
+        self.total += len(new)
+        self._show()
+        self._wake.set()
+        if self._worker is None:
+            self._worker = self.app.run_worker(
+                self._run(), group="fetch-results", exclusive=True, exit_on_error=False
+            )
+
+    async def _run(self) -> None:
+        while True:
+            if not self.queue:
+                self.done = self.total = 0
+                self._show()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = self.queue.pop(0)
+            await self._fetch(batch)
+            self.done += 1
+            self._show()
+
+    async def _fetch(self, batch: Batch) -> None:
+        service = self.service
+        if service.is_indexed(batch.id):  # opened or ended meanwhile, and fetched that way
+            self.on_ready(batch.id)
+            return
+        problems: list[str] = []
+        # Already on its way (the user opened the batch, or it just ended)? That worker is awaited instead.
+        worker = results_actions.ingest_in_background(
+            self.app, service, batch, on_failed=problems.append, pace=self.pace
+        )
+        try:
+            await worker.wait()
+        except (WorkerCancelled, WorkerFailed):
+            return  # the app is quitting (or the worker died, which it says itself)
+        if service.is_indexed(batch.id):
+            self.on_ready(batch.id)
+        elif problems:
+            self.failed[batch.id] = problems[0]
+            self.app.notify(
+                problems[0],
+                title="Could not fetch results in the background",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
+
+    @property
+    def status(self) -> str | None:
+        """What the fetcher is doing, in a few words ("fetching results 2 of 5"); None when idle."""
+        if self.total == 0:
+            return None
+        return f"fetching results {min(self.done + 1, self.total)} of {self.total}"
+
+    def _show(self) -> None:
+        self.on_change()
