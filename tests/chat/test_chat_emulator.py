@@ -12,7 +12,7 @@ from functools import partial
 import orjson
 import pytest
 
-from batchboard.core.chat import SafeBatchSubmitter, SdkChatBackend, TurnState
+from batchboard.core.chat import SafeBatchSubmitter, SdkChatBackend, StreamStats, TurnState
 from batchboard.core.client import Connection, make_client
 from batchboard.core.clock import ManualClock
 from batchboard.core.store import Store
@@ -62,26 +62,47 @@ async def ask(pilot: object, app: ChatTestApp, text: str) -> ChatScreen:
     return screen
 
 
+def timing_misses(stats: StreamStats) -> list[str]:
+    """What in one turn's measured timings is outside the tolerance of what the emulator was told."""
+    misses: list[str] = []
+    ttft = stats.ttft
+    if ttft is None or abs(ttft - TTFT) > TOLERANCE * TTFT:
+        misses.append(f"ttft {ttft}")
+    rate = stats.tokens_per_second()
+    if rate is None or abs(rate - RATE) > TOLERANCE * RATE:
+        misses.append(f"rate {rate}")
+    expected_total = TTFT + (stats.output_tokens - 1) / RATE
+    total = stats.total()
+    if total is None or abs(total - expected_total) > TOLERANCE * expected_total:
+        misses.append(f"total {total} (expected {expected_total:.3f})")
+    return misses
+
+
 async def test_measured_ttft_and_rate_match_the_emulator(emulator: tuple[Emulator, str]) -> None:
+    """Up to three turns, because a loaded 2-core machine can stall one: at least one must measure what the
+    emulator was told. A pane measuring from the wrong moment, or counting tokens wrongly, misses in all."""
     _, base_url = emulator
     app, _ = app_for(base_url)
+    attempts: list[list[str]] = []
     async with app.run_test(size=SIZE) as pilot:
-        screen = await ask(pilot, app, "Explain how streaming replies differ from batched ones, in detail.")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        turn = screen.conversation.last
-        assert turn is not None and turn.state is TurnState.DONE, turn.error
-        stats = turn.stats
-        assert stats.exact_usage and stats.output_tokens >= 30
-        assert stats.ttft is not None and abs(stats.ttft - TTFT) <= TOLERANCE * TTFT, stats.ttft
-        rate = stats.tokens_per_second()
-        assert rate is not None and abs(rate - RATE) <= TOLERANCE * RATE, rate
-        expected_total = TTFT + (stats.output_tokens - 1) / RATE
-        total = stats.total()
-        assert total is not None and abs(total - expected_total) <= TOLERANCE * expected_total
-        assert stats.input_tokens and stats.input_tokens > 0
-        view = screen.query_one(TurnView)
-        assert view.reply.source == turn.reply and len(turn.reply) > 100
+        for attempt in range(3):
+            screen = await ask(
+                pilot, app, f"Explain how streaming replies differ from batched ones, in detail ({attempt})."
+            )
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            turn = screen.conversation.last
+            assert turn is not None
+            assert turn.state is TurnState.DONE, turn.error
+            stats = turn.stats
+            assert stats.exact_usage and stats.output_tokens >= 30
+            assert stats.input_tokens and stats.input_tokens > 0
+            view = screen.query(TurnView).last()
+            assert view.reply.source == turn.reply and len(turn.reply) > 100
+            attempts.append(timing_misses(stats))
+            if not attempts[-1]:
+                break
+    assert any(not misses for misses in attempts), attempts
 
 
 async def test_overloaded_before_the_stream_is_shown_and_the_next_prompt_works(
