@@ -282,3 +282,21 @@ async def test_pushed_and_popped_in_the_same_tick(index: ResultsIndex, how: str)
         app.push_screen(ProblemsScreen(index, BATCH))  # and it still opens normally afterwards
         await pilot.pause()
         assert isinstance(app.screen, ProblemsScreen) and app.screen.query_one(DataTable).row_count == 30
+
+
+async def test_a_hostile_error_type_is_plain_text(tmp_path: Path) -> None:
+    """The error type comes from the results file, like the message: shown literally, escapes made visible."""
+    lines = [errored("one", HOSTILE, HOSTILE), errored("two", HOSTILE, "x")]
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        index = ResultsIndex(store, tmp_path / "results")
+        ingest(BATCH, index, batch=ended_batch(BATCH, lines), source=chunked(jsonl(lines), 1 << 16))
+        app = Host(lambda: ProblemsScreen(index, BATCH))
+        async with app.run_test(size=(140, 40), notifications=True) as pilot:
+            await pilot.pause()
+            screen = app.screen
+            groups = screen.query_one("#problems-groups", OptionList)
+            assert str(groups.get_option_at_index(0).prompt).startswith(f"{SHOWN}  2")
+            table = screen.query_one("#problems-items", DataTable)
+            assert cell_texts(table, 1) == [SHOWN, SHOWN]
+            assert SHOWN in str(screen.query_one("#problems-status", Static).render())
+            assert app.is_running

@@ -413,7 +413,6 @@ class DashboardScreen(Screen[None]):
             batch = self.selected
             return batch is not None and can_retry(batch)
         if action == "attach":
-            batch = self.selected
             batch = self.selected  # until the sources are read: offered (the screen says if it is not)
             return batch is not None and (self.sources is None or self.sources.can_attach(batch.id))
         if action == "job":  # a batch with retries, or a retry

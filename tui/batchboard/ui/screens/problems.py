@@ -51,7 +51,7 @@ _MARKERS = {
 def group_title(group: ResultGroup) -> str:
     key = group.key
     if key.result_type == "errored":
-        return key.error_type
+        return printable(key.error_type)  # from the results file: untrusted
     if key.result_type == "invalid":
         return "unreadable lines"
     return key.result_type
@@ -430,7 +430,7 @@ class ProblemsScreen(Screen[None]):
     def _cells(item: ResultItem) -> tuple[Text, Text]:
         if item.result_type == "errored" or item.result_type == "invalid":
             return (
-                Text(item.error_type, overflow="ellipsis"),
+                Text(printable(item.error_type), overflow="ellipsis"),
                 Text(_one_line(item.error_message), no_wrap=True),
             )
         if item.result_type == "succeeded":
