@@ -36,11 +36,11 @@ class Attached:
 
 def result_custom_ids(store: Store, batch_id: str) -> list[str] | None:
     """The custom_ids of `batch_id`'s results in result order, or None when they are not indexed here."""
-    index = ResultsIndex(store)
-    info = index.file(batch_id)
-    if info is None or not info.indexed or not index.items_path(batch_id).is_file():
-        return None
-    return index.custom_ids(batch_id)
+    with ResultsIndex(store) as index:
+        info = index.file(batch_id)
+        if info is None or not info.indexed or not index.items_path(batch_id).is_file():
+            return None
+        return index.custom_ids(batch_id)
 
 
 def attach_report(store: Store, batch_id: str, report: Report, *, clock: Clock | None = None) -> Attached:

@@ -82,12 +82,13 @@ def plan_retry(store: Store, batch_id: str, selection: Selection) -> RetryPlan:
     Needs the batch's results in the index (`results.ingest`); raises SubmitError otherwise.
     """
     store.ensure_schemas()  # the results and submissions tables, if the store was opened before import
-    index = ResultsIndex(store)
-    if not index.is_complete(batch_id):
-        raise SubmitError(f"the results of {batch_id} are not in the local index yet")
+    with ResultsIndex(store) as index:
+        if not index.is_complete(batch_id):
+            raise SubmitError(f"the results of {batch_id} are not in the local index yet")
+        outcomes = index.outcomes(batch_id, problems_only=True)
     plan = RetryPlan(batch_id)
     chosen: list[str] = []
-    for custom_id, result_type, error_type in index.outcomes(batch_id, problems_only=True):
+    for custom_id, result_type, error_type in outcomes:
         group = error_type or result_type
         if custom_id in plan.groups_by_id:
             continue  # a custom_id listed twice in one batch's results is still sent once
@@ -207,41 +208,41 @@ class Job:
 
 def job(store: Store, batch_id: str) -> Job:
     store.ensure_schemas()
-    index = ResultsIndex(store)
     batch_ids = chain(store, batch_id)
     latest: dict[str, tuple[str, str, str]] = {}
     without: list[str] = []
     cost_batch = cost_standard = 0.0
-    for member in batch_ids:  # oldest first: a later batch's outcome replaces an earlier one
-        if not index.is_complete(member):
-            without.append(member)
-            continue
-        for custom_id, result_type, error_type in index.outcomes(member):
-            latest[custom_id] = (member, result_type, error_type)
-        member_batch, member_standard = index.cost_sums(member)
-        cost_batch += member_batch
-        cost_standard += member_standard
+    with ResultsIndex(store) as index:
+        for member in batch_ids:  # oldest first: a later batch's outcome replaces an earlier one
+            if not index.is_complete(member):
+                without.append(member)
+                continue
+            for custom_id, result_type, error_type in index.outcomes(member):
+                latest[custom_id] = (member, result_type, error_type)
+            member_batch, member_standard = index.cost_sums(member)
+            cost_batch += member_batch
+            cost_standard += member_standard
     return Job(batch_ids, latest, without, cost_batch, cost_standard)
 
 
 def merged_lines(store: Store, current: Job) -> Iterator[bytes]:
     """The job's results, one line per custom_id: the line from the batch that holds its latest outcome."""
-    index = ResultsIndex(store)
     wanted: dict[str, set[str]] = {}
     for custom_id, (member, _, _) in current.latest.items():
         wanted.setdefault(member, set()).add(custom_id)
-    for member in current.batch_ids:
-        ids = wanted.get(member)
-        if not ids:
-            continue
-        for line in index.lines_of(member):
-            try:
-                custom_id = orjson.loads(line).get("custom_id")
-            except (orjson.JSONDecodeError, AttributeError):
+    with ResultsIndex(store) as index:  # reads raw files only, but closes whatever it opened
+        for member in current.batch_ids:
+            ids = wanted.get(member)
+            if not ids:
                 continue
-            if custom_id in ids:
-                ids.discard(custom_id)  # a line per custom_id, even if a batch listed one twice
-                yield line
+            for line in index.lines_of(member):
+                try:
+                    custom_id = orjson.loads(line).get("custom_id")
+                except (orjson.JSONDecodeError, AttributeError):
+                    continue
+                if custom_id in ids:
+                    ids.discard(custom_id)  # a line per custom_id, even if a batch listed one twice
+                    yield line
 
 
 def missing_from(custom_ids: Iterable[str], known: set[str]) -> list[str]:

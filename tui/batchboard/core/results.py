@@ -14,8 +14,11 @@ written as a temp file without a journal, indexed once loaded (a heap plus one i
 sort costs half as much as keeping a b-tree ordered while 100,000 rows stream in), synced, renamed into
 place. The shared store keeps the small per-batch tables: the file record, the groups with their counts
 and the usage sums behind every cost figure. The record is written last, in one transaction, after both
-files are in place; until then the batch is not done, and a later `ingest` rebuilds the items file from a
-raw file it finds (no download) rather than trusting it.
+files are in place (and the directory synced); until then the batch is not done, and a later `ingest`
+rebuilds the items file from a raw file it finds (no download) rather than trusting it. A failed or
+cancelled pass removes only its temp files: the last complete state stays until `_commit` replaces it.
+Databases from before items files had every item in one shared table; `ResultsIndex.migrate` (run in a
+thread, by `ingest` first) moves those rows to items files, then drops the table.
 
 `ResultsIndex` answers the triage views: problem groups with counts, a group's items (custom_id filter,
 keyset paging), one item by custom_id, one item's raw line, every item's outcome in file order (retries,
@@ -26,6 +29,7 @@ Everything read from results (custom_ids, error messages, model output) is untru
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import sqlite3
@@ -107,12 +111,30 @@ CREATE TABLE IF NOT EXISTS result_usage (
     cache_read INTEGER NOT NULL,
     PRIMARY KEY (batch_id, model, long_prompt)
 );
--- Until 2026-11-23 every batch's items were rows of one clustered table here; each batch now has its own
--- items file (ITEMS_SCHEMA). Dropping the old table is the whole migration: a complete batch whose items
--- file is missing has it rebuilt from its local raw file on next use (`ingest`), without the network.
-DROP TABLE IF EXISTS result_items;
 """
 register_schema("results", SCHEMA)
+
+RESULTS_VERSION = 2
+"""Layout of the results tables, kept under `RESULTS_VERSION_KEY` in the store's `meta` table. 1: every
+batch's items were rows of one shared table, `result_items`; 2: each batch has its own items file
+(ITEMS_SCHEMA). `ResultsIndex.migrate` moves a database from 1 to 2; it is slow for a big database, so it
+runs in a thread (`ingest` runs it first), never when the store or the index is opened."""
+RESULTS_VERSION_KEY = "results_version"
+LEGACY_ITEMS_TABLE = "result_items"
+MIGRATION_PAGE = 5000
+VACUUM_FREE_FRACTION = 0.25
+"""Reclaim the dropped table's space once at least this share of the database's pages is free."""
+
+MAX_TOKEN_COUNT = 2**40
+"""A line's token count above this is not believed (the line is kept, flagged invalid): far above any real
+request, and low enough that a whole batch's sums stay within SQLite's 64-bit integers."""
+
+#: The columns of the shared table of version 1, in the order of the items file's `items` table.
+_LEGACY_COLUMNS = (
+    "line, custom_id, result_type, error_type, error_message, model, stop_reason, input_tokens, "
+    "output_tokens, cache_write_5m, cache_write_1h, cache_read, long_prompt, cost_batch, cost_standard, "
+    "offset, length"
+)
 
 ITEMS_SCHEMA = """
 -- The per-token prices (USD) the costs below were computed with, one row per model seen in the batch.
@@ -251,10 +273,6 @@ class ResultsFile:
     message: str | None
 
     @property
-    def has_local_copy(self) -> bool:
-        return self.path is not None and self.path.is_file()
-
-    @property
     def indexed(self) -> bool:
         """Items are queryable: a complete ingestion happened (possibly before the batch was archived)."""
         return self.items > 0 or self.state is FileState.COMPLETE
@@ -273,6 +291,14 @@ class ResultsIndex:
         self._directory = directory
         self._items_lock = threading.RLock()
         self._items_open: dict[str, tuple[tuple[int, int, int], sqlite3.Connection]] = {}
+        self._migrate_lock = threading.Lock()
+        self._migrated = False
+
+    def __enter__(self) -> ResultsIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @property
     def directory(self) -> Path:
@@ -301,10 +327,26 @@ class ResultsIndex:
         )
         return {row[0]: _results_file(row) for row in rows}
 
+    def local_copy(self, batch_id: str, info: ResultsFile | None = None) -> Path | None:
+        """The batch's raw file if it is on disk: in this results directory, or else where it was recorded
+        (a data directory moved since, or chosen by `BATCHBOARD_DATA_DIR` for one run)."""
+        path = self.raw_path(batch_id)
+        if path.is_file():
+            return path
+        if info is None:
+            info = self.file(batch_id)
+        if info is not None and info.path is not None and info.path.is_file():
+            return info.path
+        return None
+
     def has_local_copy(self, batch_id: str) -> bool:
         """Complete, with the raw file here: `ingest` needs no network (it rebuilds a missing items file)."""
         info = self.file(batch_id)
-        return info is not None and info.state is FileState.COMPLETE and info.has_local_copy
+        return (
+            info is not None
+            and info.state is FileState.COMPLETE
+            and self.local_copy(batch_id, info) is not None
+        )
 
     def is_complete(self, batch_id: str) -> bool:
         """Complete, with the raw file and its items file here: every query can be answered."""
@@ -382,9 +424,9 @@ class ResultsIndex:
         return (float(rows[0][0]), float(rows[0][1])) if rows else (0.0, 0.0)
 
     def raw_line(self, item: ResultItem) -> bytes:
-        """The item's full JSON line from the local raw file (one seek and read)."""
-        info = self.file(item.batch_id)
-        path = info.path if info and info.path else self.raw_path(item.batch_id)
+        """The item's full JSON line from the local raw file (one seek and read); FileNotFoundError when
+        the raw file is not here (items kept from an older batchboard's index outlive it)."""
+        path = self.local_copy(item.batch_id) or self.raw_path(item.batch_id)
         with open(path, "rb") as handle:
             handle.seek(item.offset)
             return handle.read(item.length)
@@ -396,13 +438,14 @@ class ResultsIndex:
         """The full result, pretty-printed JSON (for the inspector and copying)."""
         try:
             return orjson.dumps(self.raw_object(item), option=orjson.OPT_INDENT_2).decode("utf-8")
+        except FileNotFoundError:
+            return RAW_LINE_MISSING
         except orjson.JSONDecodeError:
             return self.raw_line(item).decode("utf-8", errors="replace")
 
     def lines_of(self, batch_id: str, result_types: Iterable[str] | None = None) -> Iterator[bytes]:
         """Raw lines (with their newline) in file order, optionally only some result types; streamed."""
-        info = self.file(batch_id)
-        path = info.path if info and info.path else self.raw_path(batch_id)
+        path = self.local_copy(batch_id) or self.raw_path(batch_id)
         wanted = set(result_types) if result_types is not None else None
         with open(path, "rb") as handle:
             if wanted is None:
@@ -481,17 +524,117 @@ class ResultsIndex:
                 ),
             )
 
-    def _clear_items(self, batch_id: str) -> None:
-        """Forget what was indexed for the batch: its items file, groups and usage sums."""
-        self.forget(batch_id)
-        self.items_path(batch_id).unlink(missing_ok=True)
-        with self.store.transaction() as db:
-            for table in ("result_groups", "result_usage"):
-                db.execute(f"DELETE FROM {table} WHERE batch_id = ?", (batch_id,))
-
     def _install_items(self, batch_id: str, temp: Path) -> None:
         self.forget(batch_id)
         os.replace(temp, self.items_path(batch_id))
+
+    # -------------------------------------------------------------------------------------- migration
+
+    def migrate(self) -> None:
+        """Bring the results tables to RESULTS_VERSION. Slow on a big old database: call it in a thread
+        (`ingest` does, first). Cheap once done; safe to call from several threads or processes.
+
+        From 1: each batch's rows of the shared `result_items` table are written to its items file
+        (temp file, synced, renamed; a batch whose items file is already there is skipped), and only then,
+        in one transaction with the new version number, is the table dropped. A crash on the way leaves
+        the table as it was, and the next call carries on. The rows keep their byte offsets, so a batch
+        whose raw file is gone (archived since) can still be browsed, only not its full lines. The freed
+        space is given back to the disk (VACUUM) when it is a large share of the file."""
+        if self._migrated:
+            return
+        with self._migrate_lock:
+            if self._migrated:
+                return
+            self.store.ensure_schemas()
+            rows = self.store.query("SELECT value FROM meta WHERE key = ?", (RESULTS_VERSION_KEY,))
+            if not rows or int(rows[0][0]) < RESULTS_VERSION:
+                if self._has_legacy_table():
+                    try:
+                        legacy = self.store.query(f"SELECT DISTINCT batch_id FROM {LEGACY_ITEMS_TABLE}")
+                        for (batch_id,) in legacy:
+                            self._migrate_batch(batch_id)
+                    except sqlite3.OperationalError:
+                        if self._has_legacy_table():
+                            raise
+                        # another batchboard on this database finished the move meanwhile
+                with self.store.transaction() as db:
+                    db.execute(f"DROP TABLE IF EXISTS {LEGACY_ITEMS_TABLE}")
+                    db.execute(
+                        "INSERT INTO meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        (RESULTS_VERSION_KEY, str(RESULTS_VERSION)),
+                    )
+                self._reclaim_space()
+            self._migrated = True
+
+    def _has_legacy_table(self) -> bool:
+        return bool(
+            self.store.query(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LEGACY_ITEMS_TABLE,)
+            )
+        )
+
+    def _migrate_batch(self, batch_id: str) -> None:
+        try:
+            target = self.items_path(batch_id)
+        except ValueError:
+            return  # not a name a file can have: nothing of it could ever be shown
+        if target.is_file():
+            return  # written by an earlier, interrupted migration, or rebuilt from the raw file since
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{batch_id}.", suffix=".items.part", dir=target.parent)
+        os.close(fd)
+        temp = Path(temp_name)
+        writer = _ItemsWriter(temp)
+        try:
+            after: tuple[Any, ...] | None = None
+            key = "result_type, error_type, custom_id, line"
+            while True:
+                # Keyset pages in the old table's key order, each read under the store's lock alone, so the
+                # UI's own queries slip in between pages.
+                where = f"batch_id = ? AND ({key}) > (?, ?, ?, ?)" if after else "batch_id = ?"
+                page = self.store.query(
+                    f"SELECT {_LEGACY_COLUMNS}, {key} FROM {LEGACY_ITEMS_TABLE} WHERE {where} "
+                    f"ORDER BY {key} LIMIT {MIGRATION_PAGE}",
+                    (batch_id, *after) if after else (batch_id,),
+                )
+                if not page:
+                    break
+                writer.db.executemany(
+                    f"INSERT INTO items VALUES ({','.join('?' * 17)})", [r[:17] for r in page]
+                )
+                after = page[-1][17:]
+            writer.finish()
+            self._install_items(batch_id, temp)
+            _sync_directory(target.parent)
+        except BaseException:
+            writer.discard()
+            raise
+
+    def _reclaim_space(self) -> None:
+        with self.store.transaction() as db:
+            free = db.execute("PRAGMA freelist_count").fetchone()[0]
+            total = db.execute("PRAGMA page_count").fetchone()[0]
+        if total and free / total >= VACUUM_FREE_FRACTION:
+            self.store.vacuum()
+
+
+RAW_LINE_MISSING = (
+    "The full result line is not available: the raw results file is not on this machine (the API no "
+    "longer serves it). The fields shown in the list were kept."
+)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make renames into `directory` durable (a no-op where directories cannot be opened, as on Windows)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _checked(batch_id: str) -> str:
@@ -758,6 +901,7 @@ class _Pass:
         priced = self.priced
         result_types = _RESULT_TYPE_SET
         empty = _EMPTY
+        top = MAX_TOKEN_COUNT
         line = self.line
         offset = self.offset
         for raw in lines:
@@ -805,8 +949,15 @@ class _Pass:
                             m5 = written - h1
                     else:
                         m5 = written
-                    if inp + out + m5 + h1 + read < 0:  # and a TypeError for counts that are not numbers
-                        raise TypeError("negative token counts")
+                    # Out of range (or, by a TypeError, not numbers): orjson reads integers up to 2^64.
+                    if not (
+                        0 <= inp <= top
+                        and 0 <= out <= top
+                        and 0 <= m5 <= top
+                        and 0 <= h1 <= top
+                        and 0 <= read <= top
+                    ):
+                        raise TypeError("token counts out of range")
                     if model is not None:
                         if type(model) is not str:
                             model = str(model)
@@ -946,17 +1097,20 @@ def ingest(
 
     `batch` is the batch as last retrieved (retrieved through `client` when None). With a complete local
     copy nothing is downloaded; with a local file but no items file, the items are indexed from the file.
-    Raises IngestCancelled or IngestError; on either, no partial file or index is left behind.
+    Raises IngestCancelled or IngestError; on either, no partial file is left behind, and what an earlier
+    ingestion completed (items file, groups, usage sums, record) stays as it was.
     """
     started = time.perf_counter()
+    index.migrate()
     existing = index.file(batch_id)
     path = index.raw_path(batch_id)
-    if existing is not None and existing.state is FileState.COMPLETE and path.is_file():
+    local = index.local_copy(batch_id, existing)
+    if existing is not None and existing.state is FileState.COMPLETE and local is not None:
         if index.items_path(batch_id).is_file():
             return IngestReport(
                 batch_id,
                 FileState.COMPLETE,
-                path,
+                local,
                 existing.items,
                 existing.bytes,
                 existing.invalid,
@@ -964,11 +1118,11 @@ def ingest(
                 0,
                 0.0,
             )
-        # Complete once, items file lost (or made by a batchboard that kept items in the shared database):
-        # rebuild it from the raw file with what the record knows, without asking the API.
+        # Complete once, items file lost: rebuild it from the raw file with what the record knows,
+        # without asking the API.
         dates = (existing.created_at, existing.ended_at, existing.archived_at)
         return _index_local_copy(
-            batch_id, index, path, dates, settings, progress, cancel, existing.items or None, now, started
+            batch_id, index, local, dates, settings, progress, cancel, existing.items or None, now, started
         )
     if batch is None:
         if client is None:
@@ -981,9 +1135,9 @@ def ingest(
     expected = batch.counts.total or None
     dates = (batch.created_at, batch.ended_at, batch.archived_at)
 
-    if path.is_file():  # a local copy (perhaps from before a crash, or an archived batch): index it
+    if local is not None:  # a local copy (perhaps from before a crash, or an archived batch): index it
         return _index_local_copy(
-            batch_id, index, path, dates, settings, progress, cancel, expected, now, started
+            batch_id, index, local, dates, settings, progress, cancel, expected, now, started
         )
 
     if batch.archived_at is not None:
@@ -1008,37 +1162,27 @@ def ingest(
         try:
             with os.fdopen(fd, "wb") as out:
                 state = _run_pass(
-                    batch_id, index, settings, source, progress, cancel, expected, attempt, out, items_temp
+                    batch_id, settings, source, progress, cancel, expected, attempt, out, items_temp
                 )
             os.replace(temp, path)
             index._install_items(batch_id, items_temp)
-        except IngestCancelled:
-            _discard(index, batch_id, temp, items_temp)
-            raise
+            _sync_directory(path.parent)  # both renames on disk before the record says "complete"
         except _Truncated as exc:
+            _discard(temp, items_temp)
             last_problem = str(exc)
         except Exception as exc:
-            _discard(index, batch_id, temp, items_temp)
+            _discard(temp, items_temp)
+            if isinstance(exc, IngestCancelled):
+                raise
             if not _worth_retrying(exc):
                 raise IngestError(_describe(exc)) from exc
             last_problem = _describe(exc)
         except BaseException:  # KeyboardInterrupt, a worker being torn down: still leave nothing behind
-            _discard(index, batch_id, temp, items_temp)
+            _discard(temp, items_temp)
             raise
         else:
             _commit(index, batch_id, dates, path, state, now())
-            return IngestReport(
-                batch_id,
-                FileState.COMPLETE,
-                path,
-                state.line,
-                state.offset,
-                state.invalid,
-                True,
-                attempt,
-                time.perf_counter() - started,
-            )
-        _discard(index, batch_id, temp, items_temp)
+            return _complete_report(batch_id, path, state, True, attempt, started)
         if attempt < attempts:
             sleep(backoff * 2 ** (attempt - 1))
     raise IngestError(
@@ -1049,6 +1193,22 @@ def ingest(
 
 _Dates = tuple[datetime | None, datetime | None, datetime | None]
 """A batch's created_at, ended_at and archived_at, as recorded with its results."""
+
+
+def _complete_report(
+    batch_id: str, path: Path, state: _Pass, downloaded: bool, attempts: int, started: float
+) -> IngestReport:
+    return IngestReport(
+        batch_id,
+        FileState.COMPLETE,
+        path,
+        state.line,
+        state.offset,
+        state.invalid,
+        downloaded,
+        attempts,
+        time.perf_counter() - started,
+    )
 
 
 def _index_local_copy(
@@ -1063,15 +1223,16 @@ def _index_local_copy(
     now: Callable[[], datetime],
     started: float,
 ) -> IngestReport:
-    _remove_stale_temps(path.parent, batch_id)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{batch_id}.", suffix=".items.part", dir=path.parent)
+    directory = index.items_path(batch_id).parent  # the raw file may be elsewhere (a moved data directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(directory, batch_id)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{batch_id}.", suffix=".items.part", dir=directory)
     os.close(fd)
     items_temp = Path(temp_name)
     try:
         with open(path, "rb") as handle:
             state = _run_pass(
                 batch_id,
-                index,
                 settings,
                 lambda: _file_chunks(handle),
                 progress,
@@ -1082,26 +1243,17 @@ def _index_local_copy(
                 items_temp,
             )
         index._install_items(batch_id, items_temp)
+        _sync_directory(directory)
     except _Truncated as exc:
-        _discard(index, batch_id, None, items_temp)
+        _discard(None, items_temp)
         raise IngestError(
             f"the local copy {path} is incomplete ({exc}); delete it and download again"
         ) from exc
     except BaseException:
-        _discard(index, batch_id, None, items_temp)
+        _discard(None, items_temp)
         raise
     _commit(index, batch_id, dates, path, state, now())
-    return IngestReport(
-        batch_id,
-        FileState.COMPLETE,
-        path,
-        state.line,
-        state.offset,
-        state.invalid,
-        False,
-        0,
-        time.perf_counter() - started,
-    )
+    return _complete_report(batch_id, path, state, False, 0, started)
 
 
 def _remove_stale_temps(directory: Path, batch_id: str) -> None:
@@ -1116,17 +1268,16 @@ def _remove_stale_temps(directory: Path, batch_id: str) -> None:
             pass  # gone already, or not ours to remove: it never counts as done either way
 
 
-def _discard(index: ResultsIndex, batch_id: str, temp: Path | None, items_temp: Path) -> None:
-    """After a failed pass: nothing of it stays, and the batch has no items, groups or usage sums."""
+def _discard(temp: Path | None, items_temp: Path) -> None:
+    """After a failed pass: its temp files go. What an earlier pass completed (items file, groups, usage
+    sums, record) stays as it was: `_commit` replaces it all at once, and only on success."""
     if temp is not None:
         temp.unlink(missing_ok=True)
     items_temp.unlink(missing_ok=True)
-    index._clear_items(batch_id)
 
 
 def _run_pass(
     batch_id: str,
-    index: ResultsIndex,
     settings: Settings | None,
     source: ChunkSource,
     progress: ProgressCallback | None,
@@ -1138,7 +1289,6 @@ def _run_pass(
 ) -> _Pass:
     """One pass: raw bytes to `out` (synced to disk) and the items file written and synced at
     `items_temp`. The caller renames both into place, then records the batch as complete."""
-    index._clear_items(batch_id)
     writer = _ItemsWriter(items_temp)
     state = _Pass(batch_id, writer, settings)
     last_report = 0.0
@@ -1309,7 +1459,7 @@ def _worth_retrying(exc: BaseException) -> bool:
     if isinstance(status, int):
         return status in (408, 409, 429) or status >= 500
     if isinstance(exc, OSError):
-        return True
+        return exc.errno not in _LASTING_DISK_ERRORS  # a full or read-only disk stays so for a while
     # Connection-level failures from the SDK's HTTP stack (dropped, reset, incomplete chunked body).
     name = type(exc).__name__
     module = type(exc).__module__
@@ -1319,6 +1469,9 @@ def _worth_retrying(exc: BaseException) -> bool:
         or "Read" in name
         or module.startswith(("httpx", "httpcore"))
     )
+
+
+_LASTING_DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 
 def _describe(exc: BaseException) -> str:

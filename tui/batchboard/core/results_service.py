@@ -103,23 +103,41 @@ class ResultsService:
         Two calls for one batch never run at once; the second waits and then finds the work done."""
         with self._lock:
             lock = self._running.setdefault(batch.id, threading.Lock())
-        with lock:
-            if self.index.has_local_copy(batch.id):  # no download (a lost items file is rebuilt from it)
-                return ingest(batch.id, self.index, batch=batch, settings=self.settings)
-            if self.client_factory is None:
-                raise IngestError("not connected to the API yet")
-            with self.client_factory() as client:
-                report = ingest(
-                    batch.id,
-                    self.index,
-                    client=client,
-                    batch=batch,
-                    settings=self.settings,
-                    progress=progress,
-                    cancel=cancel,
-                    now=self.clock.now,
-                )
+        try:
+            with lock:
+                self.index.migrate()  # an older database's items move to items files (once, here: a thread)
+                if self.index.has_local_copy(batch.id):  # no download (a lost items file is rebuilt from it)
+                    return ingest(
+                        batch.id,
+                        self.index,
+                        batch=batch,
+                        settings=self.settings,
+                        progress=progress,
+                        cancel=cancel,
+                        now=self.clock.now,
+                    )
+                if self.client_factory is None:
+                    raise IngestError("not connected to the API yet")
+                with self.client_factory() as client:
+                    return ingest(
+                        batch.id,
+                        self.index,
+                        client=client,
+                        batch=batch,
+                        settings=self.settings,
+                        progress=progress,
+                        cancel=cancel,
+                        now=self.clock.now,
+                    )
+        finally:
+            with self._lock:
+                self._costs = None  # recomputed on next use (cheap: one query over per-batch usage sums)
+                self._totals = None
+
+    def prepare(self) -> None:
+        """Bring an older database's results up to date (`ResultsIndex.migrate`): slow once on a big old
+        database, so the app calls it from a thread worker after start-up; `ensure` does it too."""
+        self.index.migrate()
         with self._lock:
-            self._costs = None  # recomputed on next use (cheap: one query over per-batch usage sums)
+            self._costs = None
             self._totals = None
-        return report

@@ -204,6 +204,11 @@ class Store:
 
     # ------------------------------------------------------------------------------- generic access
 
+    def vacuum(self) -> None:
+        """Rewrite the database file without its free pages (slow on a big file: call it in a thread)."""
+        with self._lock:
+            self._db.execute("VACUUM")
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Hold the lock and one transaction: commits on success, rolls back on error."""
