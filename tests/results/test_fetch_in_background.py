@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from batchboard.core.api import BatchApi
 from batchboard.core.client import Connection, make_client
@@ -253,3 +254,112 @@ async def test_opening_a_batch_being_fetched_does_not_fetch_it_twice(
         await wait_until(pilot, lambda: idle(app) and cost(table, world.days_old).startswith("$"))
         assert cost(table, world.hours_old).startswith("$")
     assert calls == [world.hours_old, world.days_old]
+
+
+@dataclass
+class StalledPacing:
+    """The background fetcher's first pause lasts, as a paced download of a big batch would, until
+    `resume()` returns True (or 30 s pass); `hurried` tells whether the user's hurry reached it. Later
+    pauses take no time."""
+
+    resume: Callable[[threading.Event], bool]
+    stalled: threading.Event
+    hurried: threading.Event
+
+
+def stall_background_fetches(
+    monkeypatch: pytest.MonkeyPatch, resume: Callable[[threading.Event], bool]
+) -> StalledPacing:
+    state = StalledPacing(resume, threading.Event(), threading.Event())
+
+    def paced(pace: float, cancelled: threading.Event, hurry: threading.Event | None = None) -> Any:
+        assert hurry is not None
+
+        def progress(_: Any) -> None:
+            if state.stalled.is_set():  # stalled once already
+                return
+            state.stalled.set()
+            deadline = time.monotonic() + 30
+            while not cancelled.is_set() and not resume(hurry) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if hurry.is_set():
+                state.hurried.set()
+
+        return progress
+
+    monkeypatch.setattr(results_actions, "paced", paced)
+    return state
+
+
+async def test_e_on_a_batch_being_fetched_hurries_that_fetch_and_shows_its_progress(
+    world: World, clock: ManualClock, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from batchboard.ui.results_actions import DownloadScreen
+    from batchboard.ui.screens.problems import ProblemsScreen
+
+    pacing = stall_background_fetches(monkeypatch, lambda hurry: hurry.is_set())
+    shown: list[int] = []
+    show_progress = DownloadScreen._progress
+
+    def record(screen: DownloadScreen, progress: Any) -> None:
+        shown.append(progress.items_done)
+        show_progress(screen, progress)
+
+    monkeypatch.setattr(DownloadScreen, "_progress", record)
+    app = app_for(world, clock, store)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        table = await first_round(pilot, app)
+        await wait_until(pilot, pacing.stalled.is_set)  # the fetcher's worker is pausing on the newest batch
+        table.move_cursor(row=table.get_row_index(world.hours_old))
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, (DownloadScreen, ProblemsScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, ProblemsScreen), limit=10)
+        assert pacing.hurried.is_set()  # no pause once the user asked: not the 30 s stall
+        assert shown and shown[0] > 0  # the dialog showed the background fetch's progress at once
+        assert cost(table, world.hours_old).startswith("$")
+        # One download, by the background worker: the dialog did not start its own.
+        assert len([w for w in app.workers if w.group == f"ingest-{world.hours_old}"]) <= 1
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: idle(app) and cost(table, world.days_old).startswith("$"))
+        assert failures(app) == []
+
+
+async def test_d_on_a_batch_being_fetched_can_be_closed_while_it_waits(
+    world: World, clock: ManualClock, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from batchboard.ui.results_actions import DownloadScreen
+
+    release = threading.Event()
+    pacing = stall_background_fetches(monkeypatch, lambda hurry: release.is_set())
+    app = app_for(world, clock, store)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        table = await first_round(pilot, app)
+        await wait_until(pilot, pacing.stalled.is_set)
+        table.move_cursor(row=table.get_row_index(world.hours_old))
+        await pilot.press("d")
+        await pilot.pause(0.1)
+        dialog = app.screen
+        assert isinstance(dialog, DownloadScreen) and dialog.waiting
+        assert "in the background" in str(dialog.query_one("#download-hint", Static).render())
+        await pilot.press("escape")  # closes at once, although the fetch it waits for is still paused
+        await pilot.pause()
+        assert app.screen is app.dashboard
+        assert cost(table, world.hours_old) == "—"
+        background = [w for w in app.workers if w.group == f"ingest-{world.hours_old}"]
+        assert len(background) == 1 and not background[0].is_finished and not background[0].is_cancelled
+        release.set()  # the background work went on and is not lost
+        await wait_until(pilot, lambda: idle(app) and cost(table, world.days_old).startswith("$"))
+        assert cost(table, world.hours_old).startswith("$")
+        assert pacing.hurried.is_set() and failures(app) == []
+
+
+def test_hurry_ends_a_pause_and_the_pauses_after_it() -> None:
+    cancelled, hurry = threading.Event(), threading.Event()
+    pause = results_actions.paced(1e9, cancelled, hurry)  # every pause as long as allowed (1 s)
+    time.sleep(0.01)
+    threading.Timer(0.1, hurry.set).start()
+    started = time.monotonic()
+    pause(None)  # type: ignore[arg-type]
+    pause(None)  # type: ignore[arg-type]
+    assert time.monotonic() - started < 0.5

@@ -7,6 +7,7 @@ Ingestion is disk- and CPU-heavy, so it runs in thread workers that reach the UI
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import threading
@@ -17,13 +18,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, ProgressBar, Static
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, get_current_worker
 
 from batchboard.core.format import human_int, printable
 from batchboard.core.models import Batch
@@ -120,7 +122,18 @@ def open_download(
 
 class DownloadScreen(ModalScreen["IngestReport | None"]):
     """Progress of one batch's download + index; escape cancels (nothing is kept). Afterwards, an input
-    offers to write a copy of the results file (atomically) where the user wants it."""
+    offers to write a copy of the results file (atomically) where the user wants it.
+
+    When the batch is already being ingested in the background (the fetcher, or its end), that ingestion
+    is hurried (no more pacing) and its progress shown instead of a second download; escape then only
+    closes the dialog, and the background work goes on."""
+
+    class Progressed(Message):
+        """Progress of the background ingestion this dialog waits for (posted from its thread)."""
+
+        def __init__(self, progress: IngestProgress) -> None:
+            super().__init__()
+            self.progress = progress
 
     CSS_PATH = "results.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -135,6 +148,8 @@ class DownloadScreen(ModalScreen["IngestReport | None"]):
         self.cancel_event = threading.Event()
         self.report: IngestReport | None = None
         self.error: str | None = None
+        self.waiting = False
+        """Waiting for the batch's background ingestion: escape closes, that work goes on."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="download-dialog"):
@@ -149,7 +164,48 @@ class DownloadScreen(ModalScreen["IngestReport | None"]):
 
     def on_mount(self) -> None:
         self.query_one("#download-path", Input).display = False
+        background = ingest_worker(self.app, self.target.id)
+        if background is None:
+            self.run_ingest()
+        else:
+            self.waiting = True
+            self.wait_for_background(background)
+
+    @work(exclusive=True, group="download-wait", exit_on_error=False)
+    async def wait_for_background(self, background: Worker[None]) -> None:
+        """Hurry the batch's background ingestion, show its progress, then take its result (a quick
+        `ensure`: the results are here; or a fresh try in the foreground if it failed)."""
+        shared = hurry(self.app, self.target.id)
+
+        def listener(progress: IngestProgress) -> None:  # in the ingestion's thread: post_message is safe
+            self.post_message(self.Progressed(progress))
+
+        self.query_one("#download-status", Static).update(Text("downloading in the background…"))
+        self.query_one("#download-hint", Static).update(
+            Text("escape: close (the download goes on in the background)")
+        )
+        if shared is not None:
+            shared.listeners.append(listener)
+            if shared.latest is not None:
+                self._progress(shared.latest)
+        try:
+            # Shielded: this dialog closing must not cancel the background work it waits for.
+            await asyncio.shield(background.wait())
+        except WorkerCancelled:
+            return  # the app is quitting
+        except WorkerFailed:
+            pass  # it said so itself; the foreground tries once more below
+        finally:
+            if shared is not None and listener in shared.listeners:
+                shared.listeners.remove(listener)
+        self.waiting = False
+        self.query_one("#download-hint", Static).update(Text("escape: cancel (nothing is kept)"))
         self.run_ingest()
+
+    @on(Progressed)
+    def _background_progress(self, message: Progressed) -> None:
+        if self.waiting:
+            self._progress(message.progress)
 
     def on_unmount(self) -> None:
         self.cancel_event.set()  # the app is quitting (or the dialog closed): stop at the next chunk
@@ -227,6 +283,9 @@ class DownloadScreen(ModalScreen["IngestReport | None"]):
         self.app.call_from_thread(self.dismiss, self.report)
 
     def action_close(self) -> None:
+        if self.waiting:  # the background ingestion goes on; its end fills the costs in
+            self.dismiss(None)
+            return
         if self.report is None and self.error is None:
             self.cancel_event.set()  # the worker stops at the next chunk and dismisses
             self.query_one("#download-status", Static).update(Text("canceling…"))
@@ -246,6 +305,40 @@ def copy_atomic(source: Path, target: Path, chunk_size: int = 1 << 20) -> None:
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+class BackgroundIngest:
+    """What a background ingestion shares with the UI while it runs: a `hurry` event that drops its pacing
+    (the user wants this batch now), its latest progress, and listeners called (in the worker's thread)
+    with each progress, so a dialog opened meanwhile can show it."""
+
+    def __init__(self) -> None:
+        self.hurry = threading.Event()
+        self.latest: IngestProgress | None = None
+        self.listeners: list[Callable[[IngestProgress], None]] = []
+
+    def progressed(self, progress: IngestProgress) -> None:
+        self.latest = progress
+        for listener in list(self.listeners):
+            listener(progress)
+
+
+def background_ingests(app: App[Any]) -> dict[str, BackgroundIngest]:
+    """The app's background ingestions under way, by batch id (kept on the app, like its results service)."""
+    running: dict[str, BackgroundIngest] | None = getattr(app, "background_ingests", None)
+    if running is None:
+        running = {}
+        app.background_ingests = running  # type: ignore[attr-defined]
+    return running
+
+
+def hurry(app: App[Any], batch_id: str) -> BackgroundIngest | None:
+    """The user wants `batch_id`'s results now: its background ingestion, if one runs, drops its pacing.
+    Returns that ingestion (None when there is none)."""
+    found = background_ingests(app).get(batch_id)
+    if found is not None:
+        found.hurry.set()
+    return found
 
 
 def ingest_worker(app: App[Any], batch_id: str) -> Worker[None] | None:
@@ -285,12 +378,23 @@ def ingest_in_background(
             markup=False,
         )
 
+    shared = BackgroundIngest()
+    registry = background_ingests(app)
+    registry[batch.id] = shared
+
     def run() -> None:
         # Set when the worker is cancelled (the app quitting): the ingestion stops at the next chunk and
         # leaves nothing behind.
         cancelled = get_current_worker().cancelled_event
+        pause = paced(pace, cancelled, shared.hurry) if pace > 0 else None
+
+        def progress(p: IngestProgress) -> None:
+            shared.progressed(p)
+            if pause is not None:
+                pause(p)
+
         try:
-            service.ensure(batch, cancel=cancelled, progress=paced(pace, cancelled) if pace > 0 else None)
+            service.ensure(batch, cancel=cancelled, progress=progress)
         except IngestCancelled:
             return
         except IngestError as exc:
@@ -303,20 +407,33 @@ def ingest_in_background(
                 unexpected=True,
             )
             return
+        finally:
+            if registry.get(batch.id) is shared:
+                del registry[batch.id]
         if on_done is not None:
             app.call_from_thread(on_done, batch.id)
 
     return app.run_worker(run, thread=True, group=f"ingest-{batch.id}", exclusive=True, exit_on_error=False)
 
 
-def paced(pace: float, cancelled: threading.Event) -> Callable[[IngestProgress], None]:
+def paced(
+    pace: float, cancelled: threading.Event, hurry: threading.Event | None = None
+) -> Callable[[IngestProgress], None]:
     """A progress callback that pauses `pace` times as long as the work since its last call took (wall
-    time: the download's reader thread and the GIL waits count too; a cancel ends the pause at once)."""
+    time: the download's reader thread and the GIL waits count too). A cancel ends the pause at once;
+    once `hurry` is set (the user is waiting for this batch) there are no more pauses."""
     last = time.monotonic()
 
     def progress(_: IngestProgress) -> None:
         nonlocal last
-        cancelled.wait(min((time.monotonic() - last) * pace, 1.0))
+        if hurry is not None and hurry.is_set():
+            return
+        deadline = time.monotonic() + min((time.monotonic() - last) * pace, 1.0)
+        while not cancelled.is_set() and (hurry is None or not hurry.is_set()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            (hurry or cancelled).wait(min(left, 0.02))
         last = time.monotonic()
 
     return progress
@@ -364,6 +481,7 @@ def fetch_when_viewed(app: App[Any], service: ResultsService | None, batch: Batc
         return
     dashboard = getattr(app, "dashboard", None)
     ingest_in_background(app, service, batch, on_done=getattr(dashboard, "results_ready", None))
+    hurry(app, batch.id)  # being fetched in the background already: the user is looking at it now
 
 
 def header_spend(service: ResultsService | None) -> tuple[str, str]:
