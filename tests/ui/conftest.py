@@ -1,13 +1,25 @@
-"""Fixtures for the UI tests: the real emulator in a thread, sharing a ManualClock with the app."""
+"""Fixtures for the UI tests: the real emulator in a thread, sharing a ManualClock with the app, and the
+helpers the key tests share (selecting a batch, letting batches end, reading reports and the footer).
+
+A test module sets `EMULATOR_SETTINGS` to run its tests against another emulator world (the default is
+the seeded demo world).
+"""
 
 from __future__ import annotations
 
+import io
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
+import anthropic
 import pytest
+from rich.console import Console
 from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.widgets._footer import FooterKey
 
 from batchboard.core.api import BatchApi
 from batchboard.core.client import Connection, make_client
@@ -16,9 +28,14 @@ from batchboard.core.config import Settings
 from batchboard.core.store import Store
 from batchboard.emulator import Emulator, EmulatorSettings
 from batchboard.ui.app import BatchboardApp, make_app
+from batchboard.ui.screens.detail import DetailScreen
+from batchboard.ui.widgets.batch_table import BatchTable
 
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SIZE = (160, 45)
+API_KEY = "test-key"
+#: No demo world, fast batches, half the valid requests failing with retryable errors: for the key tests.
+FAILING_WORLD = EmulatorSettings(seed=0, demo=False, batch_duration=60.0, error_rate=0.5)
 
 
 @pytest.fixture
@@ -27,8 +44,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def emulator(clock: ManualClock) -> Iterator[Emulator]:
-    emu = Emulator(EmulatorSettings(seed=0, demo=True), clock=clock)
+def emulator(clock: ManualClock, request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    world = getattr(request.module, "EMULATOR_SETTINGS", EmulatorSettings(seed=0, demo=True))
+    emu = Emulator(world, clock=clock)
     emu.start_in_thread(host="127.0.0.1", port=0)
     try:
         yield emu
@@ -36,11 +54,18 @@ def emulator(clock: ManualClock) -> Iterator[Emulator]:
         emu.stop_in_thread()
 
 
+@pytest.fixture
+async def client(emulator: Emulator) -> AsyncIterator[anthropic.AsyncAnthropic]:
+    """The SDK pointed at the emulator, as another tool (or a CLI submit) would use it."""
+    async with anthropic.AsyncAnthropic(api_key=API_KEY, base_url=emulator.base_url, max_retries=0) as sdk:
+        yield sdk
+
+
 def connect_to(emulator: Emulator) -> Callable[[], BatchApi]:
     def connect() -> BatchApi:
         assert emulator.base_url is not None
         # No SDK retries: faults must reach the poller at once, and tests must not wait on retry sleeps.
-        connection = Connection(base_url=emulator.base_url, api_key="test-key", max_retries=0, timeout=10)
+        connection = Connection(base_url=emulator.base_url, api_key=API_KEY, max_retries=0, timeout=10)
         return BatchApi(make_client(connection))
 
     return connect
@@ -94,3 +119,39 @@ async def next_round(pilot: Pilot[None], key: str = "r") -> None:
     await wait_until(pilot, lambda: poller.rounds >= target)
     await pilot.pause()
     await pilot.pause()
+
+
+def table_of(app: BatchboardApp) -> BatchTable:
+    return app.dashboard.query_one(BatchTable)
+
+
+async def select(pilot: Pilot[None], batch_id: str) -> None:
+    table = table_of(pilot.app)  # type: ignore[arg-type]
+    table.move_cursor(row=table.get_row_index(batch_id))
+    await pilot.pause()
+
+
+async def until_ended(pilot: Pilot[None], app: BatchboardApp, *batch_ids: str) -> None:
+    """Let the shared clock run past the batches' duration, then poll until they show as ended."""
+    app.clock.advance(120)  # type: ignore[attr-defined]
+    await next_round(pilot)
+    await wait_until(pilot, lambda: all(app.book.batches[b].is_ended for b in batch_ids))
+
+
+def report_text(screen: Screen[Any]) -> str:
+    """The report lines of a submit, retry or attach screen, as shown."""
+    return "\n".join(str(static.render()) for static in screen.query("#report Static").results(Static))
+
+
+def detail_text(app: BatchboardApp, width: int = 300) -> str:
+    screen = app.screen
+    assert isinstance(screen, DetailScreen) and screen.current is not None
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(screen.render_batch(screen.current))
+    return console.export_text()
+
+
+def footer_keys(app: BatchboardApp) -> dict[str, int]:
+    """The keys in the current screen's footer and the columns each takes."""
+    footer = app.screen.query_one(Footer)
+    return {key.key: key.outer_size.width for key in footer.query(FooterKey).results(FooterKey)}

@@ -7,16 +7,23 @@ for them until a file is attached.
 
 from __future__ import annotations
 
-import io
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anthropic
 import orjson
 import pytest
-from rich.console import Console
 from tests.conftest import HOSTILE, SHOWN
-from tests.ui.conftest import SIZE, connect_to, first_round, next_round, wait_until
+from tests.ui.conftest import (
+    FAILING_WORLD,
+    SIZE,
+    connect_to,
+    detail_text,
+    first_round,
+    report_text,
+    select,
+    until_ended,
+    wait_until,
+)
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -34,7 +41,7 @@ from batchboard.core.submit import (
     stored_requests,
     submission_for_batch,
 )
-from batchboard.emulator import Emulator, EmulatorSettings
+from batchboard.emulator import Emulator
 from batchboard.emulator.faults import Fault
 from batchboard.ui.app import BatchboardApp, make_app
 from batchboard.ui.screens.attach import AttachScreen
@@ -42,27 +49,11 @@ from batchboard.ui.screens.detail import DetailScreen
 from batchboard.ui.screens.help import HelpScreen
 from batchboard.ui.screens.job import JobScreen
 from batchboard.ui.screens.submit import RetryScreen
-from batchboard.ui.widgets.batch_table import BatchTable
 
-API_KEY = "test-key"
 MODEL = "claude-haiku-5-5"
 
 
-@pytest.fixture
-def emulator(clock: ManualClock) -> Iterator[Emulator]:
-    """No demo world, fast batches, half the requests failing with retryable errors."""
-    emu = Emulator(EmulatorSettings(seed=0, demo=False, batch_duration=60.0, error_rate=0.5), clock=clock)
-    emu.start_in_thread(host="127.0.0.1", port=0)
-    try:
-        yield emu
-    finally:
-        emu.stop_in_thread()
-
-
-@pytest.fixture
-async def client(emulator: Emulator) -> AsyncIterator[anthropic.AsyncAnthropic]:
-    async with anthropic.AsyncAnthropic(api_key=API_KEY, base_url=emulator.base_url, max_retries=0) as sdk:
-        yield sdk
+EMULATOR_SETTINGS = FAILING_WORLD
 
 
 def params(i: int) -> dict[str, object]:
@@ -90,34 +81,6 @@ def retryable_failures(store: Store, batch_id: str) -> set[str]:
         for cid, result_type, error_type in rows
         if (result_type == "errored" and error_type in RETRYABLE_ERRORS) or result_type == "expired"
     }
-
-
-def table_of(app: BatchboardApp) -> BatchTable:
-    return app.dashboard.query_one(BatchTable)
-
-
-async def select(pilot: Pilot[None], batch_id: str) -> None:
-    table = table_of(pilot.app)  # type: ignore[arg-type]
-    table.move_cursor(row=table.get_row_index(batch_id))
-    await pilot.pause()
-
-
-async def until_ended(pilot: Pilot[None], app: BatchboardApp, *batch_ids: str) -> None:
-    app.clock.advance(120)  # type: ignore[attr-defined]
-    await next_round(pilot)
-    await wait_until(pilot, lambda: all(app.book.batches[b].is_ended for b in batch_ids))
-
-
-def report_text(screen: AttachScreen | RetryScreen) -> str:
-    return "\n".join(str(static.render()) for static in screen.query("#report Static").results(Static))
-
-
-def detail_text(app: BatchboardApp) -> str:
-    screen = app.screen
-    assert isinstance(screen, DetailScreen) and screen.current is not None
-    console = Console(width=300, record=True, file=io.StringIO())
-    console.print(screen.render_batch(screen.current))
-    return console.export_text()
 
 
 async def open_attach(pilot: Pilot[None], app: BatchboardApp) -> AttachScreen:

@@ -8,17 +8,25 @@ the retry turned out.
 
 from __future__ import annotations
 
-import io
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import anthropic
 import orjson
-import pytest
-from rich.console import Console
 from tests.conftest import HOSTILE, SHOWN
-from tests.ui.conftest import SIZE, connect_to, first_round, next_round, wait_until
+from tests.ui.conftest import (
+    FAILING_WORLD,
+    SIZE,
+    connect_to,
+    detail_text,
+    first_round,
+    footer_keys,
+    report_text,
+    select,
+    table_of,
+    until_ended,
+    wait_until,
+)
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -34,34 +42,18 @@ from batchboard.core.submit import (
     stored_requests,
     submission_for_batch,
 )
-from batchboard.emulator import Emulator, EmulatorSettings
+from batchboard.emulator import Emulator
 from batchboard.ui.app import BatchboardApp, make_app
 from batchboard.ui.screens.detail import DetailScreen
 from batchboard.ui.screens.help import HelpScreen
 from batchboard.ui.screens.job import JobScreen
 from batchboard.ui.screens.problems import ProblemsScreen
 from batchboard.ui.screens.submit import RetryScreen, SubmitScreen
-from batchboard.ui.widgets.batch_table import BatchTable
 
-API_KEY = "test-key"
 UNKNOWN_MODEL = "claude-nope-1"  # a warning for the validator, an invalid_request_error in the batch
 
 
-@pytest.fixture
-def emulator(clock: ManualClock) -> Iterator[Emulator]:
-    """No demo world, fast batches, half the valid requests failing with retryable errors."""
-    emu = Emulator(EmulatorSettings(seed=0, demo=False, batch_duration=60.0, error_rate=0.5), clock=clock)
-    emu.start_in_thread(host="127.0.0.1", port=0)
-    try:
-        yield emu
-    finally:
-        emu.stop_in_thread()
-
-
-@pytest.fixture
-async def client(emulator: Emulator) -> AsyncIterator[anthropic.AsyncAnthropic]:
-    async with anthropic.AsyncAnthropic(api_key=API_KEY, base_url=emulator.base_url, max_retries=0) as sdk:
-        yield sdk
+EMULATOR_SETTINGS = FAILING_WORLD
 
 
 def write_requests(path: Path, count: int, *, invalid_every: int = 0) -> Path:
@@ -94,35 +86,6 @@ def failed_ids(store: Store, batch_id: str, *, canceled: bool = False, invalid: 
         for cid, result_type, error_type in rows
         if (result_type == "errored" and error_type in wanted) or result_type in result_types
     }
-
-
-def report_text(screen: SubmitScreen | RetryScreen) -> str:
-    return "\n".join(str(static.render()) for static in screen.query("#report Static").results(Static))
-
-
-def detail_text(app: BatchboardApp) -> str:
-    screen = app.screen
-    assert isinstance(screen, DetailScreen) and screen.current is not None
-    console = Console(width=200, record=True, file=io.StringIO())
-    console.print(screen.render_batch(screen.current))
-    return console.export_text()
-
-
-def table_of(app: BatchboardApp) -> BatchTable:
-    return app.dashboard.query_one(BatchTable)
-
-
-async def select(pilot: Pilot[None], batch_id: str) -> None:
-    table = table_of(pilot.app)  # type: ignore[arg-type]
-    table.move_cursor(row=table.get_row_index(batch_id))
-    await pilot.pause()
-
-
-async def until_ended(pilot: Pilot[None], app: BatchboardApp, *batch_ids: str) -> None:
-    """Let the shared clock run past the batches' duration, then poll until they show as ended."""
-    app.clock.advance(120)  # type: ignore[attr-defined]
-    await next_round(pilot)
-    await wait_until(pilot, lambda: all(app.book.batches[b].is_ended for b in batch_ids))
 
 
 async def retry_screen_ready(pilot: Pilot[None], app: BatchboardApp) -> RetryScreen:
@@ -240,6 +203,22 @@ async def test_R_from_the_table_sends_exactly_the_failed_retryable_ids(
         assert f"leave out {len(invalid)} invalid_request_error" in text
         assert "cost at batch price" in text
         child = await send_retry(pilot, app, screen)
+
+        # The footer of an ended batch with errors and a retry (the most keys it shows) fits 160 columns,
+        # on the dashboard and on the detail screen, with quit, help and the palette still on it.
+        await select(pilot, parent)
+        await wait_until(pilot, lambda: app.dashboard.check_action("job", ()) is True)
+        await pilot.pause()
+        keys = footer_keys(app)
+        assert {"R", "J", "e", "d", "question_mark", "q", "ctrl+p"} <= set(keys), keys
+        assert sum(keys.values()) <= SIZE[0], keys
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen))
+        await pilot.pause()
+        keys = footer_keys(app)
+        assert {"R", "J", "e", "d", "question_mark", "q", "ctrl+p"} <= set(keys), keys
+        assert sum(keys.values()) <= SIZE[0], keys
+        await pilot.press("escape")
 
         # The child's requests, as stored before sending: exactly the failed retryable ones.
         assert set(stored_requests(store, child)) == expected

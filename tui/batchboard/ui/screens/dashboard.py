@@ -60,21 +60,30 @@ class ViewBar(Static):
 class DashboardScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", tooltip="Filter by id, label or status", id="dashboard.filter"),
+        # The quick filters are in help and the palette, not the footer: it must fit 160 columns with
+        # every batch key shown (an ended batch with errors and retries).
         Binding("1", "quick_filter('all')", "All", show=False, id="dashboard.filter_all"),
         Binding(
             "2",
             "quick_filter('active')",
             "Active",
+            show=False,
             tooltip="Only active batches",
             id="dashboard.filter_active",
         ),
         Binding(
-            "3", "quick_filter('ended')", "Ended", tooltip="Only ended batches", id="dashboard.filter_ended"
+            "3",
+            "quick_filter('ended')",
+            "Ended",
+            show=False,
+            tooltip="Only ended batches",
+            id="dashboard.filter_ended",
         ),
         Binding(
             "4",
             "quick_filter('errors')",
             "Errors",
+            show=False,
             tooltip="Only batches with errors",
             id="dashboard.filter_errors",
         ),
