@@ -419,3 +419,27 @@ def test_readers_of_the_index_close_it(tmp_path: Path, monkeypatch: pytest.Monke
         with pytest.raises(SubmitError):
             jobs.plan_retry(store, "msgbatch_none", jobs.Selection.parse(None))
         assert closed == 4
+
+
+def test_migration_of_an_in_memory_store(tmp_path: Path) -> None:
+    """Without a file to attach, the rows are copied through the store's own connection."""
+    store = Store.memory()
+    store.execute("DROP TABLE IF EXISTS result_items")  # nothing registered creates it any more
+    with store.transaction() as db:
+        db.executescript(LEGACY_DDL)
+    row = ("errored", "overloaded_error", "Overloaded", None, None, 0, 0, 0, 0, 0, 0, None, None)
+    for line, custom_id in enumerate(["b", "a", "c"]):
+        store.execute(
+            f"INSERT INTO result_items VALUES (?, ?, ?, {','.join('?' * 15)})",
+            ("msgbatch_mem", line, custom_id, *row, line * 10, 10),
+        )
+    with ResultsIndex(store, tmp_path / "results") as index:
+        index.migrate()
+        assert not has_legacy_table(store)
+        assert index.custom_ids("msgbatch_mem") == ["b", "a", "c"]
+        assert [i.line for i in index.items("msgbatch_mem", GroupKey("errored", "overloaded_error"))] == [
+            1,
+            0,
+            2,
+        ]
+    store.close()

@@ -587,29 +587,35 @@ class ResultsIndex:
         temp = Path(temp_name)
         writer = _ItemsWriter(temp)
         try:
-            after: tuple[Any, ...] | None = None
-            key = "result_type, error_type, custom_id, line"
-            while True:
-                # Keyset pages in the old table's key order, each read under the store's lock alone, so the
-                # UI's own queries slip in between pages.
-                where = f"batch_id = ? AND ({key}) > (?, ?, ?, ?)" if after else "batch_id = ?"
-                page = self.store.query(
-                    f"SELECT {_LEGACY_COLUMNS}, {key} FROM {LEGACY_ITEMS_TABLE} WHERE {where} "
-                    f"ORDER BY {key} LIMIT {MIGRATION_PAGE}",
-                    (batch_id, *after) if after else (batch_id,),
-                )
-                if not page:
-                    break
-                writer.db.executemany(
-                    f"INSERT INTO items VALUES ({','.join('?' * 17)})", [r[:17] for r in page]
-                )
-                after = page[-1][17:]
+            self._copy_legacy_rows(batch_id, writer.db)
             writer.finish()
             self._install_items(batch_id, temp)
             _sync_directory(target.parent)
         except BaseException:
             writer.discard()
             raise
+
+    def _copy_legacy_rows(self, batch_id: str, items: sqlite3.Connection) -> None:
+        """Copy the batch's rows of the old table into an items file's `items`, in line order (appends to
+        its b-tree). SQLite copies them itself from the store's file, attached read-only to the items
+        file's connection, so the store's lock (and the UI's queries) are not held meanwhile."""
+        where = "WHERE batch_id = ? ORDER BY line"
+        if self.store.path is None:  # an in-memory store (tests): no other connection can see it
+            rows = self.store.query(
+                f"SELECT {_LEGACY_COLUMNS} FROM {LEGACY_ITEMS_TABLE} {where}", (batch_id,)
+            )
+            items.executemany(f"INSERT INTO items VALUES ({','.join('?' * 17)})", rows)
+            return
+        items.execute("ATTACH DATABASE ? AS store", (str(self.store.path),))
+        try:
+            items.execute(
+                f"INSERT INTO items SELECT {_LEGACY_COLUMNS} FROM store.{LEGACY_ITEMS_TABLE} {where}",
+                (batch_id,),
+            )
+        finally:
+            items.execute("COMMIT")  # DETACH cannot run inside the load's transaction (no journal: no cost)
+            items.execute("DETACH DATABASE store")
+            items.execute("BEGIN")
 
     def _reclaim_space(self) -> None:
         with self.store.transaction() as db:
