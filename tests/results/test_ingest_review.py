@@ -443,3 +443,19 @@ def test_migration_of_an_in_memory_store(tmp_path: Path) -> None:
             2,
         ]
     store.close()
+
+
+def test_job_retry_and_attach_readers_see_an_old_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They run in threads: they move an older database's items first, rather than finding none."""
+    from batchboard.core import jobs
+    from batchboard.core.attach import result_custom_ids
+
+    monkeypatch.setenv("BATCHBOARD_DATA_DIR", str(tmp_path))
+    lines = lines_of_batch()
+    db_path = legacy_database(tmp_path, {"msgbatch_old1": lines, "msgbatch_old2": lines})
+    with Store.open(db_path) as store:
+        assert result_custom_ids(store, "msgbatch_old1") == [line["custom_id"] for line in lines]
+        assert jobs.job(store, "msgbatch_old2").without_results == []
+        assert not has_legacy_table(store)

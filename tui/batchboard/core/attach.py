@@ -37,6 +37,7 @@ class Attached:
 def result_custom_ids(store: Store, batch_id: str) -> list[str] | None:
     """The custom_ids of `batch_id`'s results in result order, or None when they are not indexed here."""
     with ResultsIndex(store) as index:
+        index.migrate()  # an older database's items, moved to items files once (callers run in threads)
         info = index.file(batch_id)
         if info is None or not info.indexed or not index.items_path(batch_id).is_file():
             return None

@@ -83,6 +83,7 @@ def plan_retry(store: Store, batch_id: str, selection: Selection) -> RetryPlan:
     """
     store.ensure_schemas()  # the results and submissions tables, if the store was opened before import
     with ResultsIndex(store) as index:
+        index.migrate()  # an older database's items, moved to items files once (callers run in threads)
         if not index.is_complete(batch_id):
             raise SubmitError(f"the results of {batch_id} are not in the local index yet")
         outcomes = index.outcomes(batch_id, problems_only=True)
@@ -213,6 +214,7 @@ def job(store: Store, batch_id: str) -> Job:
     without: list[str] = []
     cost_batch = cost_standard = 0.0
     with ResultsIndex(store) as index:
+        index.migrate()
         for member in batch_ids:  # oldest first: a later batch's outcome replaces an earlier one
             if not index.is_complete(member):
                 without.append(member)
