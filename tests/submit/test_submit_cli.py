@@ -125,6 +125,27 @@ def test_attach_links_a_file_to_a_batch_sent_elsewhere_and_reports_missing_ids(
     assert sum(plan["chosen"].values()) == len(failed)
 
 
+def test_attach_refuses_a_file_that_shares_no_custom_id_with_the_batch(
+    tmp_path: Path, sdk: anthropic.Anthropic, clock: ManualClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same rule as the TUI's `a` (one function): the wrong file links nothing, and says so."""
+    from batchboard.core.store import Store
+    from batchboard.core.submit import submission_for_batch
+
+    requests = [
+        orjson.loads(line) for line in write_jsonl(tmp_path / "in.jsonl", 4).read_bytes().splitlines()
+    ]
+    batch = sdk.messages.batches.create(requests=requests)  # sent by another tool
+    clock.advance(120)
+    wrong = write_jsonl(tmp_path / "other.jsonl", 4, prefix="other")
+    assert main(["attach", batch.id, str(wrong)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("batchboard: none of the 4 custom_ids in ")
+    assert "nothing was linked" in captured.err and "Traceback" not in captured.err
+    with Store.open() as store:
+        assert submission_for_batch(store, batch.id) is None
+
+
 def test_resume_sends_what_an_earlier_run_recorded_but_did_not_send(
     tmp_path: Path, sdk: anthropic.Anthropic, capsys: pytest.CaptureFixture[str]
 ) -> None:

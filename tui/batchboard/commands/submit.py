@@ -418,13 +418,12 @@ def run_attach(args: argparse.Namespace) -> int:
 
 
 def _attach(args: argparse.Namespace) -> int:
-    import orjson
-
     from batchboard.commands.results import ensure_local
-    from batchboard.core.jsonl import iter_chunk, validate_file
+    from batchboard.core.attach import attach_report
+    from batchboard.core.jsonl import validate_file
     from batchboard.core.results import IngestError, ResultsIndex
     from batchboard.core.store import Store
-    from batchboard.core.submit import SubmitError, attach_file
+    from batchboard.core.submit import SubmitError
 
     path = Path(args.file)
     if not path.is_file():
@@ -433,29 +432,26 @@ def _attach(args: argparse.Namespace) -> int:
     _print_problems(args, report)
     if not report.ok:
         raise CommandError(f"{args.file}: {report.errors:,} error(s); nothing was attached")
-    rows = [
-        (request["custom_id"], line, orjson.dumps(request["params"]))
-        for chunk in report.chunks
-        for line, request in iter_chunk(path, chunk)
-    ]
-    file_ids = {cid for cid, _, _ in rows}
-    result: dict[str, Any] = {"batch_id": args.batch_id, "file": args.file, "requests": len(rows)}
     with Store.open() as store:
-        index = ResultsIndex(store)
-        batch_ids: list[str] | None = None
         try:
-            ensure_local(args, index)
-            batch_ids = index.custom_ids(args.batch_id)
+            ensure_local(args, ResultsIndex(store))  # the results, to compare the file's custom_ids with
         except (CommandError, IngestError) as error:
             _say(args, f"results not available yet ({error}); custom_ids will be checked once they are")
         try:
-            submission = attach_file(store, args.batch_id, iter(rows), source_path=str(path.resolve()))
+            # What the TUI's `a` does: refuses a file that shares no custom_id with the batch's results.
+            attached = attach_report(store, args.batch_id, report)
         except SubmitError as error:
             raise CommandError(str(error)) from error
-    result["submission"] = submission.id
-    if batch_ids is not None:
-        missing = [cid for cid in batch_ids if cid not in file_ids]
-        extra = len(file_ids - set(batch_ids))
+        except OSError as error:
+            raise CommandError(f"{args.file}: {error.strerror or error}") from error
+    result: dict[str, Any] = {
+        "batch_id": args.batch_id,
+        "file": args.file,
+        "requests": attached.requests,
+        "submission": attached.submission_id,
+    }
+    if attached.compared:
+        missing, extra = attached.missing, len(attached.extra)
         result["missing_from_file"] = missing
         result["not_in_batch"] = extra
         if missing:
@@ -467,7 +463,7 @@ def _attach(args: argparse.Namespace) -> int:
             _say(args, "their failures cannot be retried")
         if extra:
             _say(args, f"{extra:,} request(s) in {args.file} are not in {args.batch_id}")
-    _say(args, f"attached {args.file} ({len(rows):,} requests) to {args.batch_id}")
+    _say(args, f"attached {args.file} ({attached.requests:,} requests) to {args.batch_id}")
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
