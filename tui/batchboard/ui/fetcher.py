@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App
@@ -59,31 +60,54 @@ class ResultsFetcher:
         self.done = 0
         self.total = 0
         """Fetched and to fetch since the queue was last empty (what the status counts)."""
+        self.checking = 0
+        """Offers whose candidates a thread is still checking against the store."""
         self._wake = asyncio.Event()
         self._worker: Worker[None] | None = None
 
     @property
     def idle(self) -> bool:
-        """Nothing queued and nothing being fetched."""
-        return not self.queue and self.done == self.total
+        """Nothing to check, nothing queued and nothing being fetched."""
+        return not self.checking and not self.queue and self.done == self.total
 
     def offer(self, batches: Iterable[Batch]) -> None:
-        """A poll round succeeded: queue the batches that qualify and are new to the fetcher."""
+        """A poll round succeeded: queue the batches that qualify and are new to the fetcher.
+
+        Only the cheap checks run here, on the UI thread; whether a candidate is indexed or unavailable
+        asks the store and the disk (about 90 ms for 10,000 batches), so a thread worker does that."""
         if self.days <= 0:
             return
-
-        def indexed(batch_id: str) -> bool:
-            self.decided.add(batch_id)
-            return self.service.is_indexed(batch_id)
-
-        new = results_to_fetch(
+        candidates = results_to_fetch(
             batches,
             now=self.clock.now(),
             days=self.days,
-            is_indexed=indexed,
-            unavailable_reason=self.service.unavailable_reason,
+            is_indexed=lambda _: False,
+            unavailable_reason=lambda _: None,
             skip=self.decided,
         )
+        if not candidates:
+            return
+        self.decided.update(b.id for b in candidates)  # never asked about again, whatever the check finds
+        self.checking += 1
+        self.app.run_worker(
+            partial(self._check, candidates), thread=True, group="fetch-results-check", exit_on_error=False
+        )
+
+    def _check(self, candidates: list[Batch]) -> None:
+        """In a thread: keep the candidates whose results are neither here nor unavailable, for `_queue`."""
+        service = self.service
+        try:
+            new = [b for b in candidates if not service.is_indexed(b.id)]
+            new = [b for b in new if service.unavailable_reason(b.id) is None]
+        except Exception:  # a busy store, a disk error: these are looked at again after the next round
+            self.app.call_from_thread(self._queue, [], retry=candidates)
+            return
+        self.app.call_from_thread(self._queue, new)
+
+    def _queue(self, new: list[Batch], retry: list[Batch] | None = None) -> None:
+        self.checking -= 1
+        if retry:
+            self.decided.difference_update(b.id for b in retry)
         if not new:
             return
         self.queue.extend(new)
