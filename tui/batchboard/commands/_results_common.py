@@ -80,7 +80,9 @@ def open_index() -> ResultsIndex:
     from batchboard.core.results import ResultsIndex
     from batchboard.core.store import Store
 
-    return ResultsIndex(Store.open())
+    index = ResultsIndex(Store.open())
+    index.migrate()  # an older database's items move to per-batch files once (the CLI may block for it)
+    return index
 
 
 class ProgressBar:
