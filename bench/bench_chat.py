@@ -25,7 +25,7 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -37,12 +37,12 @@ sys.path.insert(0, str(ROOT / "tui"))
 
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.containers import VerticalScroll  # noqa: E402
-from textual.widget import Widget  # noqa: E402
 from textual.widgets import Markdown, Static  # noqa: E402
 
 from batchboard.core.chat import BatchAnswer, ChatEvent, ChatRequest, SdkChatBackend, TextChunk  # noqa: E402
 from batchboard.core.client import Connection, make_client  # noqa: E402
 from batchboard.core.pricing import price_for  # noqa: E402
+from batchboard.ui.screen_lines import Line, displayed  # noqa: E402
 from batchboard.ui.screens.chat import ChatScreen, open_chat  # noqa: E402
 from batchboard.ui.widgets.chat_reply import MarkdownSnapshot  # noqa: E402
 
@@ -134,55 +134,6 @@ class Probe:
                 j += 1
             lags.append(self.displays[j][0] - offered_at)
         return sorted(lags)
-
-
-Line = tuple[tuple[str, str, str | None], ...]
-
-
-def virtual_y(widget: Widget, scroll: Widget) -> int:
-    """`widget`'s top in `scroll`'s virtual (scrollable) space."""
-    y = 0
-    node: Any = widget
-    while node is not scroll and isinstance(node, Widget):
-        y += node.virtual_region.y
-        node = node.parent
-    return y
-
-
-async def displayed(pilot: Any, scroll: Widget, reply: Sequence[Widget]) -> list[Line]:
-    """What the screen shows of a reply: every line from the top of `reply` (the widgets it is drawn by, in
-    order) to its bottom, scrolled into view a page at a time and read from the composited screen, as
-    (text, style, link) runs. The style is every attribute but the metadata (which names widgets)."""
-    shown = [widget for widget in reply if widget.display]
-    top = virtual_y(shown[0], scroll)
-    bottom = virtual_y(shown[-1], scroll) + shown[-1].outer_size.height
-    scroll.release_anchor()
-    lines: dict[int, Line] = {}
-    y = top
-    while y < bottom:
-        scroll.scroll_to(y=y, animate=False, immediate=True)
-        await pilot.pause()
-        await pilot.pause()
-        screen = scroll.screen
-        strips = screen._compositor.render_strips()
-        view = scroll.content_region
-        x0, x1 = shown[0].region.x, shown[0].region.right
-        for row in range(view.y, view.bottom):
-            line_y = int(scroll.scroll_y) + row - view.y
-            if top <= line_y < bottom and line_y not in lines:
-                strip = strips[row].crop(x0, x1).simplify()
-                lines[line_y] = tuple(
-                    (
-                        segment.text,
-                        str(segment.style.clear_meta_and_links()) if segment.style else "",
-                        segment.style.meta.get("@click") if segment.style else None,
-                    )
-                    for segment in strip
-                )
-        y = int(scroll.scroll_y) + view.height
-        if int(scroll.scroll_y) >= scroll.max_scroll_y and y < bottom:
-            break
-    return [lines.get(line_y, ()) for line_y in range(top, bottom)]
 
 
 # ---------------------------------------------------------------------------------------------- flood

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Sequence
 from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
-from textual.widget import Widget
 from textual.widgets import Markdown
 
+from batchboard.ui import screen_lines
+from batchboard.ui.screen_lines import Line
 from batchboard.ui.widgets.chat_reply import MarkdownSnapshot, ReplyMarkdown, ReplyStream
 from conftest import SHOWN
 
@@ -28,8 +28,6 @@ HOSTILE_DOCUMENT = "".join(
     f"| {SHOWN} | x |\n|---|---|\n| y | z |\n\n"
     for _ in range(4)
 )
-
-Line = tuple[tuple[str, str, object], ...]
 
 
 class Pane(App[None]):
@@ -47,45 +45,11 @@ class Pane(App[None]):
         self.links.append(event.href)
 
 
-def _virtual_y(widget: Widget, scroll: Widget) -> int:
-    y = 0
-    node: Any = widget
-    while node is not scroll:
-        y += node.virtual_region.y
-        node = node.parent
-    return y
-
-
 async def displayed(pilot: Pilot[Any], scroll: VerticalScroll) -> list[Line]:
     """Every line the screen shows of the reply (its Markdown segments and snapshots, whichever are
-    displayed), scrolled into view a page at a time: (text, style without metadata, click action) runs."""
-    shown: Sequence[Widget] = [
-        child for child in scroll.children if isinstance(child, Markdown | MarkdownSnapshot) and child.display
-    ]
-    top = _virtual_y(shown[0], scroll)
-    bottom = _virtual_y(shown[-1], scroll) + shown[-1].outer_size.height
-    scroll.release_anchor()
-    lines: dict[int, Line] = {}
-    y = top
-    while y < bottom:
-        scroll.scroll_to(y=y, animate=False, immediate=True)
-        await pilot.pause()
-        strips = scroll.screen._compositor.render_strips()
-        view = scroll.content_region
-        left, right = shown[0].region.x, shown[0].region.right
-        for row in range(view.y, view.bottom):
-            line_y = int(scroll.scroll_y) + row - view.y
-            if top <= line_y < bottom:
-                strip = strips[row].crop(left, right).simplify()
-                lines[line_y] = tuple(
-                    (s.text, str(s.style.clear_meta_and_links()), s.style.meta.get("@click"))
-                    for s in strip
-                    if s.style is not None
-                )
-        if int(scroll.scroll_y) >= scroll.max_scroll_y:
-            break
-        y = int(scroll.scroll_y) + view.height
-    return [lines[line_y] for line_y in range(top, bottom)]
+    displayed): the helper the chat benchmark uses too, which fails when a line cannot be read."""
+    reply = [child for child in scroll.children if isinstance(child, Markdown | MarkdownSnapshot)]
+    return await screen_lines.displayed(pilot, scroll, reply)
 
 
 async def stream_into(app: Pane, tokens: list[str], segment_blocks: int, **kwargs: Any) -> ReplyStream:
