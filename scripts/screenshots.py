@@ -166,7 +166,7 @@ class Shooter:
             if isinstance(widget, Input | TextArea):
                 widget.cursor_blink = False
         # Footers recompose after a refresh when their screen's bindings change, also under a modal: let
-        # any pending one run, then draw each once more so none is caught half-way.
+        # any pending one run, then draw each once more.
         for _ in range(3):
             await self.pilot.pause()
         redrawn: list[asyncio.Event] = []
@@ -181,8 +181,22 @@ class Shooter:
 
                 footer.call_later(redraw)  # in the footer's own context, as its signal would
         await asyncio.wait_for(asyncio.gather(*(event.wait() for event in redrawn)), TIMEOUT)
-        await self.pilot.pause()
-        self.written.append(Path(app.save_screenshot(filename=f"{name}.svg", path=str(self.out))))
+        # Then the picture must hold still (no footer caught half-way through a recompose, every one
+        # showing its keys): two exports a moment apart must match.
+        deadline = time.monotonic() + TIMEOUT
+        picture = app.export_screenshot()
+        while True:
+            await self.pilot.pause(0.1)
+            again = app.export_screenshot()
+            footers = [f for screen in app.screen_stack for f in screen.query(Footer)]
+            if again == picture and all(footer.children for footer in footers):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the {name} screen did not hold still for {TIMEOUT:.0f}s")
+            picture = again
+        path = self.out / f"{name}.svg"
+        path.write_text(picture, encoding="utf-8")
+        self.written.append(path)
 
 
 class VirtualTimer:
@@ -259,9 +273,9 @@ async def shoot(app: BatchboardApp, clock: ManualClock, out: Path) -> list[Path]
         await s.until(
             "the error groups",
             lambda: (
-                problems._rest is not None
-                and problems.table.row_count > 0
+                problems.table.row_count > 0
                 and problems.query("#problems-groups")
+                and problems.query("#problems-status")
             ),
         )
         await s.save("errors")
