@@ -7,6 +7,7 @@ script says so, an emulator on a pinned port (the detail screen shows a results 
 toasts, and a scratch config and data directory (never the user's labels or key). The script waits for
 conditions (a poll round, the background fetch of results, an estimate, a streamed reply), never for a fixed
 time, and finds keys by their binding ids, so a key moved to another letter is still pressed.
+`SCREENSHOTS_TRACE=1` prints each condition waited for, with the time it was met.
 
 The chat's reply streams from the emulator at full speed; its timings come from a virtual timer that follows
 the stream (0.4 s to the first token, then 60 tokens a second, the emulator's default pace) and the
@@ -128,9 +129,10 @@ class Shooter:
     def table(self) -> BatchTable:
         return self.app.dashboard.query_one(BatchTable)
 
-    def find(self, count: int, *, ended: bool | None = None) -> str:
+    def find(self, count: int) -> str:
+        """The demo batch of `count` requests (each size used here occurs once in the demo world)."""
         for batch in self.app.book.batches.values():
-            if batch.counts.total == count and (ended is None or batch.is_ended == ended):
+            if batch.counts.total == count:
                 return batch.id
         raise RuntimeError(f"no demo batch of {count:,} requests")
 
