@@ -231,6 +231,10 @@ class DashboardScreen(Screen[None]):
 
         self.api = api
         self.book.results = results_actions.make_results_service(self.app)
+        # An older database's result items move to per-batch files once: slow, so in a thread, now.
+        self.run_worker(
+            self._prepare_results, thread=True, group="results-migrate", exclusive=True, exit_on_error=False
+        )
         self.fetcher = ResultsFetcher(
             self.app,
             self.book.results,
@@ -369,6 +373,21 @@ class DashboardScreen(Screen[None]):
                 f"Could not save {what} in the local store ({exc}). It is kept for this session; "
                 "if another batchboard command is running, it will work again once that finishes.",
                 title="Local store busy",
+                severity="warning",
+                markup=False,
+            )
+
+    def _prepare_results(self) -> None:
+        service = self.book.results
+        if service is None:
+            return
+        try:
+            service.prepare()
+        except Exception as exc:  # a locked or full disk: said once; each later use tries again
+            self.app.call_from_thread(
+                self.notify,
+                f"Could not move older results to their new files: {type(exc).__name__}: {exc}",
+                title="Results database",
                 severity="warning",
                 markup=False,
             )
