@@ -153,8 +153,8 @@ def _view_cost(prefix: str) -> str:
 _COST_BAT, _COST_LONG_BAT = _view_cost("bat"), _view_cost("long_bat")
 _COST_STD, _COST_LONG_STD = _view_cost("std"), _view_cost("long_std")
 
-ITEMS_SCHEMA = f"""
--- The per-token prices (USD) the costs below are computed with, one row per model seen in the batch.
+_PRICES_DDL = """
+-- The per-token prices (USD) the costs are computed with, one row per model seen in the batch.
 -- `threshold`: input tokens above which the long-prompt rates (long_*) apply; NULL when the model has none.
 CREATE TABLE prices (
     priced_model TEXT PRIMARY KEY,
@@ -166,6 +166,10 @@ CREATE TABLE prices (
     long_bat_input REAL, long_bat_output REAL, long_bat_write_5m REAL, long_bat_write_1h REAL,
     long_bat_read REAL
 );
+"""
+
+ITEMS_SCHEMA = f"""
+{_PRICES_DDL}
 -- One row per result line. A heap in file order (line is the rowid), indexed by group once loaded.
 CREATE TABLE item_rows (
     line INTEGER PRIMARY KEY,       -- 0-based; blank lines are not counted
@@ -207,19 +211,8 @@ LEGACY_ITEMS_INDEX = "CREATE INDEX items_by_group ON items (result_type, error_t
 
 #: Items files written by the migration of version 1 (`ResultsIndex.migrate`) keep the stored costs of the
 #: old table: `items` is a table there, with the same columns as the view of ITEMS_SCHEMA.
-LEGACY_ITEMS_SCHEMA = """
--- The per-token prices (USD) the costs below were computed with, one row per model seen in the batch.
--- `threshold`: input tokens above which the long-prompt rates (long_*) apply; NULL when the model has none.
-CREATE TABLE prices (
-    priced_model TEXT PRIMARY KEY,
-    threshold INTEGER,
-    std_input REAL, std_output REAL, std_write_5m REAL, std_write_1h REAL, std_read REAL,
-    bat_input REAL, bat_output REAL, bat_write_5m REAL, bat_write_1h REAL, bat_read REAL,
-    long_std_input REAL, long_std_output REAL, long_std_write_5m REAL, long_std_write_1h REAL,
-    long_std_read REAL,
-    long_bat_input REAL, long_bat_output REAL, long_bat_write_5m REAL, long_bat_write_1h REAL,
-    long_bat_read REAL
-);
+LEGACY_ITEMS_SCHEMA = f"""
+{_PRICES_DDL}
 -- One row per result line. A heap in file order (line is the rowid), indexed by group once loaded.
 CREATE TABLE items (
     line INTEGER PRIMARY KEY,       -- 0-based; blank lines are not counted
