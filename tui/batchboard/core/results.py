@@ -168,10 +168,8 @@ CREATE TABLE prices (
 );
 """
 
-ITEMS_SCHEMA = f"""
-{_PRICES_DDL}
--- One row per result line. A heap in file order (line is the rowid), indexed by group once loaded.
-CREATE TABLE item_rows (
+#: The columns of an item in the items file: what the line says, then where it sits in the raw file.
+_ROW_COLUMNS = """\
     line INTEGER PRIMARY KEY,       -- 0-based; blank lines are not counted
     custom_id TEXT NOT NULL,
     result_type TEXT NOT NULL,
@@ -184,9 +182,17 @@ CREATE TABLE item_rows (
     cache_write_5m INTEGER NOT NULL,
     cache_write_1h INTEGER NOT NULL,
     cache_read INTEGER NOT NULL,
+"""
+_PLACE_COLUMNS = """\
     offset INTEGER NOT NULL,        -- the line's bytes in the raw file (newline included)
     length INTEGER NOT NULL
-);
+"""
+
+ITEMS_SCHEMA = f"""
+{_PRICES_DDL}
+-- One row per result line. A heap in file order (line is the rowid), indexed by group once loaded.
+CREATE TABLE item_rows (
+{_ROW_COLUMNS}{_PLACE_COLUMNS});
 -- Each line with its long-prompt band and its cost at batch and at standard price (NULL when the model's
 -- price is unknown), priced when read: a plain load is ~0.1 s faster per 100,000 lines than pricing each
 -- row as it goes in, and the figures are the same (same rates, same order of the sums).
@@ -215,24 +221,10 @@ LEGACY_ITEMS_SCHEMA = f"""
 {_PRICES_DDL}
 -- One row per result line. A heap in file order (line is the rowid), indexed by group once loaded.
 CREATE TABLE items (
-    line INTEGER PRIMARY KEY,       -- 0-based; blank lines are not counted
-    custom_id TEXT NOT NULL,
-    result_type TEXT NOT NULL,
-    error_type TEXT NOT NULL,       -- '' unless errored
-    error_message TEXT,
-    model TEXT,
-    stop_reason TEXT,
-    input_tokens INTEGER NOT NULL,
-    output_tokens INTEGER NOT NULL,
-    cache_write_5m INTEGER NOT NULL,
-    cache_write_1h INTEGER NOT NULL,
-    cache_read INTEGER NOT NULL,
-    long_prompt INTEGER NOT NULL,
+{_ROW_COLUMNS}    long_prompt INTEGER NOT NULL,
     cost_batch REAL,                -- NULL when the model's price is unknown or not billed
     cost_standard REAL,
-    offset INTEGER NOT NULL,        -- the line's bytes in the raw file (newline included)
-    length INTEGER NOT NULL
-);
+{_PLACE_COLUMNS});
 """
 
 
