@@ -274,7 +274,7 @@ def run_submit(args: argparse.Namespace) -> int:
 
 
 async def _submit(args: argparse.Namespace) -> int:
-    from batchboard.core.estimate import format_estimate, params_of
+    from batchboard.core.estimate import params_of
     from batchboard.core.jsonl import iter_chunk, validate_file
     from batchboard.core.store import Store
     from batchboard.core.submit import prepare_file
@@ -311,7 +311,30 @@ async def _submit(args: argparse.Namespace) -> int:
         for chunk in chunks:
             yield from params_of(iter_chunk(path, chunk))
 
-    estimate = await _estimate(args, settings, report.models, requests)
+    batches = f"{len(chunks)} batches" if len(chunks) > 1 else "1 batch"
+    question = f"Send {report.requests:,} requests as {batches}?"
+    if not await _estimate_and_confirm(args, settings, report.models, requests, result, question):
+        return 0
+    with Store.open() as store:
+        submission = await asyncio.to_thread(prepare_file, store, report, label=args.label)
+        submission = await _send(args, settings, store, submission.id)
+    result["submission"] = _submission_json(submission)
+    return _finish(args, result, submission)
+
+
+async def _estimate_and_confirm(
+    args: argparse.Namespace,
+    settings: Settings,
+    tallies: dict[str, ModelTally],
+    requests: Callable[[], Iterator[dict[str, Any]]],
+    result: dict[str, Any],
+    question: str,
+) -> bool:
+    """Print the estimate (into `result` too); False after a dry run (nothing to send), True once the user
+    said yes (or gave --yes). A refusal raises CommandError."""
+    from batchboard.core.estimate import format_estimate
+
+    estimate = await _estimate(args, settings, tallies, requests)
     result["estimate"] = estimate.as_dict()
     for line in format_estimate(estimate):
         _say(args, line)
@@ -319,14 +342,9 @@ async def _submit(args: argparse.Namespace) -> int:
         _say(args, "dry run: nothing was sent")
         if args.json:
             print(json.dumps(result, indent=2, ensure_ascii=False))
-        return 0
-    batches = f"{len(chunks)} batches" if len(chunks) > 1 else "1 batch"
-    _confirm(args, f"Send {report.requests:,} requests as {batches}?")
-    with Store.open() as store:
-        submission = await asyncio.to_thread(prepare_file, store, report, label=args.label)
-        submission = await _send(args, settings, store, submission.id)
-    result["submission"] = _submission_json(submission)
-    return _finish(args, result, submission)
+        return False
+    _confirm(args, question)
+    return True
 
 
 def _finish(args: argparse.Namespace, result: dict[str, Any], submission: Submission) -> int:
@@ -347,7 +365,6 @@ async def _retry(args: argparse.Namespace) -> int:
     import orjson
 
     from batchboard.commands.results import ensure_local
-    from batchboard.core.estimate import format_estimate
     from batchboard.core.jobs import Selection, plan_retry
     from batchboard.core.jsonl import tally_params
     from batchboard.core.results import ResultsIndex
@@ -393,16 +410,9 @@ async def _retry(args: argparse.Namespace) -> int:
                 yield orjson.loads(params)
 
         tallies = await asyncio.to_thread(tally_params, requests())  # parses every request: off the loop
-        estimate = await _estimate(args, settings, tallies, requests)
-        result["estimate"] = estimate.as_dict()
-        for line in format_estimate(estimate):
-            _say(args, line)
-        if args.dry_run:
-            _say(args, "dry run: nothing was sent")
-            if args.json:
-                print(json.dumps(result, indent=2, ensure_ascii=False))
+        question = f"Send {len(plan.requests):,} requests again as a retry of {args.batch_id}?"
+        if not await _estimate_and_confirm(args, settings, tallies, requests, result, question):
             return 0
-        _confirm(args, f"Send {len(plan.requests):,} requests again as a retry of {args.batch_id}?")
         label = args.label or store.label(args.batch_id)
         submission = prepare_requests(store, plan.requests, parent_batch_id=args.batch_id, label=label)
         submission = await _send(args, settings, store, submission.id)
