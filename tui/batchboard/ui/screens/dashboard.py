@@ -53,6 +53,10 @@ def can_retry(batch: Batch) -> bool:
     return batch.is_ended and (c.errored + c.canceled + c.expired) > 0
 
 
+QUICK_FILTERS = Binding.Group("Show", compact=True)
+"""The quick filters 1-4 (all, active, ended, with errors): one footer entry."""
+
+
 class ViewBar(Static):
     """Sort order, filters and how many rows are shown; background work, if any."""
 
@@ -60,14 +64,14 @@ class ViewBar(Static):
 class DashboardScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", tooltip="Filter by id, label or status", id="dashboard.filter"),
-        # The quick filters are in help and the palette, not the footer: it must fit 160 columns with
-        # every batch key shown (an ended batch with errors and retries).
-        Binding("1", "quick_filter('all')", "All", show=False, id="dashboard.filter_all"),
+        # The quick filters share one compact footer entry ("1234 Show"), so the footer fits 160 columns
+        # with every key an ended batch with errors and retries offers.
+        Binding("1", "quick_filter('all')", "All", group=QUICK_FILTERS, id="dashboard.filter_all"),
         Binding(
             "2",
             "quick_filter('active')",
             "Active",
-            show=False,
+            group=QUICK_FILTERS,
             tooltip="Only active batches",
             id="dashboard.filter_active",
         ),
@@ -75,7 +79,7 @@ class DashboardScreen(Screen[None]):
             "3",
             "quick_filter('ended')",
             "Ended",
-            show=False,
+            group=QUICK_FILTERS,
             tooltip="Only ended batches",
             id="dashboard.filter_ended",
         ),
@@ -83,7 +87,7 @@ class DashboardScreen(Screen[None]):
             "4",
             "quick_filter('errors')",
             "Errors",
-            show=False,
+            group=QUICK_FILTERS,
             tooltip="Only batches with errors",
             id="dashboard.filter_errors",
         ),
