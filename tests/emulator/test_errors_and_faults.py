@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import anthropic
 import httpx2
@@ -13,11 +14,14 @@ from batchboard.core.clock import ManualClock
 from batchboard.emulator import Emulator, EmulatorSettings, Fault
 
 BATCHES = "/v1/messages/batches"
+VERSION = "2026-10-21"
 
 
-def raw(emulator: Emulator, method: str, path: str, **kwargs: object) -> httpx2.Response:
-    """A plain HTTP call, for what the SDK cannot send (no key, broken JSON, control endpoints)."""
-    return httpx2.request(method, f"{emulator.base_url}{path}", timeout=10, **kwargs)  # type: ignore[arg-type]
+def raw(emulator: Emulator, method: str, path: str, **kwargs: Any) -> httpx2.Response:
+    """A plain HTTP call, for what the SDK cannot send (no key, broken JSON, control endpoints); it sends
+    the `anthropic-version` the SDK sends unless `headers` says otherwise."""
+    kwargs["headers"] = {"anthropic-version": VERSION, **kwargs.get("headers", {})}
+    return httpx2.request(method, f"{emulator.base_url}{path}", timeout=10, **kwargs)
 
 
 def test_missing_api_key_is_an_authentication_error(client: anthropic.Anthropic) -> None:
@@ -87,7 +91,7 @@ def test_every_failure_has_the_envelope_and_a_request_id(
     assert body["request_id"] == response.headers["request-id"]
 
 
-def test_beta_query_and_any_version_are_accepted(emulator: Emulator) -> None:
+def test_beta_query_and_an_older_version_are_accepted(emulator: Emulator) -> None:
     response = raw(
         emulator,
         "GET",
@@ -145,7 +149,10 @@ def test_oversized_body_is_413_request_too_large() -> None:
             + b"]}",
         )
         response = httpx2.post(
-            f"{base_url}{BATCHES}", headers={"x-api-key": API_KEY}, content=iter(chunks), timeout=10
+            f"{base_url}{BATCHES}",
+            headers={"x-api-key": API_KEY, "anthropic-version": VERSION},
+            content=iter(chunks),
+            timeout=10,
         )
         assert response.status_code == 413
         assert len(emu.store) == 0

@@ -49,7 +49,6 @@ def test_max_tokens_cuts_the_reply(client: anthropic.Anthropic) -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"model": "claude-nope"}, "model: claude-nope"),
         (
             {"max_tokens": 200000, "model": "claude-haiku-5-5"},
             "max_tokens: 200000 > 64000, which is the maximum allowed number of output tokens "
@@ -61,7 +60,12 @@ def test_max_tokens_cuts_the_reply(client: anthropic.Anthropic) -> None:
             "messages.0.role: Input should be 'user' or 'assistant'",
         ),
         ({"messages": [{"role": "user", "content": ""}]}, "messages: text content blocks must be non-empty"),
-        ({"extra_body": {"temperature": -0.5}}, "temperature: Input should be greater than or equal to 0"),
+        ({"extra_body": {"temperature": 0.5}}, "temperature: Extra inputs are not permitted"),
+        (
+            {"extra_body": {"temperature": -0.5}, "extra_headers": {"anthropic-version": "2023-06-01"}},
+            "temperature: Input should be greater than or equal to 0",
+        ),
+        ({"max_tokens": 0}, "max_tokens: Input should be greater than or equal to 1"),
         ({"extra_body": {"surprise": 1}}, "surprise: Extra inputs are not permitted"),
     ],
 )
@@ -190,7 +194,7 @@ def test_count_tokens_grows_with_the_prompt(client: anthropic.Anthropic) -> None
 
     assert count("a" * 4000) - count("a" * 400) == 900  # ~4 characters a token
     assert count("hello", system="x" * 400) == count("hello") + 100
-    with pytest.raises(anthropic.BadRequestError, match="model: claude-nope"):
+    with pytest.raises(anthropic.NotFoundError, match="model: claude-nope"):
         client.messages.count_tokens(model="claude-nope", messages=[{"role": "user", "content": "x"}])
 
 

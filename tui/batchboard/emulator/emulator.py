@@ -61,7 +61,10 @@ class Emulator:
     def __init__(self, settings: EmulatorSettings | None = None, clock: Clock | None = None) -> None:
         self.settings = settings or EmulatorSettings()
         self.clock: Clock = clock or _SystemClock()
-        self.store = BatchStore(self.settings.seed)
+        #: Ids derive from the seed and this start instant: a restarted emulator never reissues an id a
+        #: client has seen, while one started on an injected clock at the same instant repeats its ids.
+        self.instance = rfc3339(self.clock.now())
+        self.store = BatchStore(self.settings.seed, self.instance)
         self.faults = FaultSet()
         self.request_log = RequestLog()
         self.base_url: str | None = None
@@ -201,11 +204,11 @@ class Emulator:
 
     def next_request_id(self) -> str:
         self._request_number += 1
-        return base62_id("req_", self.settings.seed, "request", self._request_number)
+        return base62_id("req_", self.settings.seed, self.instance, "request", self._request_number)
 
-    def next_message_number(self) -> int:
+    def next_message_id(self) -> str:
         self._message_number += 1
-        return self._message_number
+        return base62_id("msg_", self.settings.seed, self.instance, "message", self._message_number)
 
     def touch_prompt_cache(self, prompt: Prompt) -> bool:
         """Note a `POST /v1/messages` use of a cached prefix: True if it writes the cache, False on a read."""
@@ -227,6 +230,7 @@ class Emulator:
         return {
             "now": rfc3339(now),
             "manual_clock": hasattr(self.clock, "advance"),
+            "started_at": self.instance,
             "base_url": self.base_url,
             "batches": len(batches),
             "batches_by_status": statuses,
@@ -237,6 +241,8 @@ class Emulator:
                 "demo": self.settings.demo,
                 "batch_duration": self.settings.batch_duration,
                 "error_rate": self.settings.error_rate,
+                "refusal_rate": self.settings.refusal_rate,
+                "invalid_output_rate": self.settings.invalid_output_rate,
                 "ttft": self.settings.ttft,
                 "tokens_per_second": self.settings.tokens_per_second,
                 "max_body_bytes": self.settings.max_body_bytes,

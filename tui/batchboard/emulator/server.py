@@ -14,20 +14,26 @@ import ijson
 import orjson
 from aiohttp import StreamReader, web
 
-from batchboard.emulator._util import base62_id, rfc3339, stable_hash
+from batchboard.emulator._util import rfc3339, stable_hash, unit_hash
 from batchboard.emulator.catalog import MODELS, lookup_model
 from batchboard.emulator.faults import Fault
+from batchboard.emulator.reply import Reply
+from batchboard.emulator.settings import EmulatorSettings
 from batchboard.emulator.store import (
     INVALID,
+    INVALID_OUTPUT,
+    REFUSED,
     ApiError,
     RecordedRequests,
     Request,
     error_envelope,
     fate_for,
     message_for,
+    twist_for,
 )
-from batchboard.emulator.text import pieces, reply_for
-from batchboard.emulator.validation import ParamError, Prompt, validate_params
+from batchboard.emulator.text import pieces
+from batchboard.emulator.validation import ParamError, Prompt, UnknownModel, validate_params
+from batchboard.emulator.versions import VersionError, check_header
 
 if TYPE_CHECKING:
     from batchboard.emulator.emulator import Emulator
@@ -44,6 +50,8 @@ REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 DROP_MIDWAY: web.RequestKey[bool] = web.RequestKey("drop_midway")
 #: Loop time at which the request reached the middleware: time to first token counts from here.
 ARRIVED: web.RequestKey[float] = web.RequestKey("arrived")
+#: The request's `anthropic-version` (checked in the middleware).
+VERSION: web.RequestKey[str] = web.RequestKey("version")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -118,6 +126,10 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
                 "authentication_error",
                 "x-api-key header is required (or an Authorization: Bearer header)",
             )
+        try:
+            request[VERSION] = check_header(request.headers.get("anthropic-version"))
+        except VersionError as exc:
+            raise ApiError(400, "invalid_request_error", str(exc)) from None
         fault = emulator.faults.take(request.method, request.path)
         if fault is not None:
             return await _apply_fault(fault, request, handler)
@@ -213,8 +225,7 @@ async def create_batch(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > limit:
         return _too_large(request, limit)
     reader = CountingReader(request.content, limit)
-    seed = settings.seed
-    error_rate = settings.error_rate
+    version = request[VERSION]  # each request's params are checked against the create call's version
     records: list[Request] = []
     seen: set[str] = set()
     attempts = emulator.store.attempts
@@ -260,7 +271,7 @@ async def create_batch(request: web.Request) -> web.Response:
             if not isinstance(params, dict):
                 problem = f"requests.{index}.params: Input should be a valid dictionary or object"
                 break
-            records.append(_record(seed, custom_id, params, error_rate, attempts.get(custom_id, 0)))
+            records.append(_record(settings, version, custom_id, params, attempts.get(custom_id, 0)))
         if problem is not None:
             await reader.drain()
     except BodyTooLarge:
@@ -285,14 +296,20 @@ async def _enumerate(items: AsyncIterator[Any]) -> AsyncIterator[tuple[int, Any]
         index += 1
 
 
-def _record(seed: int, custom_id: str, params: dict[str, Any], error_rate: float, attempt: int) -> Request:
+def _record(
+    settings: EmulatorSettings, version: str, custom_id: str, params: dict[str, Any], attempt: int
+) -> Request:
+    seed = settings.seed
     point = 1.0 - stable_hash(seed, custom_id, "order") / float(1 << 64)  # in (0, 1]
     try:
-        prompt = validate_params(params, in_batch=True)
+        prompt = validate_params(params, in_batch=True, version=version)
     except ParamError as exc:
-        # Invalid requests are rejected by validation, early in the batch's processing.
+        # Invalid requests are rejected by validation, early in the batch's processing; an unknown model
+        # is an invalid_request_error here too (a direct call answers 404).
         return Request(custom_id, INVALID, point * 0.05, None, str(exc))
-    return Request(custom_id, fate_for(seed, custom_id, error_rate, attempt), point, prompt)
+    fate = fate_for(seed, custom_id, settings.error_rate, attempt)
+    twist = twist_for(seed, custom_id, attempt, settings.refusal_rate, settings.invalid_output_rate)
+    return Request(custom_id, fate, point, prompt, twist=twist)
 
 
 async def retrieve_batch(request: web.Request) -> web.Response:
@@ -412,9 +429,11 @@ async def _read_json(request: web.Request) -> Any:
         raise _envelope_error(f"Request body is not valid JSON: {exc}") from None
 
 
-def _validate(body: object, *, in_batch: bool) -> Prompt:
+def _validate(request: web.Request, body: object) -> Prompt:
     try:
-        return validate_params(body, in_batch=in_batch)
+        return validate_params(body, in_batch=False, version=request[VERSION])
+    except UnknownModel as exc:
+        raise ApiError(404, "not_found_error", str(exc)) from None
     except ParamError as exc:
         raise _envelope_error(str(exc)) from None
 
@@ -422,15 +441,21 @@ def _validate(body: object, *, in_batch: bool) -> Prompt:
 async def create_message(request: web.Request) -> web.StreamResponse:
     emulator = _emulator(request)
     body = await _read_json(request)
-    prompt = _validate(body, in_batch=False)
-    number = emulator.next_message_number()
-    message_id = base62_id("msg_", emulator.settings.seed, "message", number)
-    # The same prompt gets the same answer, which keeps client tests deterministic.
-    salt = stable_hash(emulator.settings.seed, prompt.model, prompt.kind, prompt.snippet, prompt.input_tokens)
+    prompt = _validate(request, body)
+    settings = emulator.settings
+    message_id = emulator.next_message_id()
+    # The same prompt gets the same answer (refusals and broken outputs included), which keeps client
+    # tests deterministic.
+    salt = stable_hash(settings.seed, prompt.model, prompt.kind, prompt.snippet, prompt.input_tokens)
+    twist = (REFUSED if unit_hash(salt, "refuse") < settings.refusal_rate else 0) | (
+        INVALID_OUTPUT if unit_hash(salt, "invalid") < settings.invalid_output_rate else 0
+    )
     cache_write = emulator.touch_prompt_cache(prompt)
-    message = message_for(prompt, message_id, salt, cache_write=cache_write, service_tier="standard")
+    message, reply = message_for(
+        prompt, message_id, salt, cache_write=cache_write, service_tier="standard", twist=twist
+    )
     if isinstance(body, dict) and body.get("stream"):
-        return await _stream_message(request, prompt, message, salt)
+        return await _stream_message(request, message, reply)
     return _json(message)
 
 
@@ -438,63 +463,74 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
-async def _stream_message(
-    request: web.Request, prompt: Prompt, message: dict[str, Any], salt: int
-) -> web.StreamResponse:
+def _block_start(block: dict[str, Any]) -> dict[str, Any]:
+    if block["type"] == "tool_use":
+        return {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
+    return {"type": "text", "text": ""}
+
+
+def _delta(block: dict[str, Any], chunk: str) -> dict[str, Any]:
+    if block["type"] == "tool_use":
+        return {"type": "input_json_delta", "partial_json": chunk}
+    return {"type": "text_delta", "text": chunk}
+
+
+async def _stream_message(request: web.Request, message: dict[str, Any], reply: Reply) -> web.StreamResponse:
     emulator = _emulator(request)
     settings = emulator.settings
-    text, output_tokens, stop_reason = reply_for(prompt.kind, prompt.snippet, salt, prompt.max_tokens)
-    tokens = pieces(text)
+    plan = [(block, pieces(source)) for block, source in zip(reply.blocks, reply.sources, strict=True)]
+    total = sum(len(tokens) for _block, tokens in plan)
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
     )
     await response.prepare(request)
-    start = dict(message, content=[], stop_reason=None, stop_sequence=None)
-    start["usage"] = dict(message["usage"], output_tokens=min(1, output_tokens))
+    start = dict(message, content=[], stop_reason=None, stop_sequence=None, stop_details=None)
+    start["usage"] = dict(message["usage"], output_tokens=min(1, reply.output_tokens))
     fault = emulator.faults.take(request.method, request.path, mid_stream=True)
     loop = asyncio.get_running_loop()
+    first = request.get(ARRIVED, loop.time()) + settings.ttft
+    rate = settings.tokens_per_second
+    drop_at = total // 2 if request.get(DROP_MIDWAY) else -1
+    sent = deltas = 0  # tokens and deltas so far, over all blocks: the pace is the whole reply's
+    head = _event("message_start", {"type": "message_start", "message": start})
     try:
-        await response.write(
-            _event("message_start", {"type": "message_start", "message": start})
-            + _event(
+        if not plan:
+            await response.write(head + _event("ping", {"type": "ping"}))
+        for index, (block, tokens) in enumerate(plan):
+            opening = _event(
                 "content_block_start",
-                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+                {"type": "content_block_start", "index": index, "content_block": _block_start(block)},
             )
-            + _event("ping", {"type": "ping"})
-        )
-        first = request.get(ARRIVED, loop.time()) + settings.ttft
-        rate = settings.tokens_per_second
-        sent = deltas = 0
-        drop_at = len(tokens) // 2 if request.get(DROP_MIDWAY) else -1
-        while sent < len(tokens):
+            await response.write(head + opening + _event("ping", {"type": "ping"}) if index == 0 else opening)
+            offset = sent
+            while sent - offset < len(tokens):
+                if fault is not None and deltas >= fault.after_events:
+                    break
+                if drop_at >= 0 and sent >= drop_at:
+                    _drop(request)
+                    return response
+                # Token i is due at first + i / rate: absolute deadlines, so sleeping late never drifts the
+                # rate, and tokens already overdue go out together in one delta. With no rate set, tokens
+                # go out one per delta without pacing.
+                due = first + (sent / rate if rate > 0 else 0.0)
+                now = loop.time()
+                if now < due:
+                    await asyncio.sleep(due - now)
+                    now = loop.time()
+                ready = math.floor((now - first) * rate + 1e-9) + 1 if rate > 0 else sent + 1
+                ready = min(offset + len(tokens), max(ready, sent + 1))
+                chunk = "".join(tokens[sent - offset : ready - offset])
+                sent = ready
+                deltas += 1
+                await response.write(
+                    _event(
+                        "content_block_delta",
+                        {"type": "content_block_delta", "index": index, "delta": _delta(block, chunk)},
+                    )
+                )
             if fault is not None and deltas >= fault.after_events:
                 break
-            if drop_at >= 0 and sent >= drop_at:
-                _drop(request)
-                return response
-            # Token i is due at first + i / rate: absolute deadlines, so sleeping late never drifts the rate,
-            # and tokens already overdue go out together in one delta.
-            # With no rate set, tokens go out one per delta without pacing.
-            due = first + (sent / rate if rate > 0 else 0.0)
-            now = loop.time()
-            if now < due:
-                await asyncio.sleep(due - now)
-                now = loop.time()
-            ready = math.floor((now - first) * rate + 1e-9) + 1 if rate > 0 else sent + 1
-            ready = min(len(tokens), max(ready, sent + 1))
-            chunk = "".join(tokens[sent:ready])
-            sent = ready
-            deltas += 1
-            await response.write(
-                _event(
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": 0,
-                        "delta": {"type": "text_delta", "text": chunk},
-                    },
-                )
-            )
+            await response.write(_event("content_block_stop", {"type": "content_block_stop", "index": index}))
         if fault is not None:
             await response.write(
                 _event(
@@ -504,13 +540,16 @@ async def _stream_message(
             await response.write_eof()
             return response
         await response.write(
-            _event("content_block_stop", {"type": "content_block_stop", "index": 0})
-            + _event(
+            _event(
                 "message_delta",
                 {
                     "type": "message_delta",
-                    "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                    "usage": {"output_tokens": output_tokens},
+                    "delta": {
+                        "stop_reason": reply.stop_reason,
+                        "stop_sequence": reply.stop_sequence,
+                        "stop_details": reply.stop_details,
+                    },
+                    "usage": {"output_tokens": reply.output_tokens},
                 },
             )
             + _event("message_stop", {"type": "message_stop"})
@@ -524,8 +563,8 @@ async def _stream_message(
 async def count_tokens(request: web.Request) -> web.Response:
     body = await _read_json(request)
     if isinstance(body, dict) and "max_tokens" not in body:
-        body = dict(body, max_tokens=0)
-    prompt = _validate(body, in_batch=False)
+        body = dict(body, max_tokens=1)
+    prompt = _validate(request, body)
     return _json({"input_tokens": prompt.input_tokens})
 
 

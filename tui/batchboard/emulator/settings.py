@@ -18,6 +18,11 @@ class EmulatorSettings:
     """Seconds from create to end for batches created over HTTP."""
     error_rate: float = 0.0
     """Fraction of valid batch requests that fail with retryable errors (overloaded_error, api_error)."""
+    refusal_rate: float = 0.0
+    """Fraction of answers refused (stop_reason "refusal"), in batches and in `POST /v1/messages`."""
+    invalid_output_rate: float = 0.0
+    """Fraction of answers to a JSON schema or a forced tool whose output breaks it (does not parse, or
+    violates the schema). 0: structured outputs always conform, as the API guarantees."""
     ttft: float = 0.4
     """Streaming: seconds before the first text delta."""
     tokens_per_second: float = 60.0
@@ -27,8 +32,10 @@ class EmulatorSettings:
     max_batch_requests: int = MAX_BATCH_REQUESTS
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.error_rate <= 1.0:
-            raise ValueError(f"error_rate must be between 0 and 1, not {self.error_rate}")
+        for name in ("error_rate", "refusal_rate", "invalid_output_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, not {value}")
         if self.batch_duration < 0 or self.ttft < 0:
             raise ValueError("batch_duration and ttft must not be negative")
         if self.max_body_bytes < 1 or self.max_batch_requests < 1:

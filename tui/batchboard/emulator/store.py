@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import orjson
 
 from batchboard.emulator._util import base62_from_digest, base62_id, digest, rfc3339, stable_hash, unit_hash
-from batchboard.emulator.text import reply_for
+from batchboard.emulator.reply import Reply, compose
 from batchboard.emulator.validation import Prompt
 
 EXPIRY = timedelta(hours=24)
@@ -34,6 +34,8 @@ CANCEL_DELAY_SHARE = 0.1
 CACHE_WRITE_SHARE = 0.3
 
 SUCCEEDED, INVALID, OVERLOADED, API_ERROR = 0, 1, 2, 3
+#: Twists of a succeeded request (bits): refused, or an output that breaks its schema (the knobs).
+REFUSED, INVALID_OUTPUT = 1, 2
 
 
 class ApiError(Exception):
@@ -55,6 +57,7 @@ class Request:
     point: float  # completion point, a fraction of the planned duration in (0, 1]
     prompt: Prompt | None
     error: str | None = None
+    twist: int = 0
 
 
 class RequestSource(Protocol):
@@ -80,6 +83,17 @@ def fate_for(seed: int, custom_id: str, error_rate: float, attempt: int = 0) -> 
     if error_rate > 0 and unit_hash(seed, key, "fail") < error_rate:
         return OVERLOADED if unit_hash(seed, key, "failkind") < 0.6 else API_ERROR
     return SUCCEEDED
+
+
+def twist_for(seed: int, custom_id: str, attempt: int, refusal_rate: float, invalid_rate: float) -> int:
+    """Refusal and invalid output, drawn like the fate: from the seed, the custom_id and its attempt."""
+    key = custom_id if attempt == 0 else f"{custom_id}#{attempt}"
+    twist = 0
+    if refusal_rate > 0 and unit_hash(seed, key, "refuse") < refusal_rate:
+        twist |= REFUSED
+    if invalid_rate > 0 and unit_hash(seed, key, "invalid") < invalid_rate:
+        twist |= INVALID_OUTPUT
+    return twist
 
 
 class RecordedRequests:
@@ -417,19 +431,28 @@ def usage_for(prompt: Prompt, output_tokens: int, *, cache_write: bool, service_
 
 
 def message_for(
-    prompt: Prompt, message_id: str, salt: int, *, cache_write: bool, service_tier: str
-) -> dict[str, Any]:
-    text, output_tokens, stop_reason = reply_for(prompt.kind, prompt.snippet, salt, prompt.max_tokens)
-    return {
+    prompt: Prompt,
+    message_id: str,
+    salt: int,
+    *,
+    cache_write: bool,
+    service_tier: str,
+    twist: int = 0,
+) -> tuple[dict[str, Any], Reply]:
+    """The Message for `prompt`, and the Reply it was made from (a stream sends the same)."""
+    reply = compose(prompt, salt, refuse=bool(twist & REFUSED), invalid=bool(twist & INVALID_OUTPUT))
+    message = {
         "id": message_id,
         "type": "message",
         "role": "assistant",
         "model": prompt.model,
-        "content": [{"type": "text", "text": text}] if text else [],
-        "stop_reason": stop_reason,
-        "stop_sequence": None,
-        "usage": usage_for(prompt, output_tokens, cache_write=cache_write, service_tier=service_tier),
+        "content": reply.blocks,
+        "stop_reason": reply.stop_reason,
+        "stop_sequence": reply.stop_sequence,
+        "stop_details": reply.stop_details,
+        "usage": usage_for(prompt, reply.output_tokens, cache_write=cache_write, service_tier=service_tier),
     }
+    return message, reply
 
 
 def result_for(request: Request, seed: int, batch_id: str) -> dict[str, Any]:
@@ -447,12 +470,13 @@ def result_for(request: Request, seed: int, batch_id: str) -> dict[str, Any]:
     cache_write = request.prompt.cached_tokens > 0 and int.from_bytes(mixed[8:16], "big") / 2.0**64 < (
         CACHE_WRITE_SHARE
     )
-    message = message_for(
+    message, _reply = message_for(
         request.prompt,
         "msg_" + base62_from_digest(mixed[16:40]),
         salt,
         cache_write=cache_write,
         service_tier="batch",
+        twist=request.twist,
     )
     return {"type": "succeeded", "message": message}
 
@@ -460,8 +484,9 @@ def result_for(request: Request, seed: int, batch_id: str) -> dict[str, Any]:
 class BatchStore:
     """All batches, newest first, behind one lock (the server thread and test threads share it)."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, instance: str = "") -> None:
         self.seed = seed
+        self.instance = instance
         self._lock = threading.RLock()
         self._batches: dict[str, Batch] = {}
         self._order: list[tuple[float, int]] = []  # sort keys, ascending = newest first
@@ -485,7 +510,7 @@ class BatchStore:
             seq = self._seq
             self._seq += 1
             batch = Batch(
-                id=base62_id("msgbatch_", self.seed, "batch", seq),
+                id=base62_id("msgbatch_", self.seed, self.instance, "batch", seq),
                 seq=seq,
                 created_at=created_at,
                 duration=max(duration, 1e-3),

@@ -213,11 +213,19 @@ def _count(part: str) -> int:
     return len(_PIECE.findall(part))
 
 
-def compose_reply(kind: str, prompt: str, salt: int, target_tokens: int) -> tuple[str, int]:
+def wants_json(text: str) -> bool:
+    """Whether a prompt asks for its answer as JSON."""
+    return "json" in text.lower()
+
+
+def compose_reply(
+    kind: str, prompt: str, salt: int, target_tokens: int, *, as_json: bool = False
+) -> tuple[str, int]:
     """A reply of at least `target_tokens` tokens to `prompt`, built from its words, and its token count.
 
     Deterministic in `salt`. Every part after the first starts with whitespace, so token counts of the
     parts add up to the count of the whole and the text is split into pieces only when it must be cut.
+    A JSON reply (kind `extract`, or `as_json`) is one object whose padding goes inside it, so it parses.
     """
     words = keywords(prompt) or ("request", "details", "context")
     pick = salt & 0xFFFFFFFF
@@ -225,55 +233,69 @@ def compose_reply(kind: str, prompt: str, salt: int, target_tokens: int) -> tupl
     def w(i: int) -> str:
         return words[(pick + i) % len(words)]
 
-    parts: list[str]
-    if kind == "classify":
-        label = (
-            _SENTIMENTS[pick % len(_SENTIMENTS)]
-            if "sentiment" in prompt.lower()
-            else _LABELS[pick % len(_LABELS)]
-        )
-        parts = [
-            f"Category: {label}",
-            f"\nConfidence: {0.55 + (pick % 44) / 100:.2f}",
-            f"\nReason: the mention of {w(0)} and {w(1)} points to {label}.",
-            f" The text also refers to {w(2)}, which is consistent with this label.",
-        ]
-    elif kind == "summarize":
-        parts = [
-            f"- The text centres on {w(0)} and how it relates to {w(1)}.",
-            f"\n- It notes that {w(2)} affects {w(3)}, with {w(4)} as the main concern.",
-            f"\n- It concludes that {w(5)} should be reviewed alongside {w(6)}.",
-        ]
-    elif kind == "extract":
-        parts = [
+    label = (
+        _SENTIMENTS[pick % len(_SENTIMENTS)]
+        if "sentiment" in prompt.lower()
+        else _LABELS[pick % len(_LABELS)]
+    )
+    confidence = f"{0.55 + (pick % 44) / 100:.2f}"
+    head: list[str]
+    tail: list[str] = []
+    if kind == "extract":
+        head = [
             "{",
             f'\n  "subject": "{w(0)}",',
             f'\n  "entities": ["{w(1)}", "{w(2)}", "{w(3)}"],',
             f'\n  "amount": {100 + pick % 9000}.{pick % 100:02d},',
-            f'\n  "date": "2026-{1 + pick % 12:02d}-{1 + pick % 28:02d}"',
-            "\n}",
+        ]
+        tail = [f'\n  "date": "2026-{1 + pick % 12:02d}-{1 + pick % 28:02d}"', "\n}"]
+    elif as_json:
+        head = ["{"]
+        if kind == "classify":
+            head.append(f'\n  "category": "{label}",')
+            head.append(f'\n  "confidence": {confidence},')
+        elif kind == "summarize":
+            head.append(f'\n  "key_points": ["{w(0)} and {w(1)}", "{w(2)} affects {w(3)}"],')
+        tail = [f'\n  "answer": "The text centres on {w(0)} and {w(1)}."', "\n}"]
+    elif kind == "classify":
+        head = [
+            f"Category: {label}",
+            f"\nConfidence: {confidence}",
+            f"\nReason: the mention of {w(0)} and {w(1)} points to {label}.",
+            f" The text also refers to {w(2)}, which is consistent with this label.",
+        ]
+    elif kind == "summarize":
+        head = [
+            f"- The text centres on {w(0)} and how it relates to {w(1)}.",
+            f"\n- It notes that {w(2)} affects {w(3)}, with {w(4)} as the main concern.",
+            f"\n- It concludes that {w(5)} should be reviewed alongside {w(6)}.",
         ]
     elif kind == "write":
-        parts = [
+        head = [
             f"# {w(0).capitalize()} and {w(1)}",
             f"\n\nThis report looks at {w(0)}, {w(1)} and {w(2)}, and at what they mean in practice.",
         ]
     elif kind == "translate":
-        parts = [f"Traduction : {' '.join(words[:6])}."]
+        head = [f"Traduction : {' '.join(words[:6])}."]
     else:
-        parts = [
+        head = [
             f"Here is a short answer about {w(0)}.",
             f" In brief, {w(1)} depends on {w(2)}, and {w(3)} is the part most worth checking.",
         ]
-    tokens = sum(_count(part) for part in parts)
-    # Pad with commentary that keeps reusing the prompt's words until the target length is reached.
+    json_reply = bool(tail)
+    tokens = sum(_count(part) for part in head) + sum(_count(part) for part in tail)
+    # Pad with commentary that keeps reusing the prompt's words until the target length is reached (inside
+    # the object for JSON, before its last field, so it stays valid).
     filler = 0
     while tokens < target_tokens and filler < 1000:
-        part = f" Note {filler + 1}: {w(filler)} is linked to {w(filler + 3)} in the source."
-        parts.append(part)
+        if json_reply:
+            part = f'\n  "note_{filler + 1}": "{w(filler)} is linked to {w(filler + 3)} in the source",'
+        else:
+            part = f" Note {filler + 1}: {w(filler)} is linked to {w(filler + 3)} in the source."
+        head.append(part)
         tokens += _count(part)
         filler += 1
-    return "".join(parts), tokens
+    return "".join(head) + "".join(tail), tokens
 
 
 _LENGTHS = {
@@ -291,11 +313,13 @@ def reply_length(kind: str, salt: int) -> int:
     return low + (salt >> 32) % (high - low + 1)
 
 
-def reply_for(kind: str, prompt: str, salt: int, max_tokens: int) -> tuple[str, int, str]:
+def reply_for(
+    kind: str, prompt: str, salt: int, max_tokens: int, *, as_json: bool = False
+) -> tuple[str, int, str]:
     """The reply text, its output token count and the stop reason for a request."""
     if max_tokens <= 0:
         return "", 0, "max_tokens"
-    text, tokens = compose_reply(kind, prompt, salt, reply_length(kind, salt))
+    text, tokens = compose_reply(kind, prompt, salt, reply_length(kind, salt), as_json=as_json)
     if tokens > max_tokens:
         return "".join(pieces(text)[:max_tokens]), max_tokens, "max_tokens"
     return text, max(tokens, 1), "end_turn"

@@ -14,7 +14,18 @@ from typing import Any
 import orjson
 
 from batchboard.emulator.catalog import MIN_CACHEABLE_TOKENS, resolve_model
-from batchboard.emulator.text import detect_kind
+from batchboard.emulator.conversation import (
+    ParamError,
+    ToolSpec,
+    TurnChecker,
+    parse_output_config,
+    parse_tool_choice,
+    parse_tools,
+)
+from batchboard.emulator.text import detect_kind, wants_json
+from batchboard.emulator.versions import LATEST, removed_params
+
+__all__ = ["KNOWN_PARAMS", "ParamError", "Prompt", "UnknownModel", "validate_params"]
 
 SNIPPET_CHARS = 240
 IMAGE_TOKENS = 1600
@@ -50,8 +61,9 @@ KNOWN_PARAMS = frozenset(
 )
 
 
-class ParamError(ValueError):
-    """An invalid parameter; the message names it the way the API does (`field.path: problem`)."""
+class UnknownModel(ParamError):
+    """A model the API does not serve: 404 not_found_error on a direct call, an invalid_request_error result
+    in a batch."""
 
 
 @dataclass(slots=True)
@@ -66,6 +78,18 @@ class Prompt:
     cache_5m: int = 0
     cache_1h: int = 0
     cache_key: str | None = None
+    as_json: bool = False
+    """The prompt asks for JSON in words (no schema): the reply is a JSON object."""
+    output_schema: dict[str, Any] | None = None
+    """`output_config.format`'s schema: the reply text is JSON that validates against it."""
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: str = "auto"
+    forced_tool: str | None = None
+    stop_sequences: tuple[str, ...] = ()
+    after_tool_result: bool = False
+    """The last turn answers tool calls with tool_result blocks."""
+    refuse: bool = False
+    """The prompt carries the documented refusal test string."""
 
     @property
     def cached_tokens(self) -> int:
@@ -154,12 +178,14 @@ def _walk_block(walker: _Walker, path: str, block: object) -> str:
     return ""
 
 
-def validate_params(params: object, *, in_batch: bool) -> Prompt:
-    """Check Messages API parameters like the API does; raise ParamError naming the first problem."""
+def validate_params(params: object, *, in_batch: bool, version: str = LATEST) -> Prompt:
+    """Check Messages API parameters like the API does under `version` (the request's anthropic-version,
+    or its batch's); raise ParamError naming the first problem."""
     if not isinstance(params, dict):
         raise ParamError("params: Input should be a valid dictionary or object to extract fields from")
+    removed = removed_params(version)
     for key in params:
-        if key not in KNOWN_PARAMS:
+        if key not in KNOWN_PARAMS or key in removed:
             raise ParamError(f"{key}: Extra inputs are not permitted")
     for required in ("model", "max_tokens", "messages"):
         if required not in params:
@@ -170,13 +196,13 @@ def validate_params(params: object, *, in_batch: bool) -> Prompt:
         raise ParamError("model: Input should be a valid string")
     spec = resolve_model(model_name)
     if spec is None:
-        raise ParamError(f"model: {model_name}")
+        raise UnknownModel(f"model: {model_name}")
 
     max_tokens = params["max_tokens"]
     if not _is_int(max_tokens):
         raise ParamError("max_tokens: Input should be a valid integer")
-    if max_tokens < 0:
-        raise ParamError("max_tokens: Input should be greater than or equal to 0")
+    if max_tokens < 1:
+        raise ParamError("max_tokens: Input should be greater than or equal to 1")
     if max_tokens > spec.max_tokens:
         raise ParamError(
             f"max_tokens: {max_tokens} > {spec.max_tokens}, which is the maximum allowed number of output "
@@ -198,6 +224,7 @@ def validate_params(params: object, *, in_batch: bool) -> Prompt:
     stops = params.get("stop_sequences")
     if stops is not None and (not isinstance(stops, list) or not all(isinstance(s, str) for s in stops)):
         raise ParamError("stop_sequences: Input should be a valid list of strings")
+    output_schema, schema_chars = parse_output_config(params.get("output_config"))
     thinking = params.get("thinking")
     if isinstance(thinking, dict) and thinking.get("type") == "enabled":
         budget = thinking.get("budget_tokens")
@@ -210,14 +237,14 @@ def validate_params(params: object, *, in_batch: bool) -> Prompt:
 
     walker = _Walker()
     walker.add(model_name)
-    tools = params.get("tools")
-    if tools is not None:
-        if not isinstance(tools, list):
-            raise ParamError("tools: Input should be a valid list")
-        for index, tool in enumerate(tools):
-            if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
-                raise ParamError(f"tools.{index}.name: Field required")
+    tools: tuple[ToolSpec, ...] = ()
+    if params.get("tools") is not None:
+        tools, tool_json = parse_tools(params["tools"])
+        for index, tool in enumerate(tool_json):
             walker.add(tool, chars=len(orjson.dumps(tool)), ttl=_cache_ttl(f"tools.{index}", tool))
+    tool_choice, forced_tool = parse_tool_choice(params.get("tool_choice"), tools)
+    if output_schema is not None:  # the format instructions count as prompt, after the tools
+        walker.add(output_schema, chars=schema_chars)
 
     system = params.get("system")
     system_text = ""
@@ -238,6 +265,7 @@ def validate_params(params: object, *, in_batch: bool) -> Prompt:
     if not messages:
         raise ParamError("messages: at least one message is required")
     last_user_text = ""
+    turns = TurnChecker(version)
     for index, message in enumerate(messages):
         path = f"messages.{index}"
         if not isinstance(message, dict):
@@ -257,15 +285,20 @@ def validate_params(params: object, *, in_batch: bool) -> Prompt:
                 raise ParamError("messages: text content blocks must be non-empty")
             walker.add(content, chars=len(content))
             text = content
+            turns.message(index, role, [])
         elif isinstance(content, list):
             if not content:
                 raise ParamError(f"{path}.content: List should have at least 1 item after validation, not 0")
             for block_index, block in enumerate(content):
                 text += _walk_block(walker, f"{path}.content.{block_index}", block)
+            turns.message(index, role, content)
         else:
             raise ParamError(f"{path}.content: Input should be a valid string or a list of content blocks")
         if role == "user" and text:
+            turns.text(text)
             last_user_text = text
+    if walker.tokens > spec.max_input_tokens:
+        raise ParamError(f"prompt is too long: {walker.tokens} tokens > {spec.max_input_tokens} maximum")
 
     top_level = params.get("cache_control")
     if top_level is not None:
@@ -274,12 +307,21 @@ def validate_params(params: object, *, in_batch: bool) -> Prompt:
             walker.mark(ttl)
 
     snippet = last_user_text[:SNIPPET_CHARS]
+    wording = system_text[:600] + " " + snippet
     prompt = Prompt(
         model=model_name,
         max_tokens=max_tokens,
         snippet=snippet,
-        kind=detect_kind(system_text[:600] + " " + snippet),
+        kind=detect_kind(wording),
         input_tokens=walker.tokens,
+        as_json=wants_json(wording),
+        output_schema=output_schema,
+        tools=tools,
+        tool_choice=tool_choice,
+        forced_tool=forced_tool,
+        stop_sequences=tuple(stop for stop in stops or () if stop),
+        after_tool_result=turns.after_tool_result,
+        refuse=turns.refuse,
     )
     if walker.breakpoints and walker.breakpoints[-1][0] >= MIN_CACHEABLE_TOKENS:
         previous = 0
