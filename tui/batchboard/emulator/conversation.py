@@ -152,10 +152,6 @@ class TurnChecker:
         self.after_tool_result = False
         self.refuse = False
 
-    def text(self, text: str) -> None:
-        if REFUSAL_TEST_STRING in text:
-            self.refuse = True
-
     def message(self, index: int, role: str, blocks: list[Any]) -> None:
         """`blocks`: the message's content blocks (already checked to be objects with a type)."""
         path = f"messages.{index}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -38,6 +39,19 @@ class Reply:
 def compose(prompt: Prompt, salt: int, *, refuse: bool = False, invalid: bool = False) -> Reply:
     """The reply to `prompt`, deterministic in `salt`; `refuse` and `invalid` come from the knobs."""
     limit, cut = _room(prompt)
+    if limit > 0 and not (
+        refuse or prompt.refuse or prompt.tools or prompt.output_schema or prompt.stop_sequences
+    ):
+        # The common case, kept lean: batch results of plain prompts run through here.
+        text, tokens, stop = reply_for(prompt.kind, prompt.snippet, salt, limit, as_json=prompt.as_json)
+        return Reply(
+            [{"type": "text", "text": text}],
+            tokens,
+            cut if stop == "max_tokens" else stop,
+            None,
+            None,
+            [text],
+        )
     if refuse or prompt.refuse:
         return _refusal(prompt, salt, limit)
     tool = _choose_tool(prompt, salt)
@@ -58,11 +72,17 @@ def compose(prompt: Prompt, salt: int, *, refuse: bool = False, invalid: bool = 
 
 def _room(prompt: Prompt) -> tuple[int, str]:
     """How many tokens the reply may have, and the stop reason when it needs more."""
-    spec = lookup_model(prompt.model)
-    room = spec.max_input_tokens - prompt.input_tokens if spec is not None else prompt.max_tokens
+    window = _window(prompt.model)
+    room = window - prompt.input_tokens if window else prompt.max_tokens
     if prompt.max_tokens <= room:
         return prompt.max_tokens, "max_tokens"
     return max(room, 0), "model_context_window_exceeded"
+
+
+@lru_cache(maxsize=64)
+def _window(model: str) -> int:
+    spec = lookup_model(model)
+    return spec.max_input_tokens if spec is not None else 0
 
 
 def _text_reply(prompt: Prompt, text: str, tokens: int, limit: int, cut: str) -> Reply:

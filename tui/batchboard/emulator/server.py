@@ -17,7 +17,7 @@ from aiohttp import StreamReader, web
 from batchboard.emulator._util import rfc3339, stable_hash, unit_hash
 from batchboard.emulator.catalog import MODELS, lookup_model
 from batchboard.emulator.faults import Fault
-from batchboard.emulator.reply import Reply
+from batchboard.emulator.reply import Reply, compose
 from batchboard.emulator.settings import EmulatorSettings
 from batchboard.emulator.store import (
     INVALID,
@@ -451,8 +451,9 @@ async def create_message(request: web.Request) -> web.StreamResponse:
         INVALID_OUTPUT if unit_hash(salt, "invalid") < settings.invalid_output_rate else 0
     )
     cache_write = emulator.touch_prompt_cache(prompt)
-    message, reply = message_for(
-        prompt, message_id, salt, cache_write=cache_write, service_tier="standard", twist=twist
+    reply = compose(prompt, salt, refuse=bool(twist & REFUSED), invalid=bool(twist & INVALID_OUTPUT))
+    message = message_for(
+        prompt, message_id, salt, cache_write=cache_write, service_tier="standard", reply=reply
     )
     if isinstance(body, dict) and body.get("stream"):
         return await _stream_message(request, message, reply)

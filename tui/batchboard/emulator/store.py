@@ -24,6 +24,7 @@ import orjson
 
 from batchboard.emulator._util import base62_from_digest, base62_id, digest, rfc3339, stable_hash, unit_hash
 from batchboard.emulator.reply import Reply, compose
+from batchboard.emulator.text import reply_for
 from batchboard.emulator.validation import Prompt
 
 EXPIRY = timedelta(hours=24)
@@ -303,6 +304,7 @@ class SyntheticRequests:
             snippet=text[:240],
             kind=kind,
             input_tokens=workload.system_tokens + math.ceil(len(text) / 4) + 3,
+            plain=True,
         )
         if workload.cache_ttl is not None and workload.system_tokens >= 1024:
             if workload.cache_ttl == "1h":
@@ -438,10 +440,27 @@ def message_for(
     cache_write: bool,
     service_tier: str,
     twist: int = 0,
-) -> tuple[dict[str, Any], Reply]:
-    """The Message for `prompt`, and the Reply it was made from (a stream sends the same)."""
-    reply = compose(prompt, salt, refuse=bool(twist & REFUSED), invalid=bool(twist & INVALID_OUTPUT))
-    message = {
+    reply: Reply | None = None,
+) -> dict[str, Any]:
+    """The Message for `prompt`: from `reply` when given (a stream sends the same), else composed here."""
+    if reply is None:
+        if prompt.plain and not twist:  # the common case, kept lean: batch results run through here
+            text, tokens, stop_reason = reply_for(
+                prompt.kind, prompt.snippet, salt, prompt.max_tokens, as_json=prompt.as_json
+            )
+            return {
+                "id": message_id,
+                "type": "message",
+                "role": "assistant",
+                "model": prompt.model,
+                "content": [{"type": "text", "text": text}],
+                "stop_reason": stop_reason,
+                "stop_sequence": None,
+                "stop_details": None,
+                "usage": usage_for(prompt, tokens, cache_write=cache_write, service_tier=service_tier),
+            }
+        reply = compose(prompt, salt, refuse=bool(twist & REFUSED), invalid=bool(twist & INVALID_OUTPUT))
+    return {
         "id": message_id,
         "type": "message",
         "role": "assistant",
@@ -452,7 +471,6 @@ def message_for(
         "stop_details": reply.stop_details,
         "usage": usage_for(prompt, reply.output_tokens, cache_write=cache_write, service_tier=service_tier),
     }
-    return message, reply
 
 
 def result_for(request: Request, seed: int, batch_id: str) -> dict[str, Any]:
@@ -470,7 +488,7 @@ def result_for(request: Request, seed: int, batch_id: str) -> dict[str, Any]:
     cache_write = request.prompt.cached_tokens > 0 and int.from_bytes(mixed[8:16], "big") / 2.0**64 < (
         CACHE_WRITE_SHARE
     )
-    message, _reply = message_for(
+    message = message_for(
         request.prompt,
         "msg_" + base62_from_digest(mixed[16:40]),
         salt,

@@ -213,9 +213,10 @@ def _count(part: str) -> int:
     return len(_PIECE.findall(part))
 
 
-def wants_json(text: str) -> bool:
-    """Whether a prompt asks for its answer as JSON."""
-    return "json" in text.lower()
+def _label(prompt: str, pick: int) -> str:
+    if "sentiment" in prompt.lower():
+        return _SENTIMENTS[pick % len(_SENTIMENTS)]
+    return _LABELS[pick % len(_LABELS)]
 
 
 def compose_reply(
@@ -233,12 +234,6 @@ def compose_reply(
     def w(i: int) -> str:
         return words[(pick + i) % len(words)]
 
-    label = (
-        _SENTIMENTS[pick % len(_SENTIMENTS)]
-        if "sentiment" in prompt.lower()
-        else _LABELS[pick % len(_LABELS)]
-    )
-    confidence = f"{0.55 + (pick % 44) / 100:.2f}"
     head: list[str]
     tail: list[str] = []
     if kind == "extract":
@@ -252,15 +247,16 @@ def compose_reply(
     elif as_json:
         head = ["{"]
         if kind == "classify":
-            head.append(f'\n  "category": "{label}",')
-            head.append(f'\n  "confidence": {confidence},')
+            head.append(f'\n  "category": "{_label(prompt, pick)}",')
+            head.append(f'\n  "confidence": {0.55 + (pick % 44) / 100:.2f},')
         elif kind == "summarize":
             head.append(f'\n  "key_points": ["{w(0)} and {w(1)}", "{w(2)} affects {w(3)}"],')
         tail = [f'\n  "answer": "The text centres on {w(0)} and {w(1)}."', "\n}"]
     elif kind == "classify":
+        label = _label(prompt, pick)
         head = [
             f"Category: {label}",
-            f"\nConfidence: {confidence}",
+            f"\nConfidence: {0.55 + (pick % 44) / 100:.2f}",
             f"\nReason: the mention of {w(0)} and {w(1)} points to {label}.",
             f" The text also refers to {w(2)}, which is consistent with this label.",
         ]
@@ -283,7 +279,7 @@ def compose_reply(
             f" In brief, {w(1)} depends on {w(2)}, and {w(3)} is the part most worth checking.",
         ]
     json_reply = bool(tail)
-    tokens = sum(_count(part) for part in head) + sum(_count(part) for part in tail)
+    tokens = sum(map(_count, head)) + (sum(map(_count, tail)) if json_reply else 0)
     # Pad with commentary that keeps reusing the prompt's words until the target length is reached (inside
     # the object for JSON, before its last field, so it stays valid).
     filler = 0
@@ -295,7 +291,7 @@ def compose_reply(
         head.append(part)
         tokens += _count(part)
         filler += 1
-    return "".join(head) + "".join(tail), tokens
+    return ("".join(head) + "".join(tail) if json_reply else "".join(head)), tokens
 
 
 _LENGTHS = {

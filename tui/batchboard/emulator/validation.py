@@ -15,6 +15,7 @@ import orjson
 
 from batchboard.emulator.catalog import MIN_CACHEABLE_TOKENS, resolve_model
 from batchboard.emulator.conversation import (
+    REFUSAL_TEST_STRING,
     ParamError,
     ToolSpec,
     TurnChecker,
@@ -22,7 +23,7 @@ from batchboard.emulator.conversation import (
     parse_tool_choice,
     parse_tools,
 )
-from batchboard.emulator.text import detect_kind, wants_json
+from batchboard.emulator.text import detect_kind
 from batchboard.emulator.versions import LATEST, removed_params
 
 __all__ = ["KNOWN_PARAMS", "ParamError", "Prompt", "UnknownModel", "validate_params"]
@@ -90,6 +91,9 @@ class Prompt:
     """The last turn answers tool calls with tool_result blocks."""
     refuse: bool = False
     """The prompt carries the documented refusal test string."""
+    plain: bool = False
+    """A text answer with nothing to honour beyond max_tokens (no tools, schema, stop sequences, refusal)
+    and room for it in the context window: the fast path of batch results."""
 
     @property
     def cached_tokens(self) -> int:
@@ -224,7 +228,9 @@ def validate_params(params: object, *, in_batch: bool, version: str = LATEST) ->
     stops = params.get("stop_sequences")
     if stops is not None and (not isinstance(stops, list) or not all(isinstance(s, str) for s in stops)):
         raise ParamError("stop_sequences: Input should be a valid list of strings")
-    output_schema, schema_chars = parse_output_config(params.get("output_config"))
+    output_schema, schema_chars = None, 0
+    if params.get("output_config") is not None:
+        output_schema, schema_chars = parse_output_config(params["output_config"])
     thinking = params.get("thinking")
     if isinstance(thinking, dict) and thinking.get("type") == "enabled":
         budget = thinking.get("budget_tokens")
@@ -242,7 +248,9 @@ def validate_params(params: object, *, in_batch: bool, version: str = LATEST) ->
         tools, tool_json = parse_tools(params["tools"])
         for index, tool in enumerate(tool_json):
             walker.add(tool, chars=len(orjson.dumps(tool)), ttl=_cache_ttl(f"tools.{index}", tool))
-    tool_choice, forced_tool = parse_tool_choice(params.get("tool_choice"), tools)
+    tool_choice, forced_tool = "auto", None
+    if params.get("tool_choice") is not None:
+        tool_choice, forced_tool = parse_tool_choice(params["tool_choice"], tools)
     if output_schema is not None:  # the format instructions count as prompt, after the tools
         walker.add(output_schema, chars=schema_chars)
 
@@ -285,7 +293,8 @@ def validate_params(params: object, *, in_batch: bool, version: str = LATEST) ->
                 raise ParamError("messages: text content blocks must be non-empty")
             walker.add(content, chars=len(content))
             text = content
-            turns.message(index, role, [])
+            if role == "assistant" or turns.pending is not None:
+                turns.message(index, role, [])
         elif isinstance(content, list):
             if not content:
                 raise ParamError(f"{path}.content: List should have at least 1 item after validation, not 0")
@@ -295,7 +304,8 @@ def validate_params(params: object, *, in_batch: bool, version: str = LATEST) ->
         else:
             raise ParamError(f"{path}.content: Input should be a valid string or a list of content blocks")
         if role == "user" and text:
-            turns.text(text)
+            if REFUSAL_TEST_STRING in text:
+                turns.refuse = True
             last_user_text = text
     if walker.tokens > spec.max_input_tokens:
         raise ParamError(f"prompt is too long: {walker.tokens} tokens > {spec.max_input_tokens} maximum")
@@ -314,14 +324,17 @@ def validate_params(params: object, *, in_batch: bool, version: str = LATEST) ->
         snippet=snippet,
         kind=detect_kind(wording),
         input_tokens=walker.tokens,
-        as_json=wants_json(wording),
+        as_json="json" in wording.lower(),
         output_schema=output_schema,
         tools=tools,
         tool_choice=tool_choice,
         forced_tool=forced_tool,
-        stop_sequences=tuple(stop for stop in stops or () if stop),
+        stop_sequences=tuple(stop for stop in stops if stop) if stops else (),
         after_tool_result=turns.after_tool_result,
         refuse=turns.refuse,
+    )
+    prompt.plain = not (tools or output_schema or prompt.stop_sequences or prompt.refuse) and (
+        max_tokens <= spec.max_input_tokens - walker.tokens
     )
     if walker.breakpoints and walker.breakpoints[-1][0] >= MIN_CACHEABLE_TOKENS:
         previous = 0
