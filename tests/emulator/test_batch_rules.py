@@ -134,7 +134,7 @@ def test_delete_only_once_ended_then_gone(client: anthropic.Anthropic, clock: Ma
 def test_ten_thousand_batches_are_cheap_to_add_and_list(
     client: anthropic.Anthropic, emulator: Emulator, clock: ManualClock
 ) -> None:
-    from batchboard.emulator.store import SyntheticRequests
+    from batchboard.emulator.synthetic import SyntheticRequests
 
     for i in range(10_000):
         emulator.add_batch(count=1000, created_at=clock.now() - timedelta(seconds=i), duration=3600 * (i % 3))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import typing
 from collections import Counter
 from datetime import timedelta
 
 import anthropic
+import jsonschema
 import pytest
 from anthropic.types import Model
 from tests.emulator.conftest import sync_client, validated_results
@@ -25,7 +27,7 @@ def demo(clock: ManualClock) -> typing.Iterator[tuple[Emulator, anthropic.Anthro
 
 
 def test_demo_world_is_built_lazily_and_compactly(clock: ManualClock) -> None:
-    from batchboard.emulator.store import SyntheticRequests
+    from batchboard.emulator.synthetic import SyntheticRequests
 
     emu = Emulator(EmulatorSettings(seed=3), clock=clock)
     assert len(emu.store) == 0  # nothing until asked for
@@ -110,13 +112,52 @@ def test_demo_results_are_valid_and_realistic(demo: tuple[Emulator, anthropic.An
             if result.type == "succeeded":
                 models.add(result.message.model)
                 assert result.message.usage.service_tier == "batch"
-                assert result.message.usage.input_tokens > 10 and result.message.usage.output_tokens > 5
+                assert result.message.usage.input_tokens > 10 and result.message.usage.output_tokens > 0
+                if result.message.stop_reason == "end_turn":
+                    assert result.message.usage.output_tokens > 5
                 cache_reads += bool(result.message.usage.cache_read_input_tokens)
             elif result.type == "errored":
                 error_kinds.add(result.error.error.type)
     assert len(models) >= 4 and models <= KNOWN_MODELS
     assert error_kinds == {"overloaded_error", "api_error", "invalid_request_error"}
     assert cache_reads > 0
+
+
+def test_demo_world_shows_succeeded_but_unusable_answers(demo: tuple[Emulator, anthropic.Anthropic]) -> None:
+    """Schema requests (their outputs valid, except the few the demo asks to break), answers cut at
+    max_tokens and refusals, all `succeeded`; the requests can be fetched to check them against."""
+    emu, sdk = demo
+    groups: Counter[str] = Counter()
+    validators: dict[str, jsonschema.Draft202012Validator] = {}
+    for batch in sdk.messages.batches.list(limit=100):
+        total = sum(batch.request_counts.model_dump().values())
+        if batch.processing_status != "ended" or batch.archived_at is not None or total > 2000:
+            continue
+        sent = {
+            line["custom_id"]: line["params"]
+            for line in map(json.loads, b"".join(emu.request_lines(batch.id)).splitlines())
+        }
+        assert len(sent) == total
+        for line in validated_results(sdk, batch.id):
+            if line.result.type != "succeeded":
+                continue
+            message = line.result.message
+            if message.stop_reason in ("max_tokens", "refusal"):
+                groups[message.stop_reason] += 1
+                continue
+            schema = sent[line.custom_id].get("output_config", {}).get("format", {}).get("schema")
+            if schema is None:
+                continue
+            groups["schema"] += 1
+            key = json.dumps(schema, sort_keys=True)
+            check = validators.setdefault(key, jsonschema.Draft202012Validator(schema))
+            try:
+                if not check.is_valid(json.loads(message.content[0].text)):  # type: ignore[union-attr]
+                    groups["invalid"] += 1
+            except ValueError:
+                groups["invalid"] += 1
+    assert groups["schema"] > 500 and groups["max_tokens"] >= 20 and groups["refusal"] >= 5
+    assert 5 <= groups["invalid"] <= 0.05 * groups["schema"]
 
 
 def test_archived_demo_batch_has_no_results(demo: tuple[Emulator, anthropic.Anthropic]) -> None:

@@ -39,6 +39,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="fraction of batch requests that fail with retryable errors (default: %(default)s)",
     )
     parser.add_argument(
+        "--refusal-rate",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="fraction of answers refused (stop_reason refusal) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--invalid-output-rate",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="fraction of answers to a JSON schema or forced tool that break it (default: %(default)s)",
+    )
+    parser.add_argument(
         "--ttft",
         type=float,
         default=0.4,

@@ -19,6 +19,8 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
         demo=not args.empty,
         batch_duration=args.batch_duration,
         error_rate=args.error_rate,
+        refusal_rate=args.refusal_rate,
+        invalid_output_rate=args.invalid_output_rate,
         ttft=args.ttft,
         tokens_per_second=args.tokens_per_second,
     )

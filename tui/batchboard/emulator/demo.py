@@ -1,15 +1,17 @@
 """The seeded demo world: every state a user meets, relative to the clock's time when the emulator starts.
 
 Batches in progress end within minutes (one of them by expiring), one is canceling, and the ended ones cover
-success, mixed errors, cancellation, expiry, archive and a 50,000-request batch. Requests are synthesized on
-demand, so building the world takes milliseconds.
+success, mixed errors, cancellation, expiry, archive and a 50,000-request batch. Some ended batches also hold
+answers that succeeded but are unusable: requests with a JSON schema (a few of whose outputs break it: the
+demo turns the invalid-output knob on for them), answers cut at max_tokens, and a few refusals. Requests are
+synthesized on demand, so building the world takes milliseconds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from batchboard.emulator._util import stable_hash
 from batchboard.emulator.store import EXPIRY
@@ -37,6 +39,40 @@ class DemoBatch:
     max_tokens: int = 1024
     canceled_after: float | None = None  # seconds after creation that cancel was initiated
     cancel_delay: float | None = None
+    schema: dict[str, Any] | None = None  # asked for by a `schema_share` of the requests
+    schema_share: float = 0.0
+    short_share: float = 0.0  # requests with too small a max_tokens (cut at max_tokens)
+    refusal_rate: float = 0.0
+    invalid_output_rate: float = 0.0  # of the schema requests
+
+
+#: Output formats of the demo's structured requests, as the SDK's `transform_schema` writes them.
+INVOICE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Invoice",
+    "properties": {
+        "vendor": {"type": "string"},
+        "invoice_number": {"type": "string"},
+        "total": {"type": "number"},
+        "currency": {"enum": ["EUR", "USD", "GBP"]},
+        "due_date": {"type": "string", "format": "date"},
+    },
+    "required": ["vendor", "invoice_number", "total", "currency", "due_date"],
+    "additionalProperties": False,
+}
+TICKET_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Triage",
+    "properties": {
+        "category": {
+            "enum": ["billing", "bug report", "feature request", "account access", "shipping", "other"]
+        },
+        "confidence": {"type": "number"},
+        "reason": {"type": "string"},
+    },
+    "required": ["category", "confidence", "reason"],
+    "additionalProperties": False,
+}
 
 
 DEMO_BATCHES: tuple[DemoBatch, ...] = (
@@ -61,7 +97,21 @@ DEMO_BATCHES: tuple[DemoBatch, ...] = (
     # Ended, all succeeded, with a cached 1 h system prompt.
     DemoBatch(1500, "claude-haiku-5-5", "classify", "ticket", 20 * HOUR, 3 * HOUR, 0.0, 0.0, "1h", 2400),
     # Ended with a mix of overloaded, api_error and invalid_request_error results.
-    DemoBatch(1800, "claude-opus-4-8", "extract", "invoice", 30 * HOUR, 5 * HOUR, 0.05, 0.03),
+    # Half its requests ask for a JSON schema; a few of those outputs break it, a few answers are refused.
+    DemoBatch(
+        1800,
+        "claude-opus-4-8",
+        "extract",
+        "invoice",
+        30 * HOUR,
+        5 * HOUR,
+        0.05,
+        0.03,
+        schema=INVOICE_SCHEMA,
+        schema_share=0.5,
+        refusal_rate=0.005,
+        invalid_output_rate=0.02,
+    ),
     # Ended canceled, four hours into a twelve-hour run. (Every demo model has a published price, so the
     # demo's cost totals are complete.)
     DemoBatch(
@@ -84,9 +134,46 @@ DEMO_BATCHES: tuple[DemoBatch, ...] = (
         50000, "claude-haiku-5-5", "classify", "ticket", 2 * DAY, 9 * HOUR, 0.004, 0.001, "5m", 1500, 512
     ),
     # Ordinary ended batches over the last days.
-    DemoBatch(250, "claude-opus-5-5", "extract", "invoice", 6 * HOUR, 40 * MINUTE),
-    DemoBatch(900, "claude-fable-5-2", "sentiment", "review", 4 * DAY, 2 * HOUR, 0.002),
-    DemoBatch(2000, "claude-sonnet-5-5", "classify", "ticket", 9 * DAY, 6 * HOUR, 0.0, 0.0, "5m", 1200),
+    # Ordinary ended batches over the last days; structured outputs, truncation and refusals among them.
+    DemoBatch(
+        250,
+        "claude-opus-5-5",
+        "extract",
+        "invoice",
+        6 * HOUR,
+        40 * MINUTE,
+        schema=INVOICE_SCHEMA,
+        schema_share=1.0,
+        refusal_rate=0.01,
+        invalid_output_rate=0.03,
+    ),
+    DemoBatch(
+        900,
+        "claude-fable-5-2",
+        "sentiment",
+        "review",
+        4 * DAY,
+        2 * HOUR,
+        0.002,
+        short_share=0.03,
+        refusal_rate=0.01,
+    ),
+    DemoBatch(
+        2000,
+        "claude-sonnet-5-5",
+        "classify",
+        "ticket",
+        9 * DAY,
+        6 * HOUR,
+        0.0,
+        0.0,
+        "5m",
+        1200,
+        schema=TICKET_SCHEMA,
+        schema_share=0.3,
+        short_share=0.02,
+        invalid_output_rate=0.02,
+    ),
     DemoBatch(120, "claude-fable-5-1", "summarize", "article", 12 * DAY, 25 * MINUTE),
 )
 
@@ -117,6 +204,11 @@ def build_demo_world(emulator: Emulator) -> list[str]:
                 if spec.canceled_after is not None
                 else None,
                 cancel_delay=spec.cancel_delay,
+                schema=spec.schema,
+                schema_share=spec.schema_share,
+                short_share=spec.short_share,
+                refusal_rate=spec.refusal_rate,
+                invalid_output_rate=spec.invalid_output_rate,
             )
         )
     return ids

@@ -10,13 +10,15 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+import orjson
 from aiohttp import web
 
 from batchboard.emulator._util import base62_id, rfc3339
 from batchboard.emulator.faults import FaultSet
 from batchboard.emulator.server import build_app
 from batchboard.emulator.settings import EmulatorSettings
-from batchboard.emulator.store import BatchStore, SyntheticRequests, Workload
+from batchboard.emulator.store import ApiError, BatchStore
+from batchboard.emulator.synthetic import SyntheticRequests, Workload
 from batchboard.emulator.validation import Prompt
 
 
@@ -173,9 +175,17 @@ class Emulator:
         system_tokens: int = 0,
         cancel_initiated_at: datetime | None = None,
         cancel_delay: float | None = None,
+        schema: dict[str, Any] | None = None,
+        schema_share: float = 0.0,
+        short_share: float = 0.0,
+        short_max_tokens: int = 16,
+        refusal_rate: float | None = None,
+        invalid_output_rate: float | None = None,
     ) -> str:
         """Add a batch directly, without HTTP; its `count` requests are synthesized on demand, so thousands of
-        batches cost next to nothing. `kind` is classify, sentiment, summarize or extract."""
+        batches cost next to nothing. `kind` is classify, sentiment, summarize or extract. A `schema_share`
+        of the requests ask for `schema` as their output format, a `short_share` have `short_max_tokens`
+        (cut at max_tokens); refusals and broken outputs follow the settings' rates unless given."""
         if count < 1:
             raise ValueError("a batch has at least one request")
         if created_at is not None and created_at.tzinfo is None:
@@ -188,6 +198,14 @@ class Emulator:
             system_tokens=system_tokens,
             invalid_rate=invalid_rate,
             error_rate=self.settings.error_rate if error_rate is None else error_rate,
+            schema=schema,
+            schema_share=schema_share if schema is not None else 0.0,
+            short_share=short_share,
+            short_max_tokens=short_max_tokens,
+            refusal_rate=self.settings.refusal_rate if refusal_rate is None else refusal_rate,
+            invalid_output_rate=(
+                self.settings.invalid_output_rate if invalid_output_rate is None else invalid_output_rate
+            ),
         )
         salt = f"{custom_id_prefix}:{count}:{self.store.next_seq}:{model}"
         source = SyntheticRequests(count, custom_id_prefix, workload, self.settings.seed, salt)
@@ -199,6 +217,19 @@ class Emulator:
         )
         batch.cancel_initiated_at = cancel_initiated_at
         return batch.id
+
+    def request_lines(self, batch_id: str) -> Iterator[bytes]:
+        """A synthesized batch's requests as the JSONL a client would have sent (to attach to it); ApiError
+        404 for a batch created over HTTP, whose parameters are not kept."""
+        source = self.store.get(batch_id).source
+        if not isinstance(source, SyntheticRequests):
+            raise ApiError(
+                404,
+                "not_found_error",
+                f"Batch {batch_id} was created over HTTP; the emulator keeps no copy of its requests.",
+            )
+        for index in range(len(source)):
+            yield orjson.dumps(source.params(index)) + b"\n"
 
     # --- helpers for the server ---
 

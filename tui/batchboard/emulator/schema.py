@@ -311,22 +311,27 @@ def _object_error(
 
 
 def break_value(value: Any, schema: dict[str, Any], rng: random.Random) -> Any | None:
-    """A variant of `value` that violates `schema` (a required property dropped, a value of the wrong type,
-    an extra property), or None when no such variant is found."""
+    """A variant of `value` that violates `schema`, or None when none is found: a required property dropped
+    or a value of the wrong type (what any validator catches), else an extra property."""
     target: object = schema
     for _ in range(MAX_DEPTH):
-        if isinstance(target, dict) and "$ref" in target:
-            target = resolve(schema, target["$ref"])
-    candidates: list[Any] = []
+        if not (isinstance(target, dict) and "$ref" in target):
+            break
+        target = resolve(schema, target["$ref"])
+    groups: list[list[Any]] = []
     if isinstance(value, dict):
         required = target.get("required", ()) if isinstance(target, dict) else ()
-        candidates += [{k: v for k, v in value.items() if k != name} for name in required if name in value]
-        candidates += [{**value, name: _wrong_type(item)} for name, item in value.items()]
-        candidates.append({**value, "unexpected_field": "unexpected"})
+        groups.append([{k: v for k, v in value.items() if k != name} for name in required if name in value])
+        groups.append([{**value, name: _wrong_type(item)} for name, item in value.items()])
+        groups.append([{**value, "unexpected_field": "unexpected"}])
     else:
-        candidates.append(_wrong_type(value))
-    rng.shuffle(candidates)
-    return next((c for c in candidates if first_error(c, schema) is not None), None)
+        groups.append([_wrong_type(value)])
+    for candidates in groups:
+        rng.shuffle(candidates)
+        found = next((c for c in candidates if first_error(c, schema) is not None), None)
+        if found is not None:
+            return found
+    return None
 
 
 def _wrong_type(value: object) -> object:
@@ -515,8 +520,8 @@ class _Generator:
         return text
 
     def phrase(self, key: str) -> str:
-        count = self.rng.randint(1, 3)
-        return " ".join(self.word() for _ in range(count))
+        count = min(self.rng.randint(1, 3), len(self.words))
+        return " ".join(self.rng.sample(self.words, count))
 
     def formatted(self, fmt: str) -> str:
         r = self.rng

@@ -633,6 +633,29 @@ async def clear_faults(request: web.Request) -> web.Response:
     return _json({"faults": []})
 
 
+async def batch_requests(request: web.Request) -> web.StreamResponse:
+    """A synthesized batch's requests as JSONL (`/_emulator/batches/{id}/requests`), to attach them."""
+    emulator = _emulator(request)
+    try:
+        lines = emulator.request_lines(request.match_info["batch_id"])
+        first = next(lines, b"")
+    except ApiError as exc:
+        return error_response(request, exc.status, exc.kind, exc.message)
+    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    buffer = bytearray(first)
+    for line in lines:
+        buffer += line
+        if len(buffer) >= RESULTS_CHUNK:
+            await response.write(bytes(buffer))
+            buffer.clear()
+    if buffer:
+        await response.write(bytes(buffer))
+    await response.write_eof()
+    return response
+
+
 async def state(request: web.Request) -> web.Response:
     return _json(_emulator(request).state())
 
@@ -677,6 +700,7 @@ def build_app(emulator: Emulator) -> web.Application:
     app.router.add_post("/_emulator/faults", add_faults)
     app.router.add_delete("/_emulator/faults", clear_faults)
     app.router.add_get("/_emulator/state", state)
+    app.router.add_get("/_emulator/batches/{batch_id}/requests", batch_requests)
     app.router.add_post("/_emulator/clock/advance", advance_clock)
     return app
 
