@@ -32,17 +32,18 @@ class SchemaError(ValueError):
     """A schema the generator cannot satisfy, or (from `check_structured`) one the API refuses."""
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
+    """A JSON integer (Python's bool is no number here)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _num(value: object) -> float | None:
     """`value` if it is a JSON number, else None."""
-    return float(value) if _is_number(value) else None  # type: ignore[arg-type]
+    return float(value) if is_number(value) else None  # type: ignore[arg-type]
 
 
 def json_type(value: object) -> str:
@@ -545,26 +546,26 @@ class _Generator:
         low, high = _bounds(schema, integral=True)
         step = _num(schema.get("multipleOf"))
         if step is not None and step > 0:
-            first, last = math.ceil(low / step), math.floor(high / step)
-            if first > last:
-                raise SchemaError("no integer multiple fits the bounds")
             for _ in range(20):
-                value = self.rng.randint(first, last) * step
-                if float(value).is_integer():
+                value = self.multiple(low, high, step)
+                if value.is_integer():
                     return int(value)
             raise SchemaError("no integer multiple fits the bounds")
         if low > high:
             raise SchemaError("no integer fits the bounds")
         return self.rng.randint(int(low), int(high))
 
+    def multiple(self, low: float, high: float, step: float) -> float:
+        first, last = math.ceil(low / step), math.floor(high / step)
+        if first > last:
+            raise SchemaError("no multiple of the step fits the bounds")
+        return float(self.rng.randint(first, last) * step)
+
     def number(self, schema: dict[str, Any]) -> float | int:
         low, high = _bounds(schema, integral=False)
         step = _num(schema.get("multipleOf"))
         if step is not None and step > 0:
-            first, last = math.ceil(low / step), math.floor(high / step)
-            if first > last:
-                raise SchemaError("no multiple fits the bounds")
-            multiple = self.rng.randint(first, last) * step
+            multiple = self.multiple(low, high, step)
             return int(multiple) if multiple.is_integer() else round(multiple, 10)
         if low > high:
             raise SchemaError("no number fits the bounds")

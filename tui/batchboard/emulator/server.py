@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -392,12 +393,20 @@ async def batch_results(request: web.Request) -> web.StreamResponse:
             f"Results for batch {batch.id} are no longer available: the batch was archived at "
             f"{rfc3339(archived)}, 29 days after it was created.",
         )
-    response = web.StreamResponse(headers={"Content-Type": "application/binary"})
+    drop_after = len(batch.source) // 2 if request.get(DROP_MIDWAY) else -1
+    lines = batch.result_lines(emulator.settings.seed)
+    return await _send_lines(request, "application/binary", lines, drop_after)
+
+
+async def _send_lines(
+    request: web.Request, content_type: str, lines: Iterable[bytes], drop_after: int = -1
+) -> web.StreamResponse:
+    """Stream JSONL generated line by line, in chunks, never held whole; cut after line `drop_after`."""
+    response = web.StreamResponse(headers={"Content-Type": content_type})
     response.enable_chunked_encoding()
     await response.prepare(request)
     buffer = bytearray()
-    drop_after = len(batch.source) // 2 if request.get(DROP_MIDWAY) else -1
-    for number, line in enumerate(batch.result_lines(emulator.settings.seed)):
+    for number, line in enumerate(lines):
         buffer += line
         if number == drop_after:
             await response.write(bytes(buffer))
@@ -641,19 +650,7 @@ async def batch_requests(request: web.Request) -> web.StreamResponse:
         first = next(lines, b"")
     except ApiError as exc:
         return error_response(request, exc.status, exc.kind, exc.message)
-    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
-    response.enable_chunked_encoding()
-    await response.prepare(request)
-    buffer = bytearray(first)
-    for line in lines:
-        buffer += line
-        if len(buffer) >= RESULTS_CHUNK:
-            await response.write(bytes(buffer))
-            buffer.clear()
-    if buffer:
-        await response.write(bytes(buffer))
-    await response.write_eof()
-    return response
+    return await _send_lines(request, "application/x-ndjson", itertools.chain((first,), lines))
 
 
 async def state(request: web.Request) -> web.Response:

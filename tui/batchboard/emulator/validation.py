@@ -23,6 +23,7 @@ from batchboard.emulator.conversation import (
     parse_tool_choice,
     parse_tools,
 )
+from batchboard.emulator.schema import is_int, is_number
 from batchboard.emulator.text import detect_kind
 from batchboard.emulator.versions import LATEST, removed_params
 
@@ -100,16 +101,8 @@ class Prompt:
         return self.cache_5m + self.cache_1h
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _check_range(name: str, value: object, low: float, high: float | None) -> None:
-    if not _is_number(value):
+    if not is_number(value):
         raise ParamError(f"{name}: Input should be a valid number")
     assert isinstance(value, int | float)
     if value < low:
@@ -203,7 +196,7 @@ def validate_params(params: object, *, in_batch: bool, version: str = LATEST) ->
         raise UnknownModel(f"model: {model_name}")
 
     max_tokens = params["max_tokens"]
-    if not _is_int(max_tokens):
+    if not is_int(max_tokens):
         raise ParamError("max_tokens: Input should be a valid integer")
     if max_tokens < 1:
         raise ParamError("max_tokens: Input should be greater than or equal to 1")
@@ -222,7 +215,7 @@ def validate_params(params: object, *, in_batch: bool, version: str = LATEST) ->
     if "top_p" in params:
         _check_range("top_p", params["top_p"], 0.0, 1.0)
     if "top_k" in params:
-        if not _is_int(params["top_k"]):
+        if not is_int(params["top_k"]):
             raise ParamError("top_k: Input should be a valid integer")
         _check_range("top_k", params["top_k"], 0, None)
     stops = params.get("stop_sequences")
