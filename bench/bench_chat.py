@@ -39,8 +39,9 @@ from textual.app import App, ComposeResult  # noqa: E402
 from textual.containers import VerticalScroll  # noqa: E402
 from textual.widgets import Markdown, Static  # noqa: E402
 
-from batchboard.core.chat import BatchAnswer, ChatEvent, ChatRequest, SdkChatBackend, TextChunk  # noqa: E402
-from batchboard.core.client import Connection, make_client  # noqa: E402
+from batchboard.core.chat.conversation import BatchAnswer, ChatEvent, ChatRequest, TextChunk  # noqa: E402
+from batchboard.core.gateway.chat import SdkChatBackend  # noqa: E402
+from batchboard.core.gateway.client import Connection, make_client  # noqa: E402
 from batchboard.core.pricing import price_for  # noqa: E402
 from batchboard.ui.screen_lines import Line, displayed  # noqa: E402
 from batchboard.ui.screens.chat import ChatScreen, open_chat  # noqa: E402

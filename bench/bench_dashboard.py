@@ -40,13 +40,13 @@ from textual.app import App, ComposeResult  # noqa: E402
 from textual.geometry import Region  # noqa: E402
 from textual.widgets import DataTable, Input  # noqa: E402
 
-from batchboard.core.api import BatchApi  # noqa: E402
-from batchboard.core.client import Connection, make_client  # noqa: E402
 from batchboard.core.clock import ManualClock  # noqa: E402
 from batchboard.core.config import Settings  # noqa: E402
+from batchboard.core.gateway.batches import BatchApi  # noqa: E402
+from batchboard.core.gateway.client import Connection, make_client  # noqa: E402
 from batchboard.core.models import Batch, RequestCounts  # noqa: E402
 from batchboard.core.poller import Poller, PollStatus, PollUpdate  # noqa: E402
-from batchboard.core.results import IngestError  # noqa: E402
+from batchboard.core.results.ingest import IngestError  # noqa: E402
 from batchboard.core.store import Store  # noqa: E402
 from batchboard.ui import results_actions  # noqa: E402
 from batchboard.ui.app import BatchboardApp, make_app  # noqa: E402

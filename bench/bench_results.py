@@ -45,7 +45,8 @@ mode, base_url, batch_id = sys.argv[1:4]
 from anthropic import Anthropic
 client = Anthropic(api_key="sk-ant-emulator", base_url=base_url, max_retries=0, timeout=600)
 if mode == "ingest":
-    from batchboard.core.results import ResultsIndex, ingest
+    from batchboard.core.results.index import ResultsIndex
+    from batchboard.core.results.ingest import ingest
     from batchboard.core.store import Store
     index = ResultsIndex(Store.open())
     batch = None
@@ -97,7 +98,7 @@ def run_child(mode: str, base_url: str, batch_id: str, data_dir: Path) -> dict[s
 
 def measure_queries(data_dir: Path, batch_id: str) -> tuple[dict[str, float], dict[str, list[float]]]:
     os.environ["BATCHBOARD_DATA_DIR"] = str(data_dir)
-    from batchboard.core.results import ResultsIndex
+    from batchboard.core.results.index import ResultsIndex
     from batchboard.core.store import Store
 
     index = ResultsIndex(Store.open())

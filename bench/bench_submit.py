@@ -25,7 +25,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tui"))
 
-from batchboard.core.jsonl import validate_file  # noqa: E402
+from batchboard.core.submit.validate import validate_file  # noqa: E402
 
 SPEED_TARGET = 1 / 3
 RSS_TARGET_MB = 200
@@ -122,7 +122,7 @@ def peak_rss_mb(path: Path) -> float:
     """VmHWM of a fresh process that imports the validator and validates `path`."""
     code = (
         "import sys; sys.path.insert(0, sys.argv[2]);"
-        "from batchboard.core.jsonl import validate_file;"
+        "from batchboard.core.submit.validate import validate_file;"
         "r = validate_file(sys.argv[1]); assert r.ok;"
         "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])"
     )

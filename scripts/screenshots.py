@@ -35,10 +35,10 @@ from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Footer, Input, TextArea  # noqa: E402
 from textual.widgets._toast import ToastRack  # noqa: E402
 
-from batchboard.core.api import BatchApi  # noqa: E402
-from batchboard.core.client import Connection, make_client  # noqa: E402
 from batchboard.core.clock import ManualClock  # noqa: E402
 from batchboard.core.config import Settings  # noqa: E402
+from batchboard.core.gateway.batches import BatchApi  # noqa: E402
+from batchboard.core.gateway.client import Connection, make_client  # noqa: E402
 from batchboard.core.store import Store  # noqa: E402
 from batchboard.demo import DEMO_API_KEY, DEMO_ERROR_RATE  # noqa: E402
 from batchboard.emulator import Emulator, EmulatorSettings  # noqa: E402
@@ -335,7 +335,7 @@ async def shoot(app: BatchboardApp, clock: ManualClock, out: Path) -> list[Path]
         # The chat: a streamed reply, then the same request as a batch and the comparison card.
         await s.press("dashboard.chat")
         chat = await s.screen_is("ChatScreen")
-        from batchboard.core.chat import Conversation, TurnState
+        from batchboard.core.chat.conversation import Conversation, TurnState
 
         timer = VirtualTimer(clock)
         timer.screen = chat

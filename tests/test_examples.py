@@ -12,7 +12,7 @@ from types import ModuleType
 import anthropic
 import pytest
 
-from batchboard.core.jsonl import validate_file
+from batchboard.core.submit.validate import validate_file
 from batchboard.emulator import Emulator, EmulatorSettings
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "support-tickets.jsonl"

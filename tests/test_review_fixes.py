@@ -15,8 +15,9 @@ from tests.results.helpers import chunked, ended_batch, jsonl, succeeded
 
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
-from batchboard.core.results import ResultsIndex, ingest
-from batchboard.core.results_service import ResultsService
+from batchboard.core.results.index import ResultsIndex
+from batchboard.core.results.ingest import ingest
+from batchboard.core.results.service import ResultsService
 from batchboard.core.store import Store
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -122,7 +123,7 @@ async def test_a_background_ingest_failure_is_said_not_lost(failure: Exception) 
 
 
 def test_the_sync_client_factory_is_shared_from_core() -> None:
-    from batchboard.core.client import Connection, make_client, make_sync_client, sync_client_like
+    from batchboard.core.gateway.client import Connection, make_client, make_sync_client, sync_client_like
 
     connection = Connection("http://localhost:1", "test-key", max_retries=1)
     sync = make_sync_client(connection)

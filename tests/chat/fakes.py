@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from batchboard.core.chat import BatchAnswer, ChatEvent, ChatRequest, StreamEnd, TextChunk, Usage, UsageSeen
+from batchboard.core.chat.conversation import (
+    BatchAnswer,
+    ChatEvent,
+    ChatRequest,
+    StreamEnd,
+    TextChunk,
+    UsageSeen,
+)
+from batchboard.core.chat.stats import Usage
 from batchboard.core.clock import ManualClock
 from batchboard.core.pricing import price_for
 from batchboard.ui.screens.chat import ChatScreen, open_chat

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from batchboard.core.api import BatchApi
-from batchboard.core.client import Connection, make_client
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
+from batchboard.core.gateway.batches import BatchApi
+from batchboard.core.gateway.client import Connection, make_client
 from batchboard.core.store import Store
 from batchboard.emulator import Emulator, EmulatorSettings
 from batchboard.ui.app import BatchboardApp, make_app

@@ -7,22 +7,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from batchboard.core.chat import (
+from batchboard.core.chat.compare import compare, comparison_custom_id
+from batchboard.core.chat.conversation import (
     BatchAnswer,
     BatchRun,
     ChatMessage,
     Conversation,
-    StreamStats,
     TurnState,
-    Usage,
-    compare,
-    comparison_custom_id,
-    cost,
-    describe_error,
-    printable,
     run_stream,
-    to_markdown,
 )
+from batchboard.core.chat.export import to_markdown
+from batchboard.core.chat.stats import StreamStats, Usage, cost
+from batchboard.core.format import printable
+from batchboard.core.gateway.errors import classify
 from batchboard.core.pricing import price_for
 from chat.fakes import FakeBackend, FakeTimer, StatusError
 from conftest import HOSTILE
@@ -78,17 +75,17 @@ def test_unknown_price_is_none_never_zero() -> None:
     assert stats.costs(None) == (None, None)
 
 
-def test_describe_error_says_what_happened_in_plain_words() -> None:
-    assert describe_error(StatusError(529, "overloaded_error", "Overloaded")) == (
+def test_classify_explains_what_happened_in_plain_words() -> None:
+    assert classify(StatusError(529, "overloaded_error", "Overloaded")).explanation == (
         "The API is overloaded (HTTP 529, overloaded_error): Overloaded [request req_test]"
     )
-    mid = describe_error(StatusError(200, "overloaded_error", "Overloaded"))
+    mid = classify(StatusError(200, "overloaded_error", "Overloaded")).explanation
     assert mid.startswith("The stream broke off with an error (overloaded_error)")
 
     class APIConnectionError(Exception):
         pass
 
-    assert "Could not reach the API" in describe_error(APIConnectionError("refused"))
+    assert "Could not reach the API" in classify(APIConnectionError("refused")).explanation
 
 
 def test_printable_neutralises_terminal_controls() -> None:

@@ -12,11 +12,14 @@ from functools import partial
 import orjson
 import pytest
 
-from batchboard.core.chat import SafeBatchSubmitter, SdkChatBackend, StreamStats, TurnState
-from batchboard.core.client import Connection, make_client
+from batchboard.core.chat.compare import SafeBatchSubmitter
+from batchboard.core.chat.conversation import TurnState
+from batchboard.core.chat.stats import StreamStats
 from batchboard.core.clock import ManualClock
+from batchboard.core.gateway.chat import SdkChatBackend
+from batchboard.core.gateway.client import Connection, make_client
 from batchboard.core.store import Store
-from batchboard.core.submit import stored_requests
+from batchboard.core.submit.intents import stored_requests
 from batchboard.emulator import Emulator, EmulatorSettings
 from batchboard.emulator.faults import Fault
 from batchboard.ui.screens.chat import ChatScreen

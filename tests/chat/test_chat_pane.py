@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Markdown, Static
 
-from batchboard.core.chat import TurnState
+from batchboard.core.chat.conversation import TurnState
 from batchboard.ui.screens.chat import ChatScreen, open_chat
 from batchboard.ui.widgets.chat_prompt import ChatPrompt
 from batchboard.ui.widgets.chat_reply import ReplyMarkdown

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from batchboard.core.api import BatchApi
-from batchboard.core.client import Connection, make_client
 from batchboard.core.clock import ManualClock
+from batchboard.core.gateway.batches import BatchApi
+from batchboard.core.gateway.client import Connection, make_client
 from batchboard.emulator import Emulator, EmulatorSettings
 
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

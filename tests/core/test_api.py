@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from batchboard.core.api import ApiError, BatchApi
-from batchboard.core.client import Connection, make_client
 from batchboard.core.clock import ManualClock
+from batchboard.core.gateway.batches import BatchApi
+from batchboard.core.gateway.client import Connection, make_client
+from batchboard.core.gateway.errors import ApiError
 from batchboard.emulator import Emulator, Fault
 
 

@@ -406,7 +406,7 @@ def test_write_is_atomic(monkeypatch: pytest.MonkeyPatch) -> None:
     def crash(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(config.os, "replace", crash)
+    monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
         set_setting("theme", "nord")
     assert file.read_text() == FULL

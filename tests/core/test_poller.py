@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from batchboard.core.api import ApiError, BatchApi
 from batchboard.core.clock import ManualClock
+from batchboard.core.gateway.batches import BatchApi
+from batchboard.core.gateway.errors import ApiError
 from batchboard.core.poller import Poller, PollUpdate
 from batchboard.core.store import Store
 from batchboard.emulator import Emulator, Fault

@@ -12,10 +12,10 @@ import pytest
 from tests.results.test_ingest_review import has_legacy_table, legacy_database, lines_of_batch
 from textual.pilot import Pilot
 
-from batchboard.core.api import BatchApi
-from batchboard.core.client import Connection, make_client
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
+from batchboard.core.gateway.batches import BatchApi
+from batchboard.core.gateway.client import Connection, make_client
 from batchboard.core.store import Store
 from batchboard.emulator import Emulator, EmulatorSettings
 from batchboard.ui.app import make_app

@@ -15,8 +15,9 @@ from textual.app import App
 
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
-from batchboard.core.results import ResultsIndex, ingest
-from batchboard.core.results_service import ResultsService
+from batchboard.core.results.index import ResultsIndex
+from batchboard.core.results.ingest import ingest
+from batchboard.core.results.service import ResultsService
 from batchboard.core.store import Store
 from batchboard.ui.book import NO_PRICE, BatchBook
 from batchboard.ui.screens.detail import DetailScreen

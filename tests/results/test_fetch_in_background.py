@@ -15,12 +15,12 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from batchboard.core.api import BatchApi
-from batchboard.core.client import Connection, make_client
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
+from batchboard.core.gateway.batches import BatchApi
+from batchboard.core.gateway.client import Connection, make_client
 from batchboard.core.models import Batch
-from batchboard.core.results_service import ResultsService
+from batchboard.core.results.service import ResultsService
 from batchboard.core.store import Store
 from batchboard.emulator import Emulator, EmulatorSettings, Fault
 from batchboard.ui import results_actions

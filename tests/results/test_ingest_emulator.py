@@ -14,7 +14,8 @@ from anthropic.types.messages import MessageBatchIndividualResponse
 
 from batchboard.core.clock import ManualClock
 from batchboard.core.pricing import TokenCounts
-from batchboard.core.results import FileState, GroupKey, IngestError, ResultsIndex, ingest
+from batchboard.core.results.index import FileState, GroupKey, ResultsIndex
+from batchboard.core.results.ingest import IngestError, ingest
 from batchboard.core.store import Store
 from batchboard.emulator import Emulator, EmulatorSettings, Fault
 

@@ -13,15 +13,8 @@ import pytest
 from tests.conftest import HOSTILE
 from tests.results.helpers import chunked, ended_batch, errored, jsonl, other, succeeded
 
-from batchboard.core.results import (
-    FileState,
-    GroupKey,
-    IngestCancelled,
-    IngestError,
-    ResultsIndex,
-    Retryability,
-    ingest,
-)
+from batchboard.core.results.index import FileState, GroupKey, ResultsIndex, Retryability
+from batchboard.core.results.ingest import IngestCancelled, IngestError, ingest
 from batchboard.core.store import Store
 
 
@@ -268,7 +261,7 @@ def test_a_crash_before_the_record_leaves_the_batch_not_done(
 ) -> None:
     """Both files renamed into place but the process dies before the record is written: not done, and
     the next ingest indexes the local copy again instead of trusting what it finds."""
-    import batchboard.core.results as results
+    import batchboard.core.results.ingest as ingest_module
 
     lines = mixed_lines()
     batch = ended_batch("msgbatch_crash", lines)
@@ -276,7 +269,7 @@ def test_a_crash_before_the_record_leaves_the_batch_not_done(
     def crash(*args: Any) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(results, "_commit", crash)
+    monkeypatch.setattr(ingest_module, "commit", crash)
     with pytest.raises(KeyboardInterrupt):
         ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 64))
     monkeypatch.undo()

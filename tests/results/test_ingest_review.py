@@ -13,26 +13,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from tests.results.helpers import chunked, ended_batch, errored, jsonl, other, succeeded
 
-from batchboard.core import results
+from batchboard.core import fsio
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
 from batchboard.core.cost import batch_cost
-from batchboard.core.results import (
-    LEGACY_ITEMS_TABLE,
-    RAW_LINE_MISSING,
-    RESULTS_VERSION,
-    RESULTS_VERSION_KEY,
-    FileState,
-    GroupKey,
-    IngestCancelled,
-    IngestError,
-    ResultsIndex,
-    ingest,
-)
-from batchboard.core.results_service import ResultsService
+from batchboard.core.results import ingest as ingest_module
+from batchboard.core.results import parse, schema
+from batchboard.core.results.index import RAW_LINE_MISSING, FileState, GroupKey, ResultsIndex
+from batchboard.core.results.ingest import IngestCancelled, IngestError, ingest
+from batchboard.core.results.schema import LEGACY_ITEMS_TABLE, RESULTS_VERSION, RESULTS_VERSION_KEY
+from batchboard.core.results.service import ResultsService
 from batchboard.core.store import Store
 
 # The shared items table as batchboard created it before items files (schema version 1).
@@ -83,7 +77,7 @@ def legacy_database(tmp_path: Path, batches: dict[str, list[dict[str, Any]]]) ->
         items = directory / f"{batch_id}.items.sqlite3"
         legacy.execute("ATTACH DATABASE ? AS items_file", (str(items),))
         legacy.execute(
-            f"INSERT INTO result_items SELECT ?, {results._LEGACY_COLUMNS} FROM items_file.items", (batch_id,)
+            f"INSERT INTO result_items SELECT ?, {schema.LEGACY_COLUMNS} FROM items_file.items", (batch_id,)
         )
         legacy.commit()
         legacy.execute("DETACH DATABASE items_file")
@@ -117,7 +111,7 @@ def test_migration_moves_the_items_of_a_batch_with_its_raw_file(tmp_path: Path) 
         assert index.is_complete("msgbatch_mig1")
         over = index.items("msgbatch_mig1", GroupKey("errored", "overloaded_error"))
         assert [i.custom_id for i in over] == ["over-0", "over-1", "over-2"]
-        assert results.orjson.loads(index.raw_line(over[0])) == lines[20]  # offsets still valid
+        assert orjson.loads(index.raw_line(over[0])) == lines[20]  # offsets still valid
         assert len(index.custom_ids("msgbatch_mig1")) == len(lines)
         assert index.cost_sums("msgbatch_mig1")[0] > 0
         index.migrate()  # idempotent
@@ -146,7 +140,7 @@ def test_migration_keeps_the_items_of_an_archived_batch_without_its_raw_file(tmp
 def test_a_crash_mid_migration_keeps_the_old_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lines = lines_of_batch()
     db_path = legacy_database(tmp_path, {"msgbatch_c1": lines, "msgbatch_c2": lines, "msgbatch_c3": lines})
-    real = results.ResultsIndex._install_items
+    real = ResultsIndex._install_items
     calls = 0
 
     def dying(self: ResultsIndex, batch_id: str, temp: Path) -> None:
@@ -156,14 +150,14 @@ def test_a_crash_mid_migration_keeps_the_old_table(tmp_path: Path, monkeypatch: 
             raise KeyboardInterrupt
         real(self, batch_id, temp)
 
-    monkeypatch.setattr(results.ResultsIndex, "_install_items", dying)
+    monkeypatch.setattr(ResultsIndex, "_install_items", dying)
     with Store.open(db_path) as store, ResultsIndex(store, tmp_path / "results") as index:
         with pytest.raises(KeyboardInterrupt):
             index.migrate()
         assert has_legacy_table(store)
         assert store.query("SELECT count(*) FROM result_items")[0][0] == 3 * len(lines)
         assert not list((tmp_path / "results").glob(".*.part"))
-    monkeypatch.setattr(results.ResultsIndex, "_install_items", real)
+    monkeypatch.setattr(ResultsIndex, "_install_items", real)
     with Store.open(db_path) as store, ResultsIndex(store, tmp_path / "results") as index:
         index.migrate()
         assert not has_legacy_table(store)
@@ -266,7 +260,7 @@ def test_the_directory_is_synced_after_both_renames_and_before_the_record(
     index: ResultsIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events: list[str] = []
-    real_replace, real_sync, real_commit = os.replace, results._sync_directory, results._commit
+    real_replace, real_sync, real_commit = os.replace, fsio.sync_directory, ingest_module.commit
 
     def replace(src: Any, dst: Any) -> None:
         events.append("replace")
@@ -281,8 +275,8 @@ def test_the_directory_is_synced_after_both_renames_and_before_the_record(
         real_commit(*args)
 
     monkeypatch.setattr(os, "replace", replace)
-    monkeypatch.setattr(results, "_sync_directory", sync)
-    monkeypatch.setattr(results, "_commit", commit)
+    monkeypatch.setattr(fsio, "sync_directory", sync)
+    monkeypatch.setattr(ingest_module, "commit", commit)
     lines = lines_of_batch()
     batch = ended_batch("msgbatch_sync", lines)
     ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 500))
@@ -302,7 +296,7 @@ def test_the_directory_is_synced_after_both_renames_and_before_the_record(
         {"input_tokens": 2**63},
         {"output_tokens": 2**64 - 1},
         {"input_tokens": 2**63 + 5, "output_tokens": -(2**63)},
-        {"cache_read_input_tokens": results.MAX_TOKEN_COUNT + 1},
+        {"cache_read_input_tokens": parse.MAX_TOKEN_COUNT + 1},
     ],
 )
 def test_an_oversized_token_count_flags_the_line(index: ResultsIndex, usage: dict[str, int]) -> None:
@@ -310,7 +304,7 @@ def test_an_oversized_token_count_flags_the_line(index: ResultsIndex, usage: dic
     batch = ended_batch("msgbatch_huge", lines)
     report = ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 64))
     assert report.state is FileState.COMPLETE and report.invalid == 1 and report.items == 3
-    [flagged] = index.items(batch.id, GroupKey(results.INVALID, "invalid_line"))
+    [flagged] = index.items(batch.id, GroupKey(schema.INVALID, "invalid_line"))
     assert flagged.custom_id == "huge"
     assert [u.requests for u in index.usage_groups(batch.id)] == [2]
 
@@ -353,13 +347,13 @@ def test_a_failed_attempt_is_discarded_once(index: ResultsIndex, monkeypatch: py
         yield [data]
 
     discarded: list[Path] = []
-    real = results._discard
+    real = ingest_module._discard
 
     def counting(*args: Any) -> None:
         discarded.append(args[-1])
         real(*args)
 
-    monkeypatch.setattr(results, "_discard", counting)
+    monkeypatch.setattr(ingest_module, "_discard", counting)
     report = ingest(batch.id, index, batch=batch, source=flaky, sleep=lambda _: None)
     assert report.attempts == 2 and len(discarded) == 1
 
@@ -382,7 +376,7 @@ def test_a_moved_data_directory_finds_the_raw_file(tmp_path: Path) -> None:
             report = ingest(batch.id, index, source=lambda: pytest.fail("no download"))
             assert not report.downloaded and index.is_complete(batch.id)
             [bad] = index.items(batch.id, GroupKey("errored", "invalid_request_error"))
-            assert results.orjson.loads(index.raw_line(bad))["custom_id"] == "bad-1"
+            assert orjson.loads(index.raw_line(bad))["custom_id"] == "bad-1"
         other_dir = tmp_path / "elsewhere"
         with ResultsIndex(store, other_dir) as index:  # only the recorded path has it now
             assert index.has_local_copy(batch.id)
@@ -392,8 +386,8 @@ def test_a_moved_data_directory_finds_the_raw_file(tmp_path: Path) -> None:
 
 def test_readers_of_the_index_close_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from batchboard.core import jobs
-    from batchboard.core.attach import result_custom_ids
-    from batchboard.core.submit import SubmitError
+    from batchboard.core.submit.attach import result_custom_ids
+    from batchboard.core.submit.intents import SubmitError
 
     closed = 0
     real = ResultsIndex.close
@@ -450,7 +444,7 @@ def test_job_retry_and_attach_readers_see_an_old_database(
 ) -> None:
     """They run in threads: they move an older database's items first, rather than finding none."""
     from batchboard.core import jobs
-    from batchboard.core.attach import result_custom_ids
+    from batchboard.core.submit.attach import result_custom_ids
 
     monkeypatch.setenv("BATCHBOARD_DATA_DIR", str(tmp_path))
     lines = lines_of_batch()

@@ -20,7 +20,8 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, OptionList, Static, TextArea
 
-from batchboard.core.results import GroupKey, ResultsIndex, ingest
+from batchboard.core.results.index import GroupKey, ResultsIndex
+from batchboard.core.results.ingest import ingest
 from batchboard.core.store import Store
 from batchboard.ui.screens.inspector import InspectorScreen
 from batchboard.ui.screens.problems import (

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from batchboard.core.clock import ManualClock
 from batchboard.core.models import Batch, RequestCounts
-from batchboard.core.results_fetch import results_to_fetch
+from batchboard.core.results.fetch import results_to_fetch
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -14,7 +14,8 @@ from tests.results.helpers import chunked, ended_batch, errored, jsonl, other, s
 from tests.results.test_problems_screen import Host
 from textual.pilot import Pilot
 
-from batchboard.core.results import ResultsIndex, ingest
+from batchboard.core.results.index import ResultsIndex
+from batchboard.core.results.ingest import ingest
 from batchboard.core.store import Store
 from batchboard.ui.screens.problems import ProblemsScreen
 

@@ -8,15 +8,16 @@ import anthropic
 import orjson
 import pytest
 
-from batchboard.core.estimate import (
+from batchboard.core.pricing import price_for
+from batchboard.core.submit.estimate import (
     cost_range,
     counted_estimate,
     format_estimate,
     local_estimate,
     params_of,
 )
-from batchboard.core.jsonl import ModelTally, iter_chunk, validate_file
-from batchboard.core.pricing import price_for
+from batchboard.core.submit.jsonl import ModelTally, iter_chunk
+from batchboard.core.submit.validate import validate_file
 
 from .conftest import write_jsonl
 

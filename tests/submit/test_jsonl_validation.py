@@ -9,15 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from batchboard.core.jsonl import (
-    BODY_OVERHEAD,
-    KNOWN_PARAMS,
-    SDK_MODELS,
-    Limits,
-    Problem,
-    iter_chunk,
-    validate_file,
-)
+from batchboard.core.submit.jsonl import BODY_OVERHEAD, Limits, Problem, iter_chunk
+from batchboard.core.submit.rules import KNOWN_PARAMS, SDK_MODELS
+from batchboard.core.submit.validate import validate_file
 from conftest import HOSTILE
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -213,7 +207,7 @@ def test_known_params_and_models_match_the_installed_sdk() -> None:
 
 
 def test_fast_and_thorough_paths_count_the_same_characters(tmp_path: Path) -> None:
-    from batchboard.core.jsonl import tally_params
+    from batchboard.core.submit.rules import tally_params
 
     path = tmp_path / "r.jsonl"
     write_requests(path, 40)
@@ -254,7 +248,7 @@ def test_fast_and_thorough_paths_count_the_same_characters(tmp_path: Path) -> No
 
 
 def test_one_hour_cache_breakpoints_are_tallied_apart(tmp_path: Path) -> None:
-    from batchboard.core.jsonl import tally_params
+    from batchboard.core.submit.rules import tally_params
 
     path = tmp_path / "r.jsonl"
     write_requests(path, 6)
@@ -273,7 +267,9 @@ def test_one_hour_cache_breakpoints_are_tallied_apart(tmp_path: Path) -> None:
 
 def _strict(path: Path, limits: Limits | None = None) -> object:
     """The same pass with every custom_id checked on its own line (what the optimistic pass must equal)."""
-    from batchboard.core.jsonl import SDK_MODELS, Report, _scan
+    from batchboard.core.submit.jsonl import Report
+    from batchboard.core.submit.rules import SDK_MODELS
+    from batchboard.core.submit.validate import _scan
 
     report = _scan(path, Report(str(path), path), limits or Limits(), SDK_MODELS, strict=True)
     assert report is not None

@@ -22,10 +22,12 @@ from batchboard.core.jobs import (
     parent_of,
     plan_retry,
 )
-from batchboard.core.jsonl import validate_file
-from batchboard.core.results import RETRYABLE_ERRORS, ResultsIndex, ingest
+from batchboard.core.results.index import ResultsIndex
+from batchboard.core.results.ingest import ingest
+from batchboard.core.results.schema import RETRYABLE_ERRORS
 from batchboard.core.store import Store
-from batchboard.core.submit import SubmitError, Submitter, prepare_file, prepare_requests
+from batchboard.core.submit.intents import SubmitError, Submitter, prepare_file, prepare_requests
+from batchboard.core.submit.validate import validate_file
 from batchboard.emulator import Emulator, EmulatorSettings
 
 from .conftest import API_KEY, write_jsonl
@@ -136,7 +138,7 @@ def test_retry_needs_the_results_in_the_index(store: Store) -> None:
 def test_a_custom_id_listed_twice_in_the_results_is_retried_once(tmp_path: Path, store: Store) -> None:
     from tests.results.helpers import chunked, ended_batch, errored, jsonl
 
-    from batchboard.core.submit import attach_file
+    from batchboard.core.submit.intents import attach_file
 
     lines = [errored("a"), errored("a"), errored("b")]
     ingest("b1", ResultsIndex(store), batch=ended_batch("b1", lines), source=chunked(jsonl(lines), 64))

@@ -130,7 +130,7 @@ def test_attach_refuses_a_file_that_shares_no_custom_id_with_the_batch(
 ) -> None:
     """The same rule as the TUI's `a` (one function): the wrong file links nothing, and says so."""
     from batchboard.core.store import Store
-    from batchboard.core.submit import submission_for_batch
+    from batchboard.core.submit.intents import submission_for_batch
 
     requests = [
         orjson.loads(line) for line in write_jsonl(tmp_path / "in.jsonl", 4).read_bytes().splitlines()
@@ -149,9 +149,9 @@ def test_attach_refuses_a_file_that_shares_no_custom_id_with_the_batch(
 def test_resume_sends_what_an_earlier_run_recorded_but_did_not_send(
     tmp_path: Path, sdk: anthropic.Anthropic, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from batchboard.core.jsonl import validate_file
     from batchboard.core.store import Store
-    from batchboard.core.submit import prepare_file
+    from batchboard.core.submit.intents import prepare_file
+    from batchboard.core.submit.validate import validate_file
 
     with Store.open() as store:  # an earlier run stored the intent, then stopped before sending
         submission = prepare_file(store, validate_file(write_jsonl(tmp_path / "in.jsonl", 3)), label="later")
@@ -167,9 +167,9 @@ def test_resume_sends_what_an_earlier_run_recorded_but_did_not_send(
 def test_submit_mentions_earlier_submissions_left_unsent(
     tmp_path: Path, sdk: anthropic.Anthropic, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from batchboard.core.jsonl import validate_file
     from batchboard.core.store import Store
-    from batchboard.core.submit import prepare_file
+    from batchboard.core.submit.intents import prepare_file
+    from batchboard.core.submit.validate import validate_file
 
     with Store.open() as store:
         earlier = prepare_file(store, validate_file(write_jsonl(tmp_path / "a.jsonl", 2)))

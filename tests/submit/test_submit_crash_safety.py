@@ -10,9 +10,8 @@ import orjson
 import pytest
 
 from batchboard.core.clock import ManualClock
-from batchboard.core.jsonl import Limits, iter_chunk, validate_file
 from batchboard.core.store import Store, to_db_time
-from batchboard.core.submit import (
+from batchboard.core.submit.intents import (
     CREATE_WINDOW,
     SubmitError,
     Submitter,
@@ -21,6 +20,8 @@ from batchboard.core.submit import (
     open_submissions,
     prepare_file,
 )
+from batchboard.core.submit.jsonl import Limits, iter_chunk
+from batchboard.core.submit.validate import validate_file
 from batchboard.emulator import Emulator, Fault
 
 from .conftest import write_jsonl
@@ -139,8 +140,8 @@ async def test_a_big_file_becomes_several_batches_under_one_submission_and_label
 
 
 async def test_the_streamed_body_is_exactly_what_chunking_measured(tmp_path: Path, store: Store) -> None:
-    from batchboard.core.jsonl import BODY_OVERHEAD
-    from batchboard.core.submit import _chunk_body
+    from batchboard.core.submit.intents import _chunk_body
+    from batchboard.core.submit.jsonl import BODY_OVERHEAD
 
     path = write_jsonl(tmp_path / "in.jsonl", 2_500)  # more than one page of rows
     report = validate_file(path, limits=Limits(max_requests=2_200))
@@ -159,7 +160,7 @@ def test_a_store_opened_before_the_submit_module_was_imported_still_works() -> N
     code = (
         "from batchboard.core.store import Store\n"
         "store = Store.memory()  # opened before core.submit registered its tables\n"
-        "from batchboard.core.submit import open_submissions, stored_requests\n"
+        "from batchboard.core.submit.intents import open_submissions, stored_requests\n"
         "from batchboard.core.jobs import chain\n"
         "print(stored_requests(store, 'b'), open_submissions(store), chain(store, 'b'))\n"
     )
@@ -193,7 +194,7 @@ async def test_a_lost_answer_and_a_failing_batch_list_is_a_submit_error_not_an_s
 def test_a_big_submission_is_committed_in_parts_and_a_failure_leaves_nothing(
     tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch, clock: ManualClock
 ) -> None:
-    import batchboard.core.submit as submit_module
+    import batchboard.core.submit.intents as submit_module
 
     monkeypatch.setattr(submit_module, "COMMIT_ROWS", 4)
     report = validate_file(write_jsonl(tmp_path / "in.jsonl", 10))

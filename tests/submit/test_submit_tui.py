@@ -17,10 +17,12 @@ from textual.widgets import Static
 
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
-from batchboard.core.jsonl import validate_file
-from batchboard.core.results import RETRYABLE_ERRORS, ResultsIndex, ingest
+from batchboard.core.results.index import ResultsIndex
+from batchboard.core.results.ingest import ingest
+from batchboard.core.results.schema import RETRYABLE_ERRORS
 from batchboard.core.store import Store
-from batchboard.core.submit import Submitter, prepare_file, submission_for_batch
+from batchboard.core.submit.intents import Submitter, prepare_file, submission_for_batch
+from batchboard.core.submit.validate import validate_file
 from batchboard.emulator import Emulator, EmulatorSettings
 from batchboard.ui.screens.submit import RetryScreen, SubmitScreen, complete_path
 from conftest import HOSTILE
@@ -172,8 +174,8 @@ def test_path_completion(tmp_path: Path) -> None:
 async def test_the_wiring_helpers_open_the_screens_on_the_real_app(
     tmp_path: Path, store: Store, clock: ManualClock, emulator: Emulator
 ) -> None:
-    from batchboard.core.api import BatchApi
-    from batchboard.core.client import Connection, make_client
+    from batchboard.core.gateway.batches import BatchApi
+    from batchboard.core.gateway.client import Connection, make_client
     from batchboard.ui.app import make_app
     from batchboard.ui.screens.submit import push_retry, push_submit
 
@@ -203,7 +205,7 @@ async def test_reconcile_on_start_recovers_a_batch_whose_answer_was_lost(
 ) -> None:
 
     from batchboard.core.store import to_db_time
-    from batchboard.core.submit import _chunk_requests
+    from batchboard.core.submit.intents import _chunk_requests
     from batchboard.ui.screens.submit import reconcile_on_start
 
     submission = prepare_file(store, validate_file(write_jsonl(tmp_path / "in.jsonl", 2)), clock=clock)
@@ -224,7 +226,7 @@ async def test_the_job_view_shows_the_chain_latest_outcomes_and_cost(
     tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, clock: ManualClock, emulator: Emulator
 ) -> None:
     from batchboard.core.jobs import Selection, job, plan_retry
-    from batchboard.core.submit import prepare_requests
+    from batchboard.core.submit.intents import prepare_requests
     from batchboard.ui.screens.job import JobScreen
 
     submitter = Submitter(store, client, clock)

@@ -21,10 +21,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.widgets._footer import FooterKey
 
-from batchboard.core.api import BatchApi
-from batchboard.core.client import Connection, make_client
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
+from batchboard.core.gateway.batches import BatchApi
+from batchboard.core.gateway.client import Connection, make_client
 from batchboard.core.store import Store
 from batchboard.emulator import Emulator, EmulatorSettings
 from batchboard.ui.app import BatchboardApp, make_app

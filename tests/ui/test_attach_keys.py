@@ -27,13 +27,13 @@ from tests.ui.conftest import (
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from batchboard.core.attach import attach_report, local_sources, result_custom_ids
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
-from batchboard.core.jsonl import validate_file
-from batchboard.core.results import RETRYABLE_ERRORS, ResultsIndex
+from batchboard.core.results.index import ResultsIndex
+from batchboard.core.results.schema import RETRYABLE_ERRORS
 from batchboard.core.store import Store
-from batchboard.core.submit import (
+from batchboard.core.submit.attach import attach_report, local_sources, result_custom_ids
+from batchboard.core.submit.intents import (
     SubmitError,
     Submitter,
     prepare_file,
@@ -41,6 +41,7 @@ from batchboard.core.submit import (
     stored_requests,
     submission_for_batch,
 )
+from batchboard.core.submit.validate import validate_file
 from batchboard.emulator import Emulator
 from batchboard.emulator.faults import Fault
 from batchboard.ui.app import BatchboardApp, make_app

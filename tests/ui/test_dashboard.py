@@ -13,10 +13,11 @@ from tests.conftest import HOSTILE, SHOWN
 from tests.ui.conftest import SIZE, connect_to, first_round, next_round, wait_until
 from textual.widgets import Input
 
-from batchboard.core.api import ApiError, BatchApi
-from batchboard.core.client import MissingApiKeyError
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import ConfigProblem, Settings
+from batchboard.core.gateway.batches import BatchApi
+from batchboard.core.gateway.client import MissingApiKeyError
+from batchboard.core.gateway.errors import ApiError
 from batchboard.core.models import Batch
 from batchboard.core.store import Store
 from batchboard.emulator import Emulator, Fault

@@ -12,9 +12,9 @@ from tests.conftest import HOSTILE
 from tests.ui.conftest import SIZE, first_round, wait_until
 from textual.widgets import Input
 
-from batchboard.core.api import BatchApi
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
+from batchboard.core.gateway.batches import BatchApi
 from batchboard.core.models import Batch, RequestCounts
 from batchboard.core.store import Store
 from batchboard.ui.app import BatchboardApp, make_app

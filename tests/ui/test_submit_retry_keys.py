@@ -32,16 +32,17 @@ from textual.widgets import Input, Static
 
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
-from batchboard.core.jsonl import validate_file
-from batchboard.core.results import RETRYABLE_ERRORS, ResultsIndex
+from batchboard.core.results.index import ResultsIndex
+from batchboard.core.results.schema import RETRYABLE_ERRORS
 from batchboard.core.store import Store, to_db_time
-from batchboard.core.submit import (
+from batchboard.core.submit.intents import (
     Submitter,
     _chunk_requests,
     prepare_file,
     stored_requests,
     submission_for_batch,
 )
+from batchboard.core.submit.validate import validate_file
 from batchboard.emulator import Emulator
 from batchboard.ui.app import BatchboardApp, make_app
 from batchboard.ui.screens.detail import DetailScreen

@@ -11,9 +11,9 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from batchboard.core.api import BatchApi
-    from batchboard.core.client import Connection
     from batchboard.core.clock import Clock
+    from batchboard.core.gateway.batches import BatchApi
+    from batchboard.core.gateway.client import Connection
     from batchboard.emulator import Emulator
 
 #: The emulator accepts any key; this one only says where it came from.
@@ -45,13 +45,13 @@ class DemoBackend:
             return self.base_url
 
     def connection(self) -> Connection:
-        from batchboard.core.client import Connection
+        from batchboard.core.gateway.client import Connection
 
         return Connection(base_url=self.start(), api_key=DEMO_API_KEY, demo=True)
 
     def connect(self) -> BatchApi:
-        from batchboard.core.api import BatchApi
-        from batchboard.core.client import make_client
+        from batchboard.core.gateway.batches import BatchApi
+        from batchboard.core.gateway.client import make_client
 
         return BatchApi(make_client(self.connection()))
 

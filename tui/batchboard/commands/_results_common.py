@@ -4,15 +4,17 @@ a progress bar on stderr, and printing untrusted text safely. Imports nothing he
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
+from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from batchboard.core.client import Connection
     from batchboard.core.config import Settings
-    from batchboard.core.results import IngestProgress, ResultsIndex
+    from batchboard.core.gateway.client import Connection
+    from batchboard.core.results.index import ResultsIndex
+    from batchboard.core.results.ingest import IngestProgress, IngestReport
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -27,8 +29,10 @@ class CommandError(Exception):
 
 
 def printable(text: str) -> str:
-    """Escape control characters, so text from the API cannot drive the terminal."""
-    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m[0]):02x}", text)
+    """Text from the API or a file, safe on one line of the CLI's output (`format.printable`, one-line)."""
+    from batchboard.core.format import printable as safe
+
+    return safe(text, one_line=True)
 
 
 def add_profile_option(parser: argparse.ArgumentParser) -> None:
@@ -59,8 +63,8 @@ def load_settings_quietly() -> Settings:
 def connection_from_args(args: argparse.Namespace, settings: Settings) -> Connection:
     """The API connection for `--profile` (or the default profile, or ANTHROPIC_API_KEY and
     ANTHROPIC_BASE_URL, which is also how tests point the CLI at the emulator)."""
-    from batchboard.core.client import Connection, MissingApiKeyError
     from batchboard.core.config import ConfigError
+    from batchboard.core.gateway.client import Connection, MissingApiKeyError
 
     try:
         profile = settings.profile(getattr(args, "profile", None))
@@ -77,7 +81,7 @@ def connection_from_args(args: argparse.Namespace, settings: Settings) -> Connec
 
 
 def open_index() -> ResultsIndex:
-    from batchboard.core.results import ResultsIndex
+    from batchboard.core.results.index import ResultsIndex
     from batchboard.core.store import Store
 
     index = ResultsIndex(Store.open())
@@ -122,3 +126,50 @@ class ProgressBar:
         if self._drawn:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def ensure_local(args: argparse.Namespace, index: ResultsIndex) -> IngestReport:
+    """The batch's results in the index and on disk: from the local copy, else downloaded (with a bar)."""
+    from batchboard.core.results.index import FileState
+    from batchboard.core.results.ingest import IngestCancelled, IngestError, ingest
+
+    batch_id: str = args.batch_id
+    settings = load_settings_quietly()
+    try:
+        if index.has_local_copy(batch_id):  # nothing to download (a lost items file is rebuilt from it)
+            return ingest(batch_id, index, settings=settings)
+        connection = connection_from_args(args, settings)
+        from batchboard.core.gateway.client import make_sync_client
+
+        bar = ProgressBar(f"downloading {printable(batch_id)}")
+        with make_sync_client(connection) as client:
+            try:
+                report = ingest(batch_id, index, client=client, settings=settings, progress=bar)
+            finally:
+                bar.done()
+    except (IngestError, IngestCancelled, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
+    except KeyboardInterrupt:
+        raise CommandError("interrupted; nothing was kept", 130) from None
+    if report.state is FileState.UNAVAILABLE:
+        raise CommandError(f"results of {batch_id} are not available: {report.message}")
+    return report
+
+
+def write_lines_atomic(target: Path, lines: Iterable[bytes]) -> int:
+    """Stream `lines` into `target` whole or not at all: a reader never sees half a file."""
+    from batchboard.core import fsio
+
+    count = 0
+    opened = False
+    try:
+        with fsio.atomic_file(target) as out:
+            opened = True
+            for line in lines:
+                out.write(line)
+                count += 1
+    except OSError as exc:
+        if opened:  # failed while writing or renaming: nothing was kept, and the error says why
+            raise
+        raise CommandError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    return count

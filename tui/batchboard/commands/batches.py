@@ -48,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _fetch_all(connection: Any) -> list[Batch]:
-    from batchboard.core.api import ApiError, BatchApi
-    from batchboard.core.client import make_client
+    from batchboard.core.gateway.batches import BatchApi
+    from batchboard.core.gateway.client import make_client
+    from batchboard.core.gateway.errors import ApiError
 
     api = BatchApi(make_client(connection))
     batches: list[Batch] = []
@@ -66,7 +67,7 @@ async def _fetch_all(connection: Any) -> list[Batch]:
 def _known_costs(settings: Any, batch_ids: list[str]) -> dict[str, Any]:
     """Costs of batches whose results are in the local index (others show '—')."""
     from batchboard.core.cost import batch_cost
-    from batchboard.core.results import ResultsIndex
+    from batchboard.core.results.index import ResultsIndex
     from batchboard.core.store import Store
 
     index = ResultsIndex(Store.open())

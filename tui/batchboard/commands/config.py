@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
+
+from batchboard.commands._results_common import printable
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,15 +62,15 @@ def show(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=2, ensure_ascii=False))
         return 0
     state = "" if file.exists() else " (not created yet: every setting is a default)"
-    print(f"config file: {_printable(str(file))}{state}")
-    print(f"data dir:    {_printable(str(paths.data_dir()))}")
+    print(f"config file: {printable(str(file))}{state}")
+    print(f"data dir:    {printable(str(paths.data_dir()))}")
     print()
-    width = max(len(_printable(k)) for k, _, _ in rows)
-    value_width = max(len(_printable(v)) for _, v, _ in rows)
+    width = max(len(printable(k)) for k, _, _ in rows)
+    value_width = max(len(printable(v)) for _, v, _ in rows)
     for key, value, source in rows:
-        print(f"{_printable(key):<{width}}  {_printable(value):<{value_width}}  {source}")
+        print(f"{printable(key):<{width}}  {printable(value):<{value_width}}  {source}")
     for problem in problems:
-        print(f"batchboard: {_printable(str(problem))}", file=sys.stderr)
+        print(f"batchboard: {printable(str(problem))}", file=sys.stderr)
     return 0
 
 
@@ -81,10 +82,10 @@ def set_value(args: argparse.Namespace) -> int:
     try:
         settings = set_setting(args.key, args.value, file)
     except ConfigError as exc:
-        print(f"batchboard config set: {_printable(str(exc))}", file=sys.stderr)
+        print(f"batchboard config set: {printable(str(exc))}", file=sys.stderr)
         return 2
     written = {k: v for k, v, _ in effective_settings_table(settings)}.get(args.key.strip(), args.value)
-    print(f"{_printable(args.key.strip())} = {_printable(written)}  (written to {_printable(str(file))})")
+    print(f"{printable(args.key.strip())} = {printable(written)}  (written to {printable(str(file))})")
     return 0
 
 
@@ -96,9 +97,9 @@ def unset_value(args: argparse.Namespace) -> int:
     try:
         unset_setting(args.key, file)
     except ConfigError as exc:
-        print(f"batchboard config unset: {_printable(str(exc))}", file=sys.stderr)
+        print(f"batchboard config unset: {printable(str(exc))}", file=sys.stderr)
         return 2
-    print(f"{_printable(args.key.strip())} removed: back to its default  ({_printable(str(file))})")
+    print(f"{printable(args.key.strip())} removed: back to its default  ({printable(str(file))})")
     return 0
 
 
@@ -107,8 +108,3 @@ def show_path(args: argparse.Namespace) -> int:
 
     print(paths.config_file())
     return 0
-
-
-def _printable(text: str) -> str:
-    """Escape control characters, so a value from the file cannot drive the terminal."""
-    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m[0]):02x}", text)

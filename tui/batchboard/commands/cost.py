@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         index = open_index()
         if args.batch_id:
-            from batchboard.commands.results import ensure_local
+            from batchboard.commands._results_common import ensure_local
 
             ensure_local(args, index)
             cost = batch_cost(args.batch_id, index.usage_groups(args.batch_id), settings)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from batchboard.core.api import BatchApi
+    from batchboard.core.gateway.batches import BatchApi
 
 T = TypeVar("T")
 
@@ -54,8 +54,8 @@ def run_dashboard(args: argparse.Namespace) -> int:
 
     def connect() -> BatchApi:
         # Called in a thread after the first frame, like everything that imports the SDK.
-        from batchboard.core.api import BatchApi
-        from batchboard.core.client import Connection, make_client
+        from batchboard.core.gateway.batches import BatchApi
+        from batchboard.core.gateway.client import Connection, make_client
 
         connection = Connection.from_env(profile.api_key_env, base_url=profile.base_url, profile=args.profile)
         return BatchApi(make_client(connection))

@@ -13,7 +13,7 @@ from batchboard.commands._results_common import CommandError, add_profile_option
 
 if TYPE_CHECKING:
     from batchboard.core.jobs import Job
-    from batchboard.core.results import ResultsIndex
+    from batchboard.core.results.index import ResultsIndex
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def load_job(args: argparse.Namespace, index: ResultsIndex) -> tuple[Job, list[str]]:
     """The job of `args.batch_id`, downloading the results of members that have ended; returns the job and
     a note per member whose results are not available (still running, say)."""
-    from batchboard.commands.results import ensure_local
+    from batchboard.commands._results_common import ensure_local
     from batchboard.core.jobs import chain, job
 
     notes = []
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
 def export_job(args: argparse.Namespace, index: ResultsIndex) -> int:
     """`results BATCH_ID --job`: one line per custom_id, from the batch holding its latest outcome."""
-    from batchboard.commands.results import _write_atomic
+    from batchboard.commands._results_common import write_lines_atomic
     from batchboard.core.jobs import merged_lines
 
     if args.split:
@@ -103,7 +103,7 @@ def export_job(args: argparse.Namespace, index: ResultsIndex) -> int:
         sys.stdout.buffer.flush()
     else:
         name = args.output or f"{args.batch_id}.job.jsonl"
-        count = _write_atomic(Path(name), lines)
+        count = write_lines_atomic(Path(name), lines)
         if not args.json:
             print(f"wrote {count:,} merged results to {printable(name)}", file=sys.stderr)
     for note in notes:

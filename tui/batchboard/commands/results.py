@@ -5,26 +5,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from batchboard.commands._results_common import (
     CommandError,
-    ProgressBar,
     add_profile_option,
-    connection_from_args,
+    ensure_local,
     fail,
-    load_settings_quietly,
     open_index,
     printable,
+    write_lines_atomic,
 )
 
 if TYPE_CHECKING:
-    from batchboard.core.results import IngestReport, ResultsIndex
+    from batchboard.core.results.index import ResultsIndex
 
 ONLY_CHOICES = ("succeeded", "errored", "canceled", "expired")
 PROBLEM_TYPES = ("errored", "canceled", "expired", "invalid")
@@ -107,33 +103,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def ensure_local(args: argparse.Namespace, index: ResultsIndex) -> IngestReport:
-    """The batch's results in the index and on disk: from the local copy, else downloaded (with a bar)."""
-    from batchboard.core.results import FileState, IngestCancelled, IngestError, ingest
-
-    batch_id: str = args.batch_id
-    settings = load_settings_quietly()
-    try:
-        if index.has_local_copy(batch_id):  # nothing to download (a lost items file is rebuilt from it)
-            return ingest(batch_id, index, settings=settings)
-        connection = connection_from_args(args, settings)
-        from batchboard.core.client import make_sync_client
-
-        bar = ProgressBar(f"downloading {printable(batch_id)}")
-        with make_sync_client(connection) as client:
-            try:
-                report = ingest(batch_id, index, client=client, settings=settings, progress=bar)
-            finally:
-                bar.done()
-    except (IngestError, IngestCancelled, ValueError) as exc:
-        raise CommandError(str(exc)) from exc
-    except KeyboardInterrupt:
-        raise CommandError("interrupted; nothing was kept", 130) from None
-    if report.state is FileState.UNAVAILABLE:
-        raise CommandError(f"results of {batch_id} are not available: {report.message}")
-    return report
-
-
 def export(args: argparse.Namespace, index: ResultsIndex) -> dict[str, int]:
     batch_id: str = args.batch_id
     if args.split:
@@ -143,7 +112,7 @@ def export(args: argparse.Namespace, index: ResultsIndex) -> dict[str, int]:
             f"{base}.problems.jsonl": PROBLEM_TYPES,
         }
         return {
-            name: _write_atomic(Path(name), index.lines_of(batch_id, types))
+            name: write_lines_atomic(Path(name), index.lines_of(batch_id, types))
             for name, types in targets.items()
         }
     types = (args.only,) if args.only else None
@@ -157,25 +126,4 @@ def export(args: argparse.Namespace, index: ResultsIndex) -> dict[str, int]:
         out.flush()
         return {"-": count}
     name = args.output or f"{batch_id}.jsonl"
-    return {name: _write_atomic(Path(name), lines)}
-
-
-def _write_atomic(target: Path, lines: Iterable[bytes]) -> int:
-    """Stream `lines` into a temp file beside `target`, then rename: a reader never sees half a file."""
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=directory)
-    except OSError as exc:
-        raise CommandError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    count = 0
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for line in lines:
-                out.write(line)
-                count += 1
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return count
+    return {name: write_lines_atomic(Path(name), lines)}

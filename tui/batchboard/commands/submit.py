@@ -27,10 +27,10 @@ from batchboard.commands._results_common import (
 
 if TYPE_CHECKING:
     from batchboard.core.config import Settings
-    from batchboard.core.estimate import Estimate
-    from batchboard.core.jsonl import ModelTally, Report
     from batchboard.core.store import Store
-    from batchboard.core.submit import Submission
+    from batchboard.core.submit.estimate import Estimate
+    from batchboard.core.submit.intents import Submission
+    from batchboard.core.submit.jsonl import ModelTally, Report
 
 COUNT_CHOICES = ("auto", "sample", "all", "local")
 
@@ -130,7 +130,7 @@ def _api_failure(exc: Exception, what: str) -> CommandError | None:
     """A plain message for an API or network error (None for anything else): never a traceback."""
     from anthropic import AnthropicError
 
-    from batchboard.core.api import ApiError
+    from batchboard.core.gateway.errors import ApiError
 
     if isinstance(exc, ApiError):
         said = exc.message
@@ -197,22 +197,22 @@ async def _estimate(
     tallies: dict[str, ModelTally],
     requests: Callable[[], Iterator[dict[str, Any]]],
 ) -> Estimate:
-    from batchboard.core.estimate import counted_estimate, local_estimate
+    from batchboard.core.submit.estimate import counted_estimate, local_estimate
 
     mode = args.count_tokens
     if mode == "auto":
         mode = "sample" if _has_key(args, settings) else "local"
     if mode == "local":
         return local_estimate(tallies, settings)
-    from batchboard.core.client import make_client
+    from batchboard.core.gateway.client import make_client
 
     async with make_client(connection_from_args(args, settings)) as client:
         return await counted_estimate(tallies, requests, client, mode=mode, settings=settings)
 
 
 async def _send(args: argparse.Namespace, settings: Settings, store: Store, submission_id: str) -> Submission:
-    from batchboard.core.client import make_client
-    from batchboard.core.submit import SubmitError, Submitter, open_submissions
+    from batchboard.core.gateway.client import make_client
+    from batchboard.core.submit.intents import SubmitError, Submitter, open_submissions
 
     async with make_client(connection_from_args(args, settings)) as client:
         submitter = Submitter(store, client)
@@ -274,10 +274,11 @@ def run_submit(args: argparse.Namespace) -> int:
 
 
 async def _submit(args: argparse.Namespace) -> int:
-    from batchboard.core.estimate import params_of
-    from batchboard.core.jsonl import iter_chunk, validate_file
     from batchboard.core.store import Store
-    from batchboard.core.submit import prepare_file
+    from batchboard.core.submit.estimate import params_of
+    from batchboard.core.submit.intents import prepare_file
+    from batchboard.core.submit.jsonl import iter_chunk
+    from batchboard.core.submit.validate import validate_file
 
     settings = load_settings_quietly()
     if args.resume:
@@ -286,10 +287,9 @@ async def _submit(args: argparse.Namespace) -> int:
         return _finish(args, {"submission": _submission_json(submission)}, submission)
     path = Path(args.file)
 
-    from batchboard.core.jsonl import SDK_MODELS
-    from batchboard.core.pricing import known_models
+    from batchboard.core.submit.rules import accepted_models
 
-    models = SDK_MODELS | set(known_models()) | set(settings.prices)
+    models = accepted_models(settings)
     report = await asyncio.to_thread(validate_file, path, display_name=args.file, known_models=models)
     result: dict[str, Any] = {"validation": _validation_json(report)}
     _print_problems(args, report)
@@ -332,7 +332,7 @@ async def _estimate_and_confirm(
 ) -> bool:
     """Print the estimate (into `result` too); False after a dry run (nothing to send), True once the user
     said yes (or gave --yes). A refusal raises CommandError."""
-    from batchboard.core.estimate import format_estimate
+    from batchboard.core.submit.estimate import format_estimate
 
     estimate = await _estimate(args, settings, tallies, requests)
     result["estimate"] = estimate.as_dict()
@@ -364,12 +364,12 @@ def run_retry(args: argparse.Namespace) -> int:
 async def _retry(args: argparse.Namespace) -> int:
     import orjson
 
-    from batchboard.commands.results import ensure_local
+    from batchboard.commands._results_common import ensure_local
     from batchboard.core.jobs import Selection, plan_retry
-    from batchboard.core.jsonl import tally_params
-    from batchboard.core.results import ResultsIndex
+    from batchboard.core.results.index import ResultsIndex
     from batchboard.core.store import Store
-    from batchboard.core.submit import SubmitError, prepare_requests
+    from batchboard.core.submit.intents import SubmitError, prepare_requests
+    from batchboard.core.submit.rules import tally_params
 
     settings = load_settings_quietly()
     try:
@@ -428,12 +428,13 @@ def run_attach(args: argparse.Namespace) -> int:
 
 
 def _attach(args: argparse.Namespace) -> int:
-    from batchboard.commands.results import ensure_local
-    from batchboard.core.attach import attach_report
-    from batchboard.core.jsonl import validate_file
-    from batchboard.core.results import IngestError, ResultsIndex
+    from batchboard.commands._results_common import ensure_local
+    from batchboard.core.results.index import ResultsIndex
+    from batchboard.core.results.ingest import IngestError
     from batchboard.core.store import Store
-    from batchboard.core.submit import SubmitError
+    from batchboard.core.submit.attach import attach_report
+    from batchboard.core.submit.intents import SubmitError
+    from batchboard.core.submit.validate import validate_file
 
     path = Path(args.file)
     if not path.is_file():

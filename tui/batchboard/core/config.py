@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import difflib
 import math
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -458,23 +456,14 @@ def _dump(doc: dict[str, Any]) -> str:
 
 
 def _atomic_write(file: Path, text: str) -> None:
-    """Write via a temp file in the same directory and os.replace, so a crash never leaves half a file."""
-    file.parent.mkdir(parents=True, exist_ok=True)
+    """Write the config file whole or not at all, keeping its permissions (0600 when new)."""
+    from batchboard.core import fsio  # only needed when writing
+
     try:
         mode = file.stat().st_mode & 0o777
     except FileNotFoundError:
         mode = 0o600
-    fd, temp_name = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_name, mode)
-        os.replace(temp_name, file)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    fsio.write_atomic(file, text, mode=mode)
 
 
 # ---------------------------------------------------------------------------------------------- showing

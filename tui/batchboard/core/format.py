@@ -121,14 +121,19 @@ def _coarse(delta: timedelta) -> str:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def printable(text: str) -> str:
+def printable(text: str, *, one_line: bool = False) -> str:
     """`text` with terminal control characters made visible and harmless (ESC becomes ␛, C1 codes `\\x9b`).
 
     Newlines and tabs stay. Everything from outside (model output, API error text, labels, result fields)
     goes through this before it is displayed, so an ANSI or OSC escape can never reach the terminal.
+    `one_line` (the CLI's plain output, one record a line): every control character, newlines and tabs
+    included, becomes a `\\xNN` escape.
     """
+    if one_line:
+        return _ANY_CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
 
     def visible(match: re.Match[str]) -> str:
         code = ord(match.group(0))

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from batchboard.core.results import RETRYABLE_ERRORS, ResultsIndex
+from batchboard.core.results.index import ResultsIndex
+from batchboard.core.results.schema import RETRYABLE_ERRORS
 from batchboard.core.store import Store
-from batchboard.core.submit import SubmitError, stored_requests, submission_for_batch
+from batchboard.core.submit.intents import SubmitError, stored_requests, submission_for_batch
 
 #: `--types` words besides error types: what the default retry takes, and the non-error outcomes.
 RETRYABLE = "retryable"

@@ -95,6 +95,12 @@ class Batch:
         return self.processing_status == "in_progress"
 
     @property
+    def can_retry(self) -> bool:
+        """Ended, with errored, canceled or expired items: something a retry could resend."""
+        c = self.counts
+        return self.is_ended and (c.errored + c.canceled + c.expired) > 0
+
+    @property
     def retention_ends_at(self) -> datetime:
         """When results stop being downloadable (29 days after creation)."""
         return self.archived_at or self.created_at + RESULTS_RETENTION

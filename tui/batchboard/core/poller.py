@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from batchboard.core.api import ApiError, BatchApi
 from batchboard.core.clock import Clock
+from batchboard.core.gateway.batches import BatchApi
+from batchboard.core.gateway.errors import ApiError
 from batchboard.core.models import Batch
 
 

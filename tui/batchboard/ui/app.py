@@ -21,7 +21,7 @@ from batchboard.ui.book import BatchBook
 from batchboard.ui.screens.dashboard import DashboardScreen
 
 if TYPE_CHECKING:
-    from batchboard.core.api import BatchApi
+    from batchboard.core.gateway.batches import BatchApi
 
 #: Builds a connected BatchApi. Called in a thread: it imports the SDK (about two seconds).
 Connect = Callable[[], "BatchApi"]
@@ -112,11 +112,9 @@ class BatchboardApp(App[None]):
         return True
 
     def _screen_batch_can_retry(self) -> bool:
-        from batchboard.ui.screens.dashboard import can_retry
-
         batch_id = getattr(self.screen, "batch_id", None)
         batch = self.book.batches.get(batch_id) if isinstance(batch_id, str) else None
-        return batch is not None and can_retry(batch)
+        return batch is not None and batch.can_retry
 
     def action_retry_batch(self) -> None:
         """`R` on a screen about one batch (the error triage view): resend its failed items."""

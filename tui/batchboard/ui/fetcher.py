@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from batchboard.core.results_fetch import results_to_fetch
+from batchboard.core.results.fetch import results_to_fetch
 from batchboard.ui import results_actions
 
 if TYPE_CHECKING:
     from batchboard.core.clock import Clock
     from batchboard.core.models import Batch
-    from batchboard.core.results_service import ResultsService
+    from batchboard.core.results.service import ResultsService
 
 
 class ResultsFetcher:

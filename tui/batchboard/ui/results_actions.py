@@ -8,8 +8,6 @@ Ingestion is disk- and CPU-heavy, so it runs in thread workers that reach the UI
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -27,10 +25,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, ProgressBar, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, get_current_worker
 
+from batchboard.core import fsio
 from batchboard.core.format import human_int, printable
 from batchboard.core.models import Batch
-from batchboard.core.results import IngestCancelled, IngestError, IngestProgress, IngestReport, ResultsIndex
-from batchboard.core.results_service import ResultsService
+from batchboard.core.results.index import ResultsIndex
+from batchboard.core.results.ingest import IngestCancelled, IngestError, IngestProgress, IngestReport
+from batchboard.core.results.service import ResultsService
 from batchboard.ui.screens.problems import ProblemsScreen
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def make_results_service(app: Any) -> ResultsService:
         api = getattr(getattr(app, "dashboard", None), "api", None)
         if api is None:
             raise IngestError("not connected to the API yet")
-        from batchboard.core.client import sync_client_like
+        from batchboard.core.gateway.client import sync_client_like
 
         return sync_client_like(api.client)
 
@@ -64,7 +64,7 @@ def request_lookup_for(store: Store) -> Any:
 
     def lookup(batch_id: str, custom_id: str) -> Any:
         try:
-            from batchboard.core.submit import stored_requests
+            from batchboard.core.submit.intents import stored_requests
         except ImportError:  # pragma: no cover - the submit module ships with batchboard
             return None
         store.ensure_schemas()  # the submit module's tables, registered on its import
@@ -294,17 +294,10 @@ class DownloadScreen(ModalScreen["IngestReport | None"]):
 
 
 def copy_atomic(source: Path, target: Path, chunk_size: int = 1 << 20) -> None:
-    """Copy via a temp file beside `target` and a rename: nobody sees half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            while block := src.read(chunk_size):
-                out.write(block)
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    """Copy `source` to `target` whole or not at all: nobody sees half a file."""
+    with fsio.atomic_file(target) as out, open(source, "rb") as src:
+        while block := src.read(chunk_size):
+            out.write(block)
 
 
 class BackgroundIngest:

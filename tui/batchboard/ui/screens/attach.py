@@ -30,9 +30,9 @@ from batchboard.core.store import Store
 from batchboard.ui.screens.submit import MAX_SHOWN_PROBLEMS, PathSuggester
 
 if TYPE_CHECKING:
-    from batchboard.core.attach import Attached
-    from batchboard.core.results import IngestProgress
-    from batchboard.core.results_service import ResultsService
+    from batchboard.core.results.ingest import IngestProgress
+    from batchboard.core.results.service import ResultsService
+    from batchboard.core.submit.attach import Attached
 
 #: custom_ids listed by name in the report (the rest are counted).
 MAX_SHOWN_IDS = 10
@@ -135,7 +135,7 @@ class AttachScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="attach-current", exit_on_error=False)
     def read_current(self) -> None:
-        from batchboard.core.submit import submission_for_batch
+        from batchboard.core.submit.intents import submission_for_batch
 
         try:
             submission = submission_for_batch(self.store, self.batch_id)
@@ -210,10 +210,10 @@ class AttachScreen(ModalScreen[None]):
     def _check_and_link(self, path: str) -> None:
         import sqlite3
 
-        from batchboard.core.attach import attach_report
-        from batchboard.core.jsonl import SDK_MODELS, validate_file
-        from batchboard.core.pricing import known_models
-        from batchboard.core.submit import SubmitError
+        from batchboard.core.submit.attach import attach_report
+        from batchboard.core.submit.intents import SubmitError
+        from batchboard.core.submit.rules import accepted_models
+        from batchboard.core.submit.validate import validate_file
 
         shown = printable(path)
         file = Path(path).expanduser()
@@ -221,7 +221,7 @@ class AttachScreen(ModalScreen[None]):
             what = "a directory, not a file" if file.is_dir() else "no such file"
             self._say(_line(f"{shown}: {what}", "error"), clear=True)
             return
-        models = SDK_MODELS | set(known_models()) | set(self.settings.prices)
+        models = accepted_models(self.settings)
         try:
             report = validate_file(
                 file, display_name=path, known_models=models, max_problems=MAX_SHOWN_PROBLEMS
@@ -256,8 +256,9 @@ class AttachScreen(ModalScreen[None]):
 
     def _fetch_results(self) -> list[Static | str]:
         """The batch's results in the index, to compare custom_ids; notes to show when they cannot be."""
-        from batchboard.core.attach import result_custom_ids
-        from batchboard.core.results import FileState, IngestCancelled
+        from batchboard.core.results.index import FileState
+        from batchboard.core.results.ingest import IngestCancelled
+        from batchboard.core.submit.attach import result_custom_ids
 
         if result_custom_ids(self.store, self.batch_id) is not None:
             return []
@@ -319,10 +320,8 @@ class AttachScreen(ModalScreen[None]):
         self.show(*lines)
 
     def _has_failures(self) -> bool:
-        from batchboard.ui.screens.dashboard import can_retry
-
         batch = (self.latest() if self.latest is not None else None) or self.target
-        return can_retry(batch)
+        return batch is not None and batch.can_retry
 
 
 def _line(text: str, severity: str) -> Static:

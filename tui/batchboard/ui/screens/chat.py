@@ -25,26 +25,14 @@ from textual.timer import Timer as TextualTimer
 from textual.widgets import Footer, Input, Label, Markdown, Select, Static
 from textual.worker import Worker
 
-from batchboard.core.chat import (
-    BatchRun,
-    ChatBackend,
-    Conversation,
-    PriceLookup,
-    SafeBatchSubmitter,
-    SdkChatBackend,
-    SubmitBatch,
-    Timer,
-    Turn,
-    TurnState,
-    compare,
-    comparison_custom_id,
-    describe_error,
-    format_seconds,
-    printable,
-    run_stream,
-    to_markdown,
-)
+from batchboard.core.chat.compare import SafeBatchSubmitter, SubmitBatch, compare, comparison_custom_id
+from batchboard.core.chat.conversation import BatchRun, ChatBackend, Conversation, Turn, TurnState, run_stream
+from batchboard.core.chat.export import to_markdown
+from batchboard.core.chat.stats import PriceLookup, Timer, format_seconds
 from batchboard.core.clock import Clock, SystemClock
+from batchboard.core.format import printable
+from batchboard.core.gateway.chat import SdkChatBackend
+from batchboard.core.gateway.errors import classify
 from batchboard.core.pricing import known_models, price_for
 from batchboard.ui.widgets.chat_export import ExportChatModal
 from batchboard.ui.widgets.chat_prompt import ChatPrompt
@@ -151,7 +139,7 @@ class ChatScreen(Screen[None]):
         try:
             await self.backend.prepare()
         except Exception as exc:
-            self._set_status(f"Not connected: {describe_error(exc)}", error=True)
+            self._set_status(f"Not connected: {classify(exc).explanation}", error=True)
 
     @work(group="chat-prepare", thread=True, exit_on_error=False)
     def _warm_highlighter(self) -> None:
@@ -318,7 +306,7 @@ class ChatScreen(Screen[None]):
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            run.error = describe_error(exc)
+            run.error = classify(exc).explanation
             await view.show_batch(f"The batch comparison failed: {run.error}")
             self.notify(f"Batch comparison failed: {run.error}", severity="error", markup=False)
             return

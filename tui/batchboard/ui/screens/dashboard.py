@@ -32,9 +32,9 @@ from batchboard.ui.widgets.summary import SummaryBar
 if TYPE_CHECKING:
     from textual.timer import Timer
 
-    from batchboard.core.api import BatchApi
-    from batchboard.core.attach import LocalSources
+    from batchboard.core.gateway.batches import BatchApi
     from batchboard.core.poller import Poller, PollStatus, PollUpdate
+    from batchboard.core.submit.attach import LocalSources
     from batchboard.ui.app import BatchboardApp
     from batchboard.ui.fetcher import ResultsFetcher
 
@@ -45,12 +45,6 @@ SEVERITY = {
     Outcome.CANCELED: "information",
     Outcome.FAILED: "error",
 }
-
-
-def can_retry(batch: Batch) -> bool:
-    """An ended batch with errored, canceled or expired items: something a retry could resend."""
-    c = batch.counts
-    return batch.is_ended and (c.errored + c.canceled + c.expired) > 0
 
 
 QUICK_FILTERS = Binding.Group("Show", compact=True)
@@ -206,7 +200,7 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
     def connect(self) -> None:
         """Import the SDK and build the client off the main thread (it takes about two seconds)."""
-        from batchboard.core.client import MissingApiKeyError
+        from batchboard.core.gateway.client import MissingApiKeyError
 
         try:
             api = self.app.connect_api()
@@ -265,7 +259,7 @@ class DashboardScreen(Screen[None]):
         and HTTP connections (the app's client belongs to the UI loop). Says what it found."""
         import asyncio
 
-        from batchboard.core.submit import SENDING, open_submissions
+        from batchboard.core.submit.intents import SENDING, open_submissions
 
         store = self.book.store
         if not any(c.state == SENDING for s in open_submissions(store) for c in s.chunks):
@@ -443,7 +437,7 @@ class DashboardScreen(Screen[None]):
             return batch is not None and batch.is_ended
         if action == "retry":
             batch = self.selected
-            return batch is not None and can_retry(batch)
+            return batch is not None and batch.can_retry
         if action == "attach":
             batch = self.selected  # until the sources are read: offered (the screen says if it is not)
             return batch is not None and (self.sources is None or self.sources.can_attach(batch.id))
@@ -596,7 +590,7 @@ class DashboardScreen(Screen[None]):
     def request_retry(self, batch_id: str) -> None:
         """`R`: the retry screen for the batch's failed items, after downloading its results if needed."""
         batch = self.book.batches.get(batch_id)
-        if batch is None or not can_retry(batch):
+        if batch is None or not batch.can_retry:
             self.notify("Only an ended batch with failed items can be retried.", severity="warning")
             return
         service = self.book.results
@@ -621,7 +615,7 @@ class DashboardScreen(Screen[None]):
     def load_sources(self) -> None:
         """Which batches batchboard holds the requests of (`a` is for the others) and which were retried
         (`J`), off the UI thread: the store may be busy with results ingestion."""
-        from batchboard.core.attach import local_sources
+        from batchboard.core.submit.attach import local_sources
 
         try:
             sources = local_sources(self.book.store)
@@ -712,7 +706,7 @@ class DashboardScreen(Screen[None]):
         try:
             result = await self.api.cancel(batch.id)
         except Exception as exc:  # an API error, or anything else: the row must not stay `canceling`
-            from batchboard.core.api import ApiError
+            from batchboard.core.gateway.errors import ApiError
 
             self._canceling.pop(batch.id, None)
             known = self.poller.batches.get(batch.id, batch) if self.poller else batch

@@ -87,10 +87,8 @@ class DetailScreen(Screen[None]):
             batch = self.current
             return batch is not None and batch.is_ended
         if action == "retry":
-            from batchboard.ui.screens.dashboard import can_retry
-
             batch = self.current
-            return batch is not None and can_retry(batch)
+            return batch is not None and batch.can_retry
         if action == "attach":  # not for a batch batchboard sent: its requests are stored already
             return self.lineage is not None and self.lineage.origin.kind in (None, "attach")
         if action == "job":  # a batch with retries, or a retry (as on the dashboard)

@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane, TextArea
 
 from batchboard.core.format import human_int, printable, usd
-from batchboard.core.results import ResultItem, ResultsIndex
+from batchboard.core.results.index import ResultItem, ResultsIndex
 
 #: (batch_id, custom_id) -> the stored request (`params`, or the whole line), or None when not stored.
 RequestLookup = Callable[[str, str], Any]

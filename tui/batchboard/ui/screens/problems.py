@@ -27,7 +27,7 @@ from textual.widgets.data_table import RowKey
 from textual.widgets.option_list import Option
 
 from batchboard.core.format import human_int, printable
-from batchboard.core.results import GroupKey, ResultGroup, ResultItem, ResultsIndex, Retryability
+from batchboard.core.results.index import GroupKey, ResultGroup, ResultItem, ResultsIndex, Retryability
 from batchboard.ui.screens.inspector import InspectorScreen, RequestLookup
 
 PAGE_SIZE = 200

@@ -28,9 +28,9 @@ from batchboard.core.store import Store
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
-    from batchboard.core.estimate import Estimate
     from batchboard.core.jobs import RetryPlan
-    from batchboard.core.jsonl import Report
+    from batchboard.core.submit.estimate import Estimate
+    from batchboard.core.submit.jsonl import Report
 
 #: Returns the connected SDK client, or None while the app is still connecting.
 ClientSource = Callable[[], "AsyncAnthropic | None"]
@@ -119,7 +119,7 @@ class _SendingScreen(ModalScreen[list[str] | None]):
     async def estimate(
         self, tallies: dict[str, Any], requests: Callable[[], Iterator[dict[str, Any]]]
     ) -> Estimate:
-        from batchboard.core.estimate import counted_estimate, local_estimate
+        from batchboard.core.submit.estimate import counted_estimate, local_estimate
 
         client = self.client_source()
         if client is None:
@@ -127,12 +127,12 @@ class _SendingScreen(ModalScreen[list[str] | None]):
         return await counted_estimate(tallies, requests, client, mode="sample", settings=self.settings)
 
     def show_estimate(self, estimate: Estimate) -> None:
-        from batchboard.core.estimate import format_estimate
+        from batchboard.core.submit.estimate import format_estimate
 
         self.show(*format_estimate(estimate))
 
     async def send_submission(self, submission_id: str) -> None:
-        from batchboard.core.submit import SubmitError, Submitter
+        from batchboard.core.submit.intents import SubmitError, Submitter
 
         client = self.client_source()
         if client is None:
@@ -201,14 +201,14 @@ class SubmitScreen(_SendingScreen):
 
     @work(thread=True, exclusive=True, group="submit-check", exit_on_error=False)
     def check_file(self, path: str) -> None:
-        from batchboard.core.jsonl import SDK_MODELS, validate_file
-        from batchboard.core.pricing import known_models
+        from batchboard.core.submit.rules import accepted_models
+        from batchboard.core.submit.validate import validate_file
 
         file = Path(path).expanduser()
         if not file.is_file():
             self.app.call_from_thread(self.show, _problem_line(f"{path}: no such file", "error"))
             return
-        models = SDK_MODELS | set(known_models()) | set(self.settings.prices)
+        models = accepted_models(self.settings)
         report = validate_file(file, display_name=path, known_models=models, max_problems=MAX_SHOWN_PROBLEMS)
         self.app.call_from_thread(self.checked, report)
 
@@ -234,8 +234,8 @@ class SubmitScreen(_SendingScreen):
 
     @work(exclusive=True, group="submit-estimate", exit_on_error=False)
     async def estimate_file(self, report: Report) -> None:
-        from batchboard.core.estimate import params_of
-        from batchboard.core.jsonl import iter_chunk
+        from batchboard.core.submit.estimate import params_of
+        from batchboard.core.submit.jsonl import iter_chunk
 
         def requests() -> Iterator[dict[str, Any]]:
             for chunk in report.chunks:
@@ -255,7 +255,7 @@ class SubmitScreen(_SendingScreen):
     async def send_file(self, report: Report, label: str | None) -> None:
         import asyncio
 
-        from batchboard.core.submit import SubmitError, prepare_file
+        from batchboard.core.submit.intents import SubmitError, prepare_file
 
         try:
             submission = await asyncio.to_thread(
@@ -362,7 +362,7 @@ class RetryScreen(_SendingScreen):
     @work(thread=True, exclusive=True, group="retry-plan", exit_on_error=False)
     def make_plan(self, types: str) -> None:
         from batchboard.core.jobs import Selection, plan_retry
-        from batchboard.core.submit import SubmitError
+        from batchboard.core.submit.intents import SubmitError
 
         try:
             plan = plan_retry(self.store, self.batch_id, Selection.parse(types))
@@ -416,7 +416,7 @@ class RetryScreen(_SendingScreen):
     async def estimate_plan(self, plan: RetryPlan) -> None:
         import orjson
 
-        from batchboard.core.jsonl import tally_params
+        from batchboard.core.submit.rules import tally_params
 
         def requests() -> Iterator[dict[str, Any]]:
             for _, params in plan.requests:
@@ -439,7 +439,7 @@ class RetryScreen(_SendingScreen):
     async def send_plan(self, plan: RetryPlan) -> None:
         import asyncio
 
-        from batchboard.core.submit import prepare_requests
+        from batchboard.core.submit.intents import prepare_requests
 
         label = self.store.label(self.batch_id)
         submission = await asyncio.to_thread(
@@ -486,7 +486,7 @@ def push_retry(app: Any, batch_id: str, types: str | None = None) -> None:
 
 async def reconcile_on_start(store: Store, client: AsyncAnthropic, clock: Clock) -> list[str]:
     """Resolve submissions left open by a crash or a lost answer; returns one line per batch recovered."""
-    from batchboard.core.submit import Submitter
+    from batchboard.core.submit.intents import Submitter
 
     outcomes = await Submitter(store, client, clock).reconcile()
     return [

@@ -10,15 +10,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static
 
-from batchboard.core.chat import (
-    Comparison,
-    Turn,
-    TurnState,
-    format_cost,
-    format_seconds,
-    printable,
-    stats_lines,
-)
+from batchboard.core.chat.compare import Comparison
+from batchboard.core.chat.conversation import Turn, TurnState
+from batchboard.core.chat.export import stats_lines
+from batchboard.core.chat.stats import format_cost, format_seconds
+from batchboard.core.format import printable
 from batchboard.core.pricing import ModelPrice
 from batchboard.ui.widgets.chat_reply import ReplyMarkdown
 

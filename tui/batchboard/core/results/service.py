@@ -16,14 +16,8 @@ from batchboard.core.clock import Clock
 from batchboard.core.config import Settings
 from batchboard.core.cost import BatchCost, CostTotals, batch_cost, totals
 from batchboard.core.models import Batch
-from batchboard.core.results import (
-    FileState,
-    IngestError,
-    IngestReport,
-    ProgressCallback,
-    ResultsIndex,
-    ingest,
-)
+from batchboard.core.results.index import FileState, ResultsIndex
+from batchboard.core.results.ingest import IngestError, IngestReport, ProgressCallback, ingest
 
 if TYPE_CHECKING:
     from anthropic import Anthropic

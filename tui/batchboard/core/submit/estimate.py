@@ -15,25 +15,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from batchboard.core.config import Settings
-from batchboard.core.jsonl import ModelTally, text_chars
+from batchboard.core.gateway.errors import ApiError
+from batchboard.core.gateway.tokens import count_input_tokens
 from batchboard.core.pricing import ModelPrice, TokenCounts, price_for
+from batchboard.core.submit.jsonl import ModelTally
+from batchboard.core.submit.rules import text_chars
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
 CHARS_PER_TOKEN = 4.0
-#: Parameters of a batch request that count_tokens also takes (anthropic 2.10 `messages.count_tokens`).
-COUNT_TOKENS_PARAMS = (
-    "model",
-    "messages",
-    "system",
-    "tools",
-    "tool_choice",
-    "thinking",
-    "cache_control",
-    "output_config",
-    "speed",
-)
 Mode = Literal["local", "sample", "all"]
 
 
@@ -220,21 +211,16 @@ async def counted_estimate(
     gate = asyncio.Semaphore(concurrency)
 
     async def count(params: dict[str, Any]) -> None:
-        from anthropic import AnthropicError
-
         model = params["model"]
-        body = {k: params[k] for k in COUNT_TOKENS_PARAMS if k in params}
         async with gate:
             try:
-                result = await client.messages.count_tokens(**body)
-            except AnthropicError as exc:
-                from batchboard.core.api import ApiError
-
-                failures.append(f"{model}: {ApiError.from_sdk(exc).message}")
+                tokens = await count_input_tokens(client, params)
+            except ApiError as exc:
+                failures.append(f"{model}: {exc.message}")
                 return
         chars, _ = text_chars(params)
         counted_chars[model] = counted_chars.get(model, 0) + chars
-        counted_tokens[model] = counted_tokens.get(model, 0) + result.input_tokens
+        counted_tokens[model] = counted_tokens.get(model, 0) + tokens
 
     last_wanted = max(wanted, default=-1)
     window = concurrency * 8  # a bounded window of requests in flight

@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from batchboard.core.clock import Clock, SystemClock
-from batchboard.core.jsonl import BODY_OVERHEAD, Limits, Report, iter_chunk, serialized_size
+from batchboard.core.gateway.errors import ApiError, classify
+from batchboard.core.gateway.submit import create_batch, newest_batches
 from batchboard.core.models import Batch
 from batchboard.core.store import Store, from_db_time, register_schema, to_db_time
+from batchboard.core.submit.jsonl import BODY_OVERHEAD, Limits, Report, iter_chunk, serialized_size
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -78,7 +80,6 @@ INSERT_ROWS = 2_000
 #: Requests written per transaction when recording a submission (the dashboard waits at most this long).
 COMMIT_ROWS = 5_000
 BODY_PAGE_ROWS = 1_000
-OVERLOADED = 529
 
 PENDING, SENDING, CREATED = "pending", "sending", "created"
 _CHUNK_COLUMNS = (
@@ -453,21 +454,6 @@ async def _chunk_body(store: Store, submission_id: str, chunk: int) -> AsyncIter
     yield b"]}"
 
 
-def _status(exc: BaseException) -> int | None:
-    status = getattr(exc, "status_code", None)
-    return status if isinstance(status, int) else None
-
-
-def _never_reached_server(exc: BaseException) -> bool:
-    """A connection that was never made cannot have created anything."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if type(cause).__name__ in ("ConnectError", "ConnectTimeout"):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
-
-
 class Submitter:
     """Sends prepared submissions through the safe path and reconciles lost answers.
 
@@ -502,40 +488,31 @@ class Submitter:
 
     async def _send_chunk(self, submission: Submission, chunk: ChunkState) -> ChunkState:
         from anthropic import AnthropicError
-        from anthropic.types.messages import MessageBatch
 
         sid, index = submission.id, chunk.chunk
         # The intent is durable before the request leaves: a crash from here on is reconciled, never resent.
         _set_chunk(self.store, sid, index, state=SENDING, sent_at=to_db_time(self.clock.now()), error=None)
         try:
-            # The same POST that `messages.batches.create` makes, with the body streamed from the store
-            # page by page: a 256 MB chunk is never held as Python objects (nor as one bytes object).
-            batch = await self.client.with_options(max_retries=0).post(
-                "/v1/messages/batches",
-                cast_to=MessageBatch,
-                content=_chunk_body(self.store, sid, index),
-                options={"headers": {"Content-Type": "application/json"}},
-            )
+            batch = await create_batch(self.client, _chunk_body(self.store, sid, index))
         except AnthropicError as exc:
-            status = _status(exc)
-            refused = status is not None and (status < 500 or status == OVERLOADED)
-            if refused or (status is None and _never_reached_server(exc)):
+            failure = classify(exc)
+            if failure.did_nothing:
                 # Refused (4xx, or 529 which is answered before any work) or never received: nothing was
                 # created, so it is safe to send again later.
-                message = _describe(exc)
+                message = failure.message
                 _set_chunk(self.store, sid, index, state=PENDING, error=message)
                 raise SubmitError(
                     f"batch {index + 1} of {len(submission.chunks)} was not created: {message}. "
                     f"Nothing of it was sent; run 'batchboard submit --resume {sid}' to try again."
                 ) from exc
             # The answer was lost (dropped connection, timeout, 5xx): the batch may exist. Look, don't resend.
-            _set_chunk(self.store, sid, index, error=_describe(exc))
+            _set_chunk(self.store, sid, index, error=failure.message)
             await self._reconcile_or_explain(sid, index)
             state = self._chunk(sid, index)
             if state.state != CREATED:
                 raise SubmitError(self._unconfirmed_message(state)) from exc
             return state
-        self._record_created(sid, index, Batch.from_api(batch), "response", submission.label)
+        self._record_created(sid, index, batch, "response", submission.label)
         return self._chunk(sid, index)
 
     async def _reconcile_or_explain(self, submission_id: str, chunk: int | None = None) -> None:
@@ -543,23 +520,22 @@ class Submitter:
         (never resent) and the next start looks again."""
         from anthropic import AnthropicError
 
-        from batchboard.core.api import ApiError
-
         try:
             await self.reconcile()
         except (AnthropicError, ApiError) as exc:
+            said = classify(exc).message
             unconfirmed = [
                 c
                 for c in _chunks(self.store, submission_id)
                 if c.state == SENDING and (chunk is None or c.chunk == chunk)
             ]
             if not unconfirmed:  # pragma: no cover - only sending chunks are reconciled
-                raise SubmitError(f"could not check the batch list: {_describe(exc)}") from exc
+                raise SubmitError(f"could not check the batch list: {said}") from exc
             first = unconfirmed[0]
             raise SubmitError(
                 f"the answer to creating batch {first.chunk + 1} of submission {submission_id} was lost "
                 f"({first.error or 'no answer'}) and the batch list could not be checked either "
-                f"({_describe(exc)}): unconfirmed, will reconcile on next start; nothing was sent twice. "
+                f"({said}): unconfirmed, will reconcile on next start; nothing was sent twice. "
                 f"Once the API answers, 'batchboard submit --resume {submission_id}' (or the dashboard) "
                 "looks for it first."
             ) from exc
@@ -604,8 +580,7 @@ class Submitter:
             for r in self.store.query("SELECT batch_id FROM submission_chunks WHERE batch_id IS NOT NULL")
         }
         candidates: list[Batch] = []
-        async for item in self.client.messages.batches.list(limit=100):
-            batch = Batch.from_api(item)
+        async for batch in newest_batches(self.client):
             if batch.created_at < earliest:
                 break  # newest first: everything after this is older still
             if batch.id not in claimed:
@@ -635,9 +610,3 @@ class Submitter:
             else:
                 outcomes.append(Reconciled(chunk.submission_id, chunk.chunk, "unconfirmed"))
         return outcomes
-
-
-def _describe(exc: BaseException) -> str:
-    from batchboard.core.api import ApiError
-
-    return ApiError.from_sdk(exc).message

@@ -1,9 +1,8 @@
 """Batch calls through the official SDK's async client, as the app's own `Batch` values.
 
-`BatchApi` is the only place the dashboard touches the SDK: it lists, retrieves and cancels batches,
-counts the calls it makes (the poller's benchmark shows ended batches cost none), and turns every SDK
-exception into one `ApiError` whose message is plain words. Everything in that message comes from the
-network and is untrusted: the UI must show it as text, never as markup.
+`BatchApi` is the dashboard's way to the SDK: it lists, retrieves and cancels batches, counts the calls it
+makes (the poller's benchmark shows ended batches cost none), and turns every SDK exception into one
+`errors.ApiError` whose message is plain words (untrusted: the UI shows it as text, never as markup).
 """
 
 from __future__ import annotations
@@ -12,73 +11,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from batchboard.core.format import printable
+from batchboard.core.gateway.errors import ApiError
 from batchboard.core.models import Batch
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
 MAX_PAGE_SIZE = 1000
-
-
-class ApiError(Exception):
-    """A failed API call, said in plain words: HTTP status, error type, the API's message, request id.
-
-    `status` is None when no response arrived (connection refused, timeout, dropped connection).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        error_type: str | None = None,
-        api_message: str | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        message = printable(message)  # shown in toasts and the header: no terminal escapes from the API
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.error_type = error_type
-        self.api_message = api_message
-        self.request_id = request_id
-
-    @property
-    def is_not_found(self) -> bool:
-        return self.status == 404
-
-    @classmethod
-    def from_sdk(cls, exc: BaseException) -> ApiError:
-        """Describe an SDK exception without importing the SDK (attribute access only)."""
-        status = getattr(exc, "status_code", None)
-        if isinstance(status, int):
-            error_type = getattr(exc, "type", None)
-            api_message = getattr(exc, "api_message", None)
-            if api_message:
-                api_message = printable(str(api_message))  # API text is untrusted: no terminal escapes
-            request_id = getattr(exc, "request_id", None)
-            parts = [f"HTTP {status}"]
-            if error_type:
-                parts.append(str(error_type))
-            text = " ".join(parts)
-            if api_message:
-                text += f": {api_message}"
-            if request_id:
-                text += f" (request {request_id})"
-            return cls(
-                text,
-                status=status,
-                error_type=str(error_type) if error_type else None,
-                api_message=str(api_message) if api_message else None,
-                request_id=str(request_id) if request_id else None,
-            )
-        name = type(exc).__name__
-        if "Timeout" in name:
-            return cls("The API did not answer in time (timeout).", error_type="timeout")
-        if "Connection" in name:
-            return cls(f"Could not reach the API: {exc}", error_type="connection")
-        return cls(f"{name}: {exc}", error_type="unexpected")
 
 
 @dataclass(frozen=True, slots=True)

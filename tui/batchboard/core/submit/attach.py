@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 import orjson
 
 from batchboard.core.clock import Clock
-from batchboard.core.jsonl import Report, iter_chunk
-from batchboard.core.results import ResultsIndex
+from batchboard.core.results.index import ResultsIndex
 from batchboard.core.store import Store
-from batchboard.core.submit import SubmitError, attach_file
+from batchboard.core.submit.intents import SubmitError, attach_file
+from batchboard.core.submit.jsonl import Report, iter_chunk
 
 #: Submission kinds whose requests batchboard stored when it sent them: nothing to attach for those.
 SENT_HERE = frozenset({"file", "retry"})

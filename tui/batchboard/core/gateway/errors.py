@@ -1,0 +1,230 @@
+"""What went wrong with a call, decided once: `classify(exc)` for any exception from the SDK (or the disk
+beside it), and `ApiError`, the one exception the rest of batchboard sees from the API.
+
+Nothing here imports the SDK: exceptions are read by their attributes (`status_code`, `type`,
+`api_message`, `request_id`) and class names. Everything in a message comes from the network and is
+untrusted: it is made `printable`, and the UI must still show it as text, never as markup.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+
+from batchboard.core.format import printable
+
+#: Statuses where the same request may succeed later (timeout, conflict, rate limit; 5xx below).
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+OVERLOADED = 529
+#: Disk errors that last (a full or read-only disk stays so for a while): not worth trying again now.
+LASTING_DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+_HEADLINES = {
+    529: "The API is overloaded",
+    429: "Rate limited",
+    401: "The API key was refused",
+    403: "Permission denied",
+    404: "Not found",
+    400: "The API rejected the request",
+    413: "The request is too large",
+    500: "The API had an internal error",
+    504: "The API timed out",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One failed call, classified. Text fields are `printable` (no terminal escapes)."""
+
+    kind: str
+    """'status' (the API answered with an error), 'timeout', 'connection' (no answer), 'disk' or
+    'unexpected'."""
+    status: int | None
+    """The HTTP status when a response arrived (200 for an error event in the middle of a stream)."""
+    error_type: str | None
+    """The API's error type (`overloaded_error`...), or the kind when no response arrived."""
+    api_message: str | None
+    request_id: str | None
+    retryable: bool
+    """Sending the same request again, later, may succeed (408/409/429/5xx, a dropped connection, a
+    disk error that does not last)."""
+    never_reached: bool
+    """The request never reached the server (no connection was made): it cannot have done anything."""
+    rejected: bool
+    """The server refused it before doing any work (a 4xx, or 529 overloaded): nothing was done."""
+    message: str
+    """What to tell the user, short (toasts, the header, the CLI): "HTTP 429 rate_limit_error: ...
+    (request req_...)"."""
+    explanation: str
+    """The same in a sentence, where there is room (the chat pane): "Rate limited (HTTP 429,
+    rate_limit_error): ... [request req_...]"."""
+
+    @property
+    def did_nothing(self) -> bool:
+        """Certainly without effect on the server (never reached it, or refused up front)."""
+        return self.never_reached or self.rejected
+
+
+def classify(exc: BaseException) -> Failure:
+    """Classify any exception raised by an SDK call (or by the disk while handling its answer)."""
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        return _status_failure(exc, status)
+    name = type(exc).__name__
+    never_reached = _never_reached_server(exc)
+    if "Timeout" in name:
+        text = "The API did not answer in time (timeout)."
+        return Failure("timeout", None, "timeout", None, None, True, never_reached, False, text, text)
+    if "Connection" in name:
+        return Failure(
+            "connection",
+            None,
+            "connection",
+            None,
+            None,
+            _connection_retryable(exc),
+            never_reached,
+            False,
+            printable(f"Could not reach the API: {exc}"),
+            printable(f"Could not reach the API ({name}): {exc}"),
+        )
+    if isinstance(exc, OSError):
+        return Failure(
+            "disk",
+            None,
+            "unexpected",
+            None,
+            None,
+            exc.errno not in LASTING_DISK_ERRORS,
+            never_reached,
+            False,
+            printable(f"{name}: {exc}"),
+            printable(f"Unexpected error ({name}): {exc}"),
+        )
+    return Failure(
+        "unexpected",
+        None,
+        "unexpected",
+        None,
+        None,
+        _connection_level(exc),
+        never_reached,
+        False,
+        printable(f"{name}: {exc}"),
+        printable(f"Unexpected error ({name}): {exc}"),
+    )
+
+
+def _status_failure(exc: BaseException, status: int) -> Failure:
+    raw_type = getattr(exc, "type", None)
+    error_type = str(raw_type) if raw_type else None
+    raw_message = getattr(exc, "api_message", None)
+    api_message = printable(str(raw_message)) if raw_message else None
+    raw_id = getattr(exc, "request_id", None)
+    request_id = str(raw_id) if raw_id else None
+
+    short = f"HTTP {status}" + (f" {error_type}" if error_type else "")
+    if api_message:
+        short += f": {api_message}"
+    if request_id:
+        short += f" (request {request_id})"
+
+    if status == 200:
+        # The SDK raises APIStatusError with the stream's 200 for an `error` event mid-stream.
+        head = f"The stream broke off with an error ({error_type or 'unknown error'})"
+    else:
+        head = _HEADLINES.get(status, "The API returned an error")
+        head += f" (HTTP {status}{', ' + error_type if error_type else ''})"
+    said = api_message or _printable_or_none(getattr(exc, "message", None))
+    long = f"{head}: {said}" if said else head
+    if request_id:
+        long += f" [request {request_id}]"
+
+    return Failure(
+        "status",
+        status,
+        error_type,
+        api_message,
+        request_id,
+        retryable=status in RETRYABLE_STATUSES or status >= 500,
+        never_reached=False,
+        rejected=status < 500 or status == OVERLOADED,
+        message=printable(short),
+        explanation=printable(long),
+    )
+
+
+def _printable_or_none(value: object) -> str | None:
+    return printable(str(value)) if value else None
+
+
+def _never_reached_server(exc: BaseException) -> bool:
+    """A connection that was never made cannot have done anything (the SDK wraps httpx's ConnectError
+    and ConnectTimeout; look down the chain of causes)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if type(cause).__name__ in ("ConnectError", "ConnectTimeout"):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _connection_level(exc: BaseException) -> bool:
+    """A failure of the SDK's HTTP stack (dropped, reset, incomplete chunked body): worth another try."""
+    name = type(exc).__name__
+    module = type(exc).__module__
+    return (
+        "Connection" in name
+        or "Protocol" in name
+        or "Read" in name
+        or module.startswith(("httpx", "httpcore"))
+    )
+
+
+def _connection_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):  # ConnectionResetError and friends: errno decides, as for the disk
+        return exc.errno not in LASTING_DISK_ERRORS
+    return True
+
+
+class ApiError(Exception):
+    """A failed API call, said in plain words: HTTP status, error type, the API's message, request id.
+
+    `status` is None when no response arrived (connection refused, timeout, dropped connection).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_type: str | None = None,
+        api_message: str | None = None,
+        request_id: str | None = None,
+        failure: Failure | None = None,
+    ) -> None:
+        message = printable(message)  # shown in toasts and the header: no terminal escapes from the API
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_type = error_type
+        self.api_message = api_message
+        self.request_id = request_id
+        self.failure = failure
+
+    @property
+    def is_not_found(self) -> bool:
+        return self.status == 404
+
+    @classmethod
+    def from_sdk(cls, exc: BaseException) -> ApiError:
+        """An SDK exception as an ApiError, by `classify`."""
+        failure = classify(exc)
+        return cls(
+            failure.message,
+            status=failure.status,
+            error_type=failure.error_type,
+            api_message=failure.api_message,
+            request_id=failure.request_id,
+            failure=failure,
+        )
