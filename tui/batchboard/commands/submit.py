@@ -128,13 +128,11 @@ def _confirm(args: argparse.Namespace, question: str) -> None:
 
 def _api_failure(exc: Exception, what: str) -> CommandError | None:
     """A plain message for an API or network error (None for anything else): never a traceback."""
-    from anthropic import AnthropicError
-
-    from batchboard.core.gateway.errors import ApiError
+    from batchboard.core.gateway.errors import ApiError, sdk_error
 
     if isinstance(exc, ApiError):
         said = exc.message
-    elif isinstance(exc, AnthropicError):
+    elif "anthropic" in sys.modules and isinstance(exc, sdk_error()):  # an SDK error means the SDK is loaded
         said = ApiError.from_sdk(exc).message
     else:
         return None

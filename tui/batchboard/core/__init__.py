@@ -1,1 +1,2 @@
-"""The core: API access, polling, local store, config, pricing. Knows nothing of Textual."""
+"""The core: everything that is not the screen, by capability (gateway, results, submit, chat, and single
+modules for the rest). Knows nothing of Textual or Rich."""

@@ -34,8 +34,7 @@ from batchboard.core.results.service import ResultsService
 from batchboard.ui.screens.problems import ProblemsScreen
 
 if TYPE_CHECKING:
-    from anthropic import Anthropic
-
+    from batchboard.core.gateway.client import Anthropic
     from batchboard.core.store import Store
 
 

@@ -65,6 +65,15 @@ class Failure:
         return self.never_reached or self.rejected
 
 
+def sdk_error() -> type[Exception]:
+    """The SDK's base exception class, `anthropic.AnthropicError`, for an `except` clause around a call
+    that went through the SDK (the SDK is loaded by then: a client exists). `except sdk_error() as exc`
+    only evaluates it when something was raised."""
+    from anthropic import AnthropicError
+
+    return AnthropicError
+
+
 def classify(exc: BaseException) -> Failure:
     """Classify any exception raised by an SDK call (or by the disk while handling its answer)."""
     status = getattr(exc, "status_code", None)

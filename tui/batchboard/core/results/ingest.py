@@ -32,7 +32,7 @@ from batchboard.core.results.source import ChunkSource, file_chunks
 from batchboard.core.results.writers import Dates, ItemsWriter, RawWriter, commit
 
 if TYPE_CHECKING:
-    from anthropic import Anthropic
+    from batchboard.core.gateway.client import Anthropic
 
 STALE_TEMP_SECONDS = 3600
 

@@ -20,7 +20,7 @@ from batchboard.core.results.index import FileState, ResultsIndex
 from batchboard.core.results.ingest import IngestError, IngestReport, ProgressCallback, ingest
 
 if TYPE_CHECKING:
-    from anthropic import Anthropic
+    from batchboard.core.gateway.client import Anthropic
 
 #: Builds a sync SDK client for a worker thread (raises IngestError when there is no connection yet).
 SyncClientFactory = Callable[[], "Anthropic"]

@@ -22,7 +22,7 @@ from batchboard.core.submit.jsonl import ModelTally
 from batchboard.core.submit.rules import text_chars
 
 if TYPE_CHECKING:
-    from anthropic import AsyncAnthropic
+    from batchboard.core.gateway.client import AsyncAnthropic
 
 CHARS_PER_TOKEN = 4.0
 Mode = Literal["local", "sample", "all"]

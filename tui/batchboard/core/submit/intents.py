@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from batchboard.core.clock import Clock, SystemClock
-from batchboard.core.gateway.errors import ApiError, classify
+from batchboard.core.gateway.errors import ApiError, classify, sdk_error
 from batchboard.core.gateway.submit import create_batch, newest_batches
 from batchboard.core.models import Batch
 from batchboard.core.store import Store, from_db_time, register_schema, to_db_time
 from batchboard.core.submit.jsonl import BODY_OVERHEAD, Limits, Report, iter_chunk, serialized_size
 
 if TYPE_CHECKING:
-    from anthropic import AsyncAnthropic
+    from batchboard.core.gateway.client import AsyncAnthropic
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -487,14 +487,12 @@ class Submitter:
         return load_submission(self.store, submission_id)
 
     async def _send_chunk(self, submission: Submission, chunk: ChunkState) -> ChunkState:
-        from anthropic import AnthropicError
-
         sid, index = submission.id, chunk.chunk
         # The intent is durable before the request leaves: a crash from here on is reconciled, never resent.
         _set_chunk(self.store, sid, index, state=SENDING, sent_at=to_db_time(self.clock.now()), error=None)
         try:
             batch = await create_batch(self.client, _chunk_body(self.store, sid, index))
-        except AnthropicError as exc:
+        except sdk_error() as exc:
             failure = classify(exc)
             if failure.did_nothing:
                 # Refused (4xx, or 529 which is answered before any work) or never received: nothing was
@@ -518,11 +516,9 @@ class Submitter:
     async def _reconcile_or_explain(self, submission_id: str, chunk: int | None = None) -> None:
         """`reconcile`, with a failure to list batches said as a SubmitError: the chunk stays unconfirmed
         (never resent) and the next start looks again."""
-        from anthropic import AnthropicError
-
         try:
             await self.reconcile()
-        except (AnthropicError, ApiError) as exc:
+        except (sdk_error(), ApiError) as exc:
             said = classify(exc).message
             unconfirmed = [
                 c

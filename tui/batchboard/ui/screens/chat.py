@@ -40,7 +40,7 @@ from batchboard.ui.widgets.chat_reply import ReplyStream, warm_highlighter
 from batchboard.ui.widgets.chat_turn import TurnView, stats_text
 
 if TYPE_CHECKING:
-    from anthropic import AsyncAnthropic
+    from batchboard.core.gateway.client import AsyncAnthropic
 
 CHAT_SCREEN_NAME = "chat"
 DEFAULT_MAX_TOKENS = 1024

@@ -26,8 +26,7 @@ from batchboard.core.config import Settings
 from batchboard.core.store import Store
 
 if TYPE_CHECKING:
-    from anthropic import AsyncAnthropic
-
+    from batchboard.core.gateway.client import AsyncAnthropic
     from batchboard.core.jobs import RetryPlan
     from batchboard.core.submit.estimate import Estimate
     from batchboard.core.submit.jsonl import Report
