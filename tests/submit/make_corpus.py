@@ -142,7 +142,37 @@ def main() -> None:
         ok("c", model="gpt-4o"),
         ok("d"),
     )
-    write("unknown_param", ok("a", temperature=0.7), ok("b", top_p=0.9, top_k=5), ok("c"))
+    write("unknown_param", ok("a", frequency_penalty=0.5), ok("b", n=2, logprobs=True), ok("c"))
+    # Refused by the API version the SDK sends (2026-10-21), even at their defaults.
+    write(
+        "refused_param",
+        ok("a", temperature=0.7),
+        ok("b", top_p=0.9, top_k=5),
+        ok("c"),
+        ok("d", temperature=1.0),
+    )
+    # Above the model's output limit (model_limits.toml): claude-sonnet-5-5 128,000, claude-haiku-4-5 64,000;
+    # a model with no known limits is not checked. The second request of a model takes the fast path.
+    write(
+        "max_tokens_over_limit",
+        ok("a"),
+        ok("b", max_tokens=900_000),
+        ok("c", max_tokens=128_000),
+        ok("d", model="claude-haiku-4-5-20251001", max_tokens=64_000),
+        ok("e", model="claude-haiku-4-5-20251001", max_tokens=64_001),
+        ok("f", model="claude-mythos-preview", max_tokens=900_000),
+    )
+    # A prompt estimated (4 characters a token) above claude-haiku-4-5's 200,000-token window.
+    write(
+        "prompt_over_window",
+        ok("a", model="claude-haiku-4-5"),
+        ok(
+            "b",
+            model="claude-haiku-4-5",
+            system="Be brief.",
+            messages=[{"role": "user", "content": "x" * 800_000}],
+        ),
+    )
     write("extra_field", line("a", params(), method="POST"), line("b", params(), url="/v1/messages"))
     write(
         "non_utf8",

@@ -72,6 +72,9 @@ def test_corpus_covers_every_problem_the_issue_lists() -> None:
         "blank_lines",
         "huge_lines",
         "mixed",
+        "refused_param",
+        "max_tokens_over_limit",
+        "prompt_over_window",
     } <= names
 
 
@@ -372,3 +375,68 @@ def test_sizes_from_line_lengths_are_exact_for_compact_lines_and_never_below_the
     assert chunk.body_bytes - BODY_OVERHEAD + len('{"requests":[]}') >= body_size(sent)
     assert len(orjson.dumps(sent[2])) > len(raw[2]) and len(orjson.dumps(sent[-1])) > len(raw[-1])
     assert report == _strict(path)
+
+
+def test_every_sdk_model_has_limits_with_a_source_or_is_listed_as_unknown() -> None:
+    from batchboard.core.model_limits import bundled_limits, context_window, max_output_tokens, model_limits
+
+    table = bundled_limits()
+    assert table.checked
+    for model in SDK_MODELS:
+        limits = model_limits(model)
+        if model in table.unknown:
+            assert limits is None and max_output_tokens(model) is None and context_window(model) is None
+            continue
+        assert limits is not None, model
+        assert limits.source and 0 < limits.max_output_tokens <= limits.context_window
+    assert max_output_tokens("claude-haiku-4-5-20251001") == max_output_tokens("claude-haiku-4-5") == 64_000
+    assert context_window("claude-sonnet-5-5") == 1_000_000
+    assert model_limits("claude-unknown-9") is None
+
+
+def test_the_api_version_submit_checks_under_is_the_one_the_sdk_sends() -> None:
+    from anthropic._constants import ANTHROPIC_API_VERSION
+
+    from batchboard.core.gateway.client import API_VERSION
+
+    assert API_VERSION == ANTHROPIC_API_VERSION
+
+
+def test_images_and_pdfs_are_not_prompt_text_for_the_context_window(tmp_path: Path) -> None:
+    # 900,000 characters of base64 image and PDF data and 700,000 of text: the prompt text alone fits
+    # claude-haiku-4-5's 200,000-token window (800,000 characters); a text document of the same size does not.
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "A" * 450_000}}
+    pdf = {
+        "type": "document",
+        "source": {"type": "base64", "media_type": "application/pdf", "data": "B" * 450_000},
+    }
+    text_doc = {
+        "type": "document",
+        "source": {"type": "text", "media_type": "text/plain", "data": "C" * 450_000},
+    }
+    words = {"type": "text", "text": "x" * 700_000}
+
+    def request(custom_id: str, block: dict[str, object]) -> bytes:
+        messages = [{"role": "user", "content": [block, words]}]
+        params = {"model": "claude-haiku-4-5", "max_tokens": 10, "messages": messages}
+        return orjson.dumps({"custom_id": custom_id, "params": params})
+
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(
+        b"\n".join([request("img", image), request("pdf", pdf), request("txt", text_doc)]) + b"\n"
+    )
+    report = validate_file(path, display_name="r.jsonl")
+    assert [(p.line, p.field) for p in report.problems] == [(3, "params.messages")]
+    assert "over claude-haiku-4-5's context window of 200,000 tokens" in report.problems[0].message
+
+
+def test_retry_tallies_never_drop_a_stored_request_over_the_limits() -> None:
+    # A stored request (sent before these checks, or attached) still counts in a retry's estimate.
+    from batchboard.core.submit.rules import tally_params
+
+    params = {
+        "model": "claude-sonnet-5-5",
+        "max_tokens": 900_000,
+        "messages": [{"role": "user", "content": "Hi"}],
+    }
+    assert tally_params([params])["claude-sonnet-5-5"].requests == 1

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from anthropic import Anthropic, AsyncAnthropic
 
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
+#: The `anthropic-version` the installed SDK sends on every call (anthropic 2.10.0, `_constants.py`); what
+#: the API accepts depends on it, so `submit` checks requests under it. A test keeps this in step.
+API_VERSION = "2026-10-21"
 
 
 class MissingApiKeyError(Exception):

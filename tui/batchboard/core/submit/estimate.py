@@ -18,13 +18,12 @@ from batchboard.core.config import Settings
 from batchboard.core.gateway.errors import ApiError
 from batchboard.core.gateway.tokens import count_input_tokens
 from batchboard.core.pricing import ModelPrice, TokenCounts, price_for
-from batchboard.core.submit.jsonl import ModelTally
+from batchboard.core.submit.jsonl import CHARS_PER_TOKEN, ModelTally
 from batchboard.core.submit.rules import text_chars
 
 if TYPE_CHECKING:
     from batchboard.core.gateway.client import AsyncAnthropic
 
-CHARS_PER_TOKEN = 4.0
 Mode = Literal["local", "sample", "all"]
 
 

@@ -23,6 +23,10 @@ MAX_BATCH_BYTES = 256_000_000
 #: which is exactly how `submit` streams the body it sends.
 BODY_OVERHEAD = 4_096
 
+#: The offline estimate of a prompt's tokens: about four characters a token (the estimate and the context
+#: window check both use it).
+CHARS_PER_TOKEN = 4.0
+
 CUSTOM_ID_RE = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
 Severity = Literal["error", "warning"]

@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from batchboard.core.gateway.client import API_VERSION
+from batchboard.core.model_limits import model_limits
 from batchboard.core.pricing import known_models
 from batchboard.core.submit.jsonl import (
+    CHARS_PER_TOKEN,
     CUSTOM_ID_RE,
     Limits,
     ModelTally,
@@ -64,8 +67,14 @@ def accepted_models(settings: Settings) -> frozenset[str]:
     return SDK_MODELS | frozenset(known_models()) | frozenset(settings.prices)
 
 
+#: Parameters the API version the SDK sends refuses, even at their defaults: the batch's requests would all
+#: come back errored (`temperature: Extra inputs are not permitted`). Sources: the 2026-10-21 migration guide
+#: (platform.claude.com/docs/en/api/migration-2026-10-21) and the service's answer quoted in
+#: qiita.com/Synthorai/items/01a0067e88747257a4e6 (2026-10), as in the README's "API versions".
+REFUSED_PARAMS = frozenset({"temperature", "top_p", "top_k"})
+
 #: Parameters of `MessageCreateParamsNonStreaming` in anthropic 2.10.0; a test keeps this in step.
-#: (There is no temperature, top_p or top_k in this API version.)
+#: (There is no temperature, top_p or top_k in this API version: see REFUSED_PARAMS.)
 KNOWN_PARAMS = frozenset(
     {
         "max_tokens",
@@ -125,12 +134,22 @@ class Validator:
     """The thorough checks, which name every problem; `validate_file` runs them on lines its fast path
     does not take, and on whatever is wrong."""
 
-    def __init__(self, report: Report, limits: Limits, known_models: Collection[str]) -> None:
+    def __init__(
+        self, report: Report, limits: Limits, known_models: Collection[str], *, model_limits: bool = True
+    ) -> None:
         self.report = report
         self.limits = limits
         self.known_models = known_models
+        #: Check max_tokens and the prompt's size against each model's limits (`model_limits.toml`).
+        self.check_model_limits = model_limits
+        #: Characters of media blocks (images, PDFs) in the request being checked: counted by the cost
+        #: estimate at their JSON size, but not prompt text for the context window.
+        self.media_chars = 0
         #: The tallies of the known models used so far (`report.models` also has the unknown ones).
         self.by_model: dict[str, ModelTally] = {}
+        #: For the same models: (largest max_tokens, most prompt characters) a request may have, for the
+        #: fast path of `validate_file` to leave for the thorough check beyond.
+        self.bounds: dict[str, tuple[int, int]] = {}
         self.seen: dict[str, int] = {}
         self.unknown_models_warned: set[str] = set()
         self.line = 0
@@ -306,6 +325,7 @@ class Validator:
 
     def check_params(self, params: dict[str, Any]) -> bool:
         errors_before = self.report.errors
+        self.media_chars = 0
         model = params.get("model")
         max_tokens = params.get("max_tokens")
         messages = params.get("messages")
@@ -361,6 +381,9 @@ class Validator:
         rank = max(top, rank_in_messages, rank_in_head)
         text_chars += head_chars
 
+        if self.report.errors == errors_before and self.check_model_limits:
+            assert model is not None and max_tokens is not None
+            self.check_against_model(model, max_tokens, text_chars - self.media_chars)
         if self.report.errors != errors_before:
             return False
         assert model is not None and max_tokens is not None
@@ -369,6 +392,7 @@ class Validator:
             tally = self.report.models[model] = ModelTally()
             if model in self.known_models:
                 self.by_model[model] = tally
+                self.bounds[model] = self.fast_bounds(model)
         tally.requests += 1
         tally.max_tokens += max_tokens
         tally.text_chars += text_chars
@@ -379,6 +403,34 @@ class Validator:
                 tally.cached_1h_requests += 1
                 tally.cached_1h_prefix_chars += prefix_chars
         return True
+
+    def fast_bounds(self, model: str) -> tuple[int, int]:
+        """(largest max_tokens, most prompt characters) that pass `check_against_model` for `model`."""
+        limits = model_limits(model) if self.check_model_limits else None
+        if limits is None:
+            return (1 << 62, 1 << 62)
+        return limits.max_output_tokens, limits.context_window * int(CHARS_PER_TOKEN)
+
+    def check_against_model(self, model: str, max_tokens: int, prompt_chars: int) -> None:
+        """max_tokens within the model's output limit, and the prompt (estimated from its characters, as
+        the offline estimate does) within its context window; a model with no known limits passes."""
+        limits = model_limits(model)
+        if limits is None:
+            return
+        if max_tokens > limits.max_output_tokens:
+            self.problem(
+                "params.max_tokens",
+                f"{max_tokens:,} is above {model}'s output limit of {limits.max_output_tokens:,} tokens; "
+                f"the request would come back errored: lower it to at most {limits.max_output_tokens:,}",
+            )
+        estimated = -(-prompt_chars // int(CHARS_PER_TOKEN))  # rounded up
+        if estimated > limits.context_window:
+            self.problem(
+                "params.messages",
+                f"the prompt is about {estimated:,} tokens ({prompt_chars:,} characters at about "
+                f"{CHARS_PER_TOKEN:g} a token), over {model}'s context window of {limits.context_window:,} "
+                "tokens; the request would come back errored: shorten it or split it across requests",
+            )
 
     @staticmethod
     def _missing_or_null(params: dict[str, Any], key: str, expected: tuple[str, str]) -> str:
@@ -434,7 +486,10 @@ class Validator:
                     chars += len(text)
             else:
                 # Images, documents and tool blocks: their size is what they cost, roughly.
-                chars += len(orjson.dumps(block))
+                size = len(orjson.dumps(block))
+                chars += size
+                if _is_media(block):
+                    self.media_chars += size
             marked = max(marked, cache_rank(block.get("cache_control")))
         return chars, marked
 
@@ -446,7 +501,13 @@ class Validator:
             if key in ("model", "max_tokens", "messages"):
                 continue
             name = f"params.{key}"
-            if key not in KNOWN_PARAMS:
+            if key in REFUSED_PARAMS:
+                self.problem(
+                    name,
+                    f"not accepted under API version {API_VERSION}, which this SDK sends (the service "
+                    f'answers "{key}: Extra inputs are not permitted", even at its default): remove it',
+                )
+            elif key not in KNOWN_PARAMS:
                 self.problem(
                     name,
                     "not a Messages API parameter in this version; the request would come back errored "
@@ -504,11 +565,21 @@ class Validator:
         return chars, marked
 
 
+def _is_media(block: dict[str, Any]) -> bool:
+    """An image, or a document that is not plain text: not counted as prompt text (its tokens are not its
+    size in JSON)."""
+    kind = block.get("type")
+    if kind == "image":
+        return True
+    source = block.get("source")
+    return kind == "document" and not (isinstance(source, dict) and source.get("type") == "text")
+
+
 def tally_params(params_list: Iterable[dict[str, Any]]) -> dict[str, ModelTally]:
     """Per-model tallies (as `validate_file` gathers them) for requests that are already known good,
     for example the stored requests of a retry."""
     report = Report(file="", path=Path())
-    checker = Validator(report, Limits(), known_models=())
+    checker = Validator(report, Limits(), known_models=(), model_limits=False)
     for params in params_list:
         checker.check_params(params)
     return report.models

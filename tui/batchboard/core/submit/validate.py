@@ -104,6 +104,7 @@ def _scan(
     ids_append = ids.append
     joined_ids: list[str] = []
     by_model = v.by_model  # known models' tallies, from their first request on (taken by `check_line`)
+    bounds = v.bounds  # the same models' limits: (largest max_tokens, most prompt characters)
     slow_line = v.slow_line
     roles = ROLES
     max_request = limits.max_request_bytes
@@ -143,7 +144,8 @@ def _scan(
                 tally = by_model[model]  # a KeyError unless a known model seen before
                 max_tokens = params["max_tokens"]
                 messages = params["messages"]
-                if type(max_tokens) is not int or max_tokens < 1 or not messages:
+                most_tokens, most_chars = bounds[model]
+                if type(max_tokens) is not int or max_tokens < 1 or max_tokens > most_tokens or not messages:
                     raise _Unusual
                 # The common requests: model, max_tokens, messages with string content or text blocks, and
                 # optionally a system prompt (a string or text blocks), tools and tool_choice, metadata;
@@ -226,6 +228,8 @@ def _scan(
                         cached = max(cached, marked)
                         prefix = chars
                         walked = False
+                if chars > most_chars:
+                    raise _Unusual  # over the model's context window: the thorough check reports it
                 # The size the request takes in the body `submit` sends (compact JSON, as orjson writes
                 # it). Parsing and writing again never lengthens strings, integers or the structure
                 # (whitespace, escapes, duplicate keys can only shorten them); only a float can come back
