@@ -413,11 +413,11 @@ def test_write_is_atomic(monkeypatch: pytest.MonkeyPatch) -> None:
     assert os.listdir(file.parent) == ["config.toml"]  # the temp file was cleaned up
 
 
-def test_write_keeps_the_file_mode() -> None:
+def test_write_makes_the_file_private() -> None:
     file = write(FULL)
-    file.chmod(0o640)
+    file.chmod(0o644)
     set_setting("theme", "nord")
-    assert file.stat().st_mode & 0o777 == 0o640
+    assert file.stat().st_mode & 0o777 == 0o600
     file.unlink()
     set_setting("theme", "nord")
     assert file.stat().st_mode & 0o777 == 0o600

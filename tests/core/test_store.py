@@ -301,3 +301,123 @@ def test_durations_keep_the_most_recent(db: Store) -> None:
         db.record_duration(f"msgbatch_{n}", n + 1, T0, T0 + timedelta(minutes=n + 1))
     assert [d.request_count for d in db.durations(limit=2)] == [4, 5]
     assert [d.request_count for d in db.durations(limit=None)] == [1, 2, 3, 4, 5]
+
+
+# ------------------------------------------------------------------------------------------- privacy
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """The usual umask, under which SQLite and open(2) would make files readable by everyone."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_every_file_the_store_creates_is_private_under_umask_022(tmp_path: Path, umask_022: None) -> None:
+    from tests.results.helpers import chunked, ended_batch, jsonl, succeeded
+
+    from batchboard.core.config import set_setting
+    from batchboard.core.results.index import ResultsIndex
+    from batchboard.core.results.ingest import ingest
+
+    with Store.open() as db:
+        assert db.privacy_notice is None  # nothing was there to tighten
+        db.set_label("msgbatch_x", "x")  # a write: the -wal and -shm exist while the store is open
+        data = paths.data_dir()
+        database = paths.database_file()
+        wal, shm = Path(f"{database}-wal"), Path(f"{database}-shm")
+        assert wal.exists() and shm.exists()
+        lines = [succeeded(f"ok-{i}") for i in range(5)]
+        batch = ended_batch("msgbatch_private", lines)
+        index = ResultsIndex(db)
+        ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 64))
+        raw, items = index.raw_path(batch.id), index.items_path(batch.id)
+        assert mode(data) == 0o700 and mode(paths.results_dir()) == 0o700
+        assert {p.name: mode(p) for p in (database, wal, shm, raw, items)} == {
+            p.name: 0o600 for p in (database, wal, shm, raw, items)
+        }
+        index.close()
+    set_setting("theme", "nord")
+    assert mode(paths.config_dir()) == 0o700 and mode(paths.config_file()) == 0o600
+
+
+def test_open_tightens_what_an_older_version_left_readable_and_says_so_once(
+    tmp_path: Path, umask_022: None
+) -> None:
+    data = paths.data_dir()
+    results = paths.results_dir()
+    results.mkdir(parents=True)
+    data.chmod(0o755)
+    results.chmod(0o755)
+    database = paths.database_file()
+    sqlite3.connect(database).close()  # made the old way: 0644
+    loose = [results / "msgbatch_old.jsonl", results / "msgbatch_old.items.sqlite3", paths.config_file()]
+    paths.config_dir().mkdir(mode=0o755)
+    for file in loose:
+        file.write_bytes(b"x")
+        file.chmod(0o644)
+    assert mode(database) == 0o644
+    with Store.open() as db:
+        assert db.privacy_notice is not None
+        assert "private" in db.privacy_notice and "7 files and directories" in db.privacy_notice
+    for path in (data, results, paths.config_dir()):
+        assert mode(path) == 0o700
+    for path in (database, *loose):
+        assert mode(path) == 0o600
+    with Store.open() as db:
+        assert db.privacy_notice is None  # said once: the next start has nothing to tighten
+
+
+def test_a_shared_data_directory_keeps_other_files_as_they_are(
+    tmp_path: Path, umask_022: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    other = shared / "notes.txt"
+    other.write_text("mine")
+    other.chmod(0o644)
+    monkeypatch.setenv("BATCHBOARD_DATA_DIR", str(shared))
+    with Store.open():
+        pass
+    assert mode(other) == 0o644 and mode(paths.database_file()) == 0o600
+
+
+def test_the_cli_says_once_on_stderr_that_it_made_files_private(
+    umask_022: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from batchboard.cli import main
+
+    paths.data_dir().mkdir(parents=True, mode=0o755)
+    sqlite3.connect(paths.database_file()).close()
+    main(["submit", "--resume", "sub_nothing"])  # fails (no key), having opened the store
+    first = capsys.readouterr().err
+    assert first.count("batchboard: made batchboard's local files private (owner only): 2 files") == 1
+    main(["submit", "--resume", "sub_nothing"])
+    assert "private" not in capsys.readouterr().err
+
+
+async def test_the_tui_says_it_in_a_notification(umask_022: None) -> None:
+    from batchboard.core.clock import ManualClock
+    from batchboard.ui.app import make_app
+
+    paths.data_dir().mkdir(parents=True, mode=0o755)
+    with Store.open() as db:
+        assert db.privacy_notice is not None
+
+        def never() -> object:
+            raise RuntimeError("not connecting in this test")
+
+        app = make_app(connect=never, store=db, clock=ManualClock())  # type: ignore[arg-type]
+        async with app.run_test(notifications=True) as pilot:
+            await pilot.pause()
+            notes = [n for n in app._notifications if n.title == "Local files"]
+            assert len(notes) == 1 and "private (owner only)" in notes[0].message

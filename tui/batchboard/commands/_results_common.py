@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from batchboard.core.gateway.client import Connection
     from batchboard.core.results.index import ResultsIndex
     from batchboard.core.results.ingest import IngestProgress, IngestReport
+    from batchboard.core.store import Store
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -80,11 +81,21 @@ def connection_from_args(args: argparse.Namespace, settings: Settings) -> Connec
         raise CommandError(str(exc), EXIT_USAGE) from exc
 
 
-def open_index() -> ResultsIndex:
-    from batchboard.core.results.index import ResultsIndex
+def open_store() -> Store:
+    """The local store, for a command; says on stderr (once: it does not happen again) that it had to make
+    the local files private."""
     from batchboard.core.store import Store
 
-    index = ResultsIndex(Store.open())
+    store = Store.open()
+    if store.privacy_notice:
+        print(f"batchboard: {printable(store.privacy_notice)}", file=sys.stderr)
+    return store
+
+
+def open_index() -> ResultsIndex:
+    from batchboard.core.results.index import ResultsIndex
+
+    index = ResultsIndex(open_store())
     index.migrate()  # an older database's items move to per-batch files once (the CLI may block for it)
     return index
 

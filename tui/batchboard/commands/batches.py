@@ -66,11 +66,11 @@ async def _fetch_all(connection: Any) -> list[Batch]:
 
 def _known_costs(settings: Any, batch_ids: list[str]) -> dict[str, Any]:
     """Costs of batches whose results are in the local index (others show '—')."""
+    from batchboard.commands._results_common import open_store
     from batchboard.core.cost import batch_cost
     from batchboard.core.results.index import ResultsIndex
-    from batchboard.core.store import Store
 
-    index = ResultsIndex(Store.open())
+    index = ResultsIndex(open_store())
     try:
         files = index.files()
         usage = index.usage_groups()

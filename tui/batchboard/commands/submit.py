@@ -22,6 +22,7 @@ from batchboard.commands._results_common import (
     connection_from_args,
     fail,
     load_settings_quietly,
+    open_store,
     printable,
 )
 
@@ -272,7 +273,6 @@ def run_submit(args: argparse.Namespace) -> int:
 
 
 async def _submit(args: argparse.Namespace) -> int:
-    from batchboard.core.store import Store
     from batchboard.core.submit.estimate import params_of
     from batchboard.core.submit.intents import prepare_file
     from batchboard.core.submit.jsonl import iter_chunk
@@ -280,7 +280,7 @@ async def _submit(args: argparse.Namespace) -> int:
 
     settings = load_settings_quietly()
     if args.resume:
-        with Store.open() as store:
+        with open_store() as store:
             submission = await _send(args, settings, store, args.resume)
         return _finish(args, {"submission": _submission_json(submission)}, submission)
     path = Path(args.file)
@@ -313,7 +313,7 @@ async def _submit(args: argparse.Namespace) -> int:
     question = f"Send {report.requests:,} requests as {batches}?"
     if not await _estimate_and_confirm(args, settings, report.models, requests, result, question):
         return 0
-    with Store.open() as store:
+    with open_store() as store:
         submission = await asyncio.to_thread(prepare_file, store, report, label=args.label)
         submission = await _send(args, settings, store, submission.id)
     result["submission"] = _submission_json(submission)
@@ -365,7 +365,6 @@ async def _retry(args: argparse.Namespace) -> int:
     from batchboard.commands._results_common import ensure_local
     from batchboard.core.jobs import Selection, plan_retry
     from batchboard.core.results.index import ResultsIndex
-    from batchboard.core.store import Store
     from batchboard.core.submit.intents import SubmitError, prepare_requests
     from batchboard.core.submit.rules import tally_params
 
@@ -374,7 +373,7 @@ async def _retry(args: argparse.Namespace) -> int:
         selection = Selection.parse(args.types)
     except ValueError as error:
         raise CommandError(str(error), EXIT_USAGE) from error
-    with Store.open() as store:
+    with open_store() as store:
         await asyncio.to_thread(ensure_local, args, ResultsIndex(store))
         try:
             plan = plan_retry(store, args.batch_id, selection)
@@ -429,7 +428,6 @@ def _attach(args: argparse.Namespace) -> int:
     from batchboard.commands._results_common import ensure_local
     from batchboard.core.results.index import ResultsIndex
     from batchboard.core.results.ingest import IngestError
-    from batchboard.core.store import Store
     from batchboard.core.submit.attach import attach_report
     from batchboard.core.submit.intents import SubmitError
     from batchboard.core.submit.validate import validate_file
@@ -441,7 +439,7 @@ def _attach(args: argparse.Namespace) -> int:
     _print_problems(args, report)
     if not report.ok:
         raise CommandError(f"{args.file}: {report.errors:,} error(s); nothing was attached")
-    with Store.open() as store:
+    with open_store() as store:
         try:
             ensure_local(args, ResultsIndex(store))  # the results, to compare the file's custom_ids with
         except (CommandError, IngestError) as error:

@@ -456,14 +456,11 @@ def _dump(doc: dict[str, Any]) -> str:
 
 
 def _atomic_write(file: Path, text: str) -> None:
-    """Write the config file whole or not at all, keeping its permissions (0600 when new)."""
+    """Write the config file whole or not at all, 0600 (private, like all of batchboard's files), in a
+    directory made 0700 if it is new."""
     from batchboard.core import fsio  # only needed when writing
 
-    try:
-        mode = file.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o600
-    fsio.write_atomic(file, text, mode=mode)
+    fsio.write_atomic(file, text, mode=fsio.PRIVATE_FILE)
 
 
 # ---------------------------------------------------------------------------------------------- showing

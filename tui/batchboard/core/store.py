@@ -23,6 +23,8 @@ Datetimes are stored as ISO 8601 UTC strings and read back timezone-aware.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -32,7 +34,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from batchboard.core import paths
+from batchboard.core import fsio, paths
 from batchboard.core.models import Batch, Outcome
 
 if TYPE_CHECKING:
@@ -101,6 +103,36 @@ def register_schema(name: str, sql: str) -> None:
         _registered_schemas[name] = sql
 
 
+def _private_paths(database: Path, *, default: bool) -> list[Path]:
+    """What `Store.open` keeps private: the database's directory, the database and its SQLite side files,
+    the results directory and the files in it, and (for the default locations) the config directory and
+    config.toml. Only batchboard's own names: a data directory set to a shared place keeps the rest of
+    its files as they are."""
+    directory = database.parent
+    found = [directory, database, *(database.with_name(database.name + s) for s in _SQLITE_SIDE_FILES)]
+    results = paths.results_dir() if default else directory / "results"
+    found.append(results)
+    with contextlib.suppress(OSError):  # no results yet
+        found += list(results.iterdir())  # the results directory is batchboard's own
+    if default:
+        found += [paths.config_dir(), paths.config_file()]
+    return found
+
+
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def privacy_notice(tightened: list[Path]) -> str:
+    """The one line that says local files were made private."""
+    where = os.path.commonpath([str(p) for p in tightened]) if len(tightened) > 1 else str(tightened[0])
+    count = len(tightened)
+    what = "1 file or directory" if count == 1 else f"{count} files and directories"
+    return (
+        f"made batchboard's local files private (owner only): {what} in {where} could be read by other "
+        "users of this machine, and they hold your prompts and results"
+    )
+
+
 def to_db_time(when: datetime) -> str:
     if when.tzinfo is None:
         raise ValueError(f"naive datetime {when!r}: the store keeps timezone-aware UTC only")
@@ -132,6 +164,9 @@ class Store:
         self._db = connection
         self._lock = threading.RLock()
         self.path = path
+        self.privacy_notice: str | None = None
+        """Set by `open` when it had to make local files private: to be said once (the CLI on stderr, the
+        TUI in a notification). The next start finds nothing to tighten."""
         self._applied_schemas: set[str] = set()
         self._migrate()
         self.ensure_schemas()
@@ -140,17 +175,26 @@ class Store:
 
     @classmethod
     def open(cls, path: Path | None = None) -> Store:
-        """Open (creating the file and its directory if needed) the database at `path` or the default."""
+        """Open (creating the file and its directory if needed) the database at `path` or the default.
+
+        Everything is private to its owner (see `fsio`): a new directory is 0700 and the database 0600
+        (its -wal and -shm follow), and what an older version left readable by others (the data and
+        config directories, the database, the results files, config.toml) is tightened here, once."""
         file = path or paths.database_file()
-        file.parent.mkdir(parents=True, exist_ok=True)
+        fsio.ensure_dir(file.parent)
+        tightened = fsio.make_private(_private_paths(file, default=path is None))
+        fsio.create_private(file)
         connection = sqlite3.connect(file, check_same_thread=False, timeout=5.0)
         try:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; much faster commits
-            return cls(connection, file)
+            store = cls(connection, file)
         except BaseException:
             connection.close()
             raise
+        if tightened:
+            store.privacy_notice = privacy_notice(tightened)
+        return store
 
     @classmethod
     def memory(cls) -> Store:

@@ -66,6 +66,8 @@ class BatchboardApp(App[None]):
         return self.dashboard
 
     def on_mount(self) -> None:
+        if self.store.privacy_notice:  # said once: the next start finds nothing to tighten
+            self.notify(self.store.privacy_notice, title="Local files", severity="warning", markup=False)
         for problem in self.problems:
             self.notify(
                 str(problem), title="Config problem: using the default", severity="warning", markup=False

@@ -75,6 +75,7 @@ class ItemsWriter:
     def __init__(self, temp: Path, *, legacy: bool = False) -> None:
         self.temp = temp
         self.index_sql = LEGACY_ITEMS_INDEX if legacy else ITEMS_INDEX
+        fsio.create_private(temp)  # 0600 whatever the umask: it holds the model's answers
         self.db = sqlite3.connect(temp, isolation_level=None)
         try:
             self.db.execute("PRAGMA journal_mode = OFF")
