@@ -40,7 +40,7 @@ def summary_text(app: BatchboardApp) -> str:
 
 
 def row_ids(table: BatchTable) -> list[str]:
-    return [row.key.value or "" for row in table.ordered_rows]
+    return list(table.row_keys)
 
 
 def find(app: BatchboardApp, predicate: Callable[[Batch], bool]) -> Batch:

@@ -6,10 +6,13 @@ Summary figures are kept incrementally, so a round in which 50 of 10,000 batches
 
 from __future__ import annotations
 
+import operator
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
+from itertools import compress, repeat
 from typing import TYPE_CHECKING, Any
 
 from batchboard.core.clock import Clock
@@ -73,13 +76,109 @@ STATUS_ORDER = {
 #: ETAs move slowly; recompute one at most this often (seconds of the injected clock).
 ETA_TTL = 30.0
 
+#: Filter results kept per state of the book (typing "end" then deleting back to "e" reuses them).
+FILTER_CACHE_SIZE = 16
+
+
+class Labels(dict[str, str]):
+    """The labels by batch id; every change is reported, so the search fields stay in step."""
+
+    def __init__(self, values: Mapping[str, str], on_change: Callable[[str], None]) -> None:
+        super().__init__(values)
+        self._on_change = on_change
+
+    def __setitem__(self, key: str, value: str) -> None:
+        super().__setitem__(key, value)
+        self._on_change(key)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._on_change(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        value = super().pop(key, *default)
+        self._on_change(key)
+        return value
+
+    def setdefault(self, key: str, default: str = "") -> str:
+        value = super().setdefault(key, default)
+        self._on_change(key)
+        return value
+
+    def update(self, *args: Any, **kwargs: str) -> None:
+        changes = dict(*args, **kwargs)
+        super().update(changes)
+        for key in changes:
+            self._on_change(key)
+
+    def clear(self) -> None:
+        keys = list(self)
+        super().clear()
+        for key in keys:
+            self._on_change(key)
+
+    def popitem(self) -> tuple[str, str]:
+        key, value = super().popitem()
+        self._on_change(key)
+        return key, value
+
+
+class Ordering:
+    """Every batch in one sort order, with each one's sort key and (once a text filter asked) its search
+    text, in the same order. The book keeps it up to date as batches change, a few at a time: a change that
+    leaves a batch's sort key alone moves nothing."""
+
+    __slots__ = ("fields", "ids", "key_of", "keys", "mode", "shared")
+
+    def __init__(self, mode: SortMode, keyed: list[tuple[Any, str]]) -> None:
+        self.mode = mode
+        self.keys: list[Any] = [k for k, _ in keyed]
+        self.ids: list[str] = [b for _, b in keyed]
+        self.key_of: dict[str, Any] = dict(zip(self.ids, self.keys, strict=True))
+        self.fields: list[str] | None = None
+        self.shared = False  # `ids` was handed out: copy before changing it
+
+    def _own(self) -> None:
+        if self.shared:
+            self.ids = list(self.ids)
+            self.keys = list(self.keys)
+            if self.fields is not None:
+                self.fields = list(self.fields)
+            self.shared = False
+
+    def remove(self, batch_id: str) -> None:
+        key = self.key_of.pop(batch_id)
+        self._own()
+        at = bisect_left(self.keys, key)
+        del self.ids[at], self.keys[at]
+        if self.fields is not None:
+            del self.fields[at]
+
+    def insert(self, batch_id: str, key: Any, field: str | None) -> None:
+        self._own()
+        at = bisect_left(self.keys, key)
+        self.ids.insert(at, batch_id)
+        self.keys.insert(at, key)
+        self.key_of[batch_id] = key
+        if self.fields is not None:
+            assert field is not None
+            self.fields.insert(at, field)
+
+    def set_field(self, batch_id: str, field: str) -> None:
+        assert self.fields is not None
+        at = bisect_left(self.keys, self.key_of[batch_id])
+        if self.fields[at] != field:
+            self._own()
+            self.fields[at] = field
+
 
 class BatchBook:
     def __init__(self, clock: Clock, store: Store) -> None:
         self.clock = clock
         self.store = store
         self.batches: dict[str, Batch] = {}
-        self.labels: dict[str, str] = store.labels()
+        self._stale: set[str] = set()  # batches (or labels) changed since the ordering was brought up to date
+        self._labels = Labels(store.labels(), self._stale.add)
         self.status: PollStatus | None = None  # None until the first round has answered
         self.connected = False
         self.active_count = 0
@@ -94,6 +193,22 @@ class BatchBook:
         """Bumped whenever a batch is taken or removed: orders computed from the batches are valid while
         it stays the same."""
         self._search_memo: dict[str, tuple[Batch, str | None, str]] = {}
+        self._ordering: Ordering | None = None
+        self.order_version = 0
+        """Bumped whenever the ordered list of batches changes (a batch added, removed or moved)."""
+        self._view_version = 0  # bumped when the ordering or anything a filter reads changed
+        self._filtered: dict[tuple[Any, ...], tuple[list[str], list[str]]] = {}
+        self._filtered_version = -1
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Labels by batch id (changes to it are seen by the filter)."""
+        return self._labels
+
+    @labels.setter
+    def labels(self, labels: Mapping[str, str]) -> None:
+        self._labels = Labels(labels, self._stale.add)
+        self._ordering = None  # every label may differ: the search fields are built again when needed
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -104,6 +219,7 @@ class BatchBook:
             self._count(previous, -1)
         self.version += 1
         self.batches[batch.id] = batch
+        self._stale.add(batch.id)
         self._count(batch, +1)
         if previous is not None and previous.is_active and batch.is_ended:
             self._history = None  # a new duration sample for ETAs
@@ -114,6 +230,7 @@ class BatchBook:
         self._search_memo.pop(batch_id, None)
         if previous is not None:
             self.version += 1
+            self._stale.add(batch_id)
             self._count(previous, -1)
 
     def _count(self, batch: Batch, sign: int) -> None:
@@ -193,6 +310,106 @@ class BatchBook:
         if not text:
             return True
         return self._text_matches(batch, text.casefold())
+
+    def ordered(self, mode: SortMode) -> list[str]:
+        """Every batch id in `mode`'s order. Kept between calls and brought up to date with the batches
+        changed since (re-sorted whole only after many changes); do not change the list."""
+        ordering = self._ordering
+        stale = self._stale
+        if ordering is None or ordering.mode is not mode or len(stale) > max(1_000, len(ordering.ids) // 20):
+            key_of = self.sort_key(mode)
+            ordering = Ordering(mode, sorted((key_of(b), b) for b in self.batches))
+            self._ordering = ordering
+            stale.clear()
+            self.order_version += 1
+            self._view_version += 1
+        elif stale:
+            self._refresh_ordering(ordering)
+        ordering.shared = True
+        return ordering.ids
+
+    def _refresh_ordering(self, ordering: Ordering) -> None:
+        key_of = self.sort_key(ordering.mode)
+        moved = False
+        for batch_id in self._stale:
+            batch = self.batches.get(batch_id)
+            old = ordering.key_of.get(batch_id)
+            if batch is None:
+                if old is not None:
+                    ordering.remove(batch_id)
+                    moved = True
+                continue
+            new = key_of(batch_id)
+            field = self._remember_search(batch)[2] if ordering.fields is not None else None
+            if old == new:
+                if field is not None:
+                    ordering.set_field(batch_id, field)
+                continue
+            if old is not None:
+                ordering.remove(batch_id)
+            ordering.insert(batch_id, new, field)
+            moved = True
+        self._stale.clear()
+        self._view_version += 1
+        if moved:
+            self.order_version += 1
+
+    def filtered(self, mode: SortMode, text: str, quick: QuickFilter) -> list[str]:
+        """The batch ids that pass the filter, in `mode`'s order: what the table shows. A C-level scan of
+        the search texts kept in order (no Python step per batch); results are kept until the book changes,
+        and a longer text is looked for only among the results of a shorter one it contains. Do not change
+        the list."""
+        ids = self.ordered(mode)
+        ordering = self._ordering
+        assert ordering is not None
+        if self._filtered_version != self._view_version:
+            self._filtered.clear()
+            self._filtered_version = self._view_version
+        needle = text.casefold()
+        if not needle and quick is QuickFilter.ALL:
+            return ids
+        cache = self._filtered
+        found = cache.get((mode, quick, needle))
+        if found is not None:
+            return found[0]
+        if ordering.fields is None:  # built once, then kept up to date with the batches
+            ordering.fields = [self._search_text(b) for b in ordering.ids]
+        base = cache.get((mode, quick, ""))
+        if base is None:
+            if quick is QuickFilter.ALL:
+                base = (ids, ordering.fields)
+                ordering.shared = True
+            else:
+                batches = self.batches
+                flags = [self.matches(batches[b], "", quick) for b in ids]
+                base = (list(compress(ids, flags)), list(compress(ordering.fields, flags)))
+                cache[(mode, quick, "")] = base
+        if not needle:
+            return base[0]
+        # The longest earlier text this one contains: its results hold every batch this one can match.
+        narrower = max(
+            (k[2] for k in cache if k[0] is mode and k[1] is quick and k[2] and k[2] in needle),
+            key=len,
+            default=None,
+        )
+        within_ids, within_fields = cache[(mode, quick, narrower)] if narrower is not None else base
+        if "\n" in needle:  # cannot be typed; tested field by field, never across two
+            batches = self.batches
+            hits = [self._text_matches(batches[b], needle) for b in within_ids]
+        else:
+            hits = list(map(operator.contains, within_fields, repeat(needle)))
+        result = (list(compress(within_ids, hits)), list(compress(within_fields, hits)))
+        if len(cache) >= FILTER_CACHE_SIZE:
+            del cache[next(k for k in cache if k[2])]
+        cache[(mode, quick, needle)] = result
+        return result[0]
+
+    def _search_text(self, batch_id: str) -> str:
+        batch = self.batches[batch_id]
+        kept = self._search_memo.get(batch_id)
+        if kept is None or kept[0] is not batch or kept[1] != self._labels.get(batch_id):
+            kept = self._remember_search(batch)
+        return kept[2]
 
     def matching(self, batch_ids: Iterable[str], text: str, quick: QuickFilter) -> list[str]:
         """Those of `batch_ids` (all in the book), in the order given, whose batches pass the filter."""

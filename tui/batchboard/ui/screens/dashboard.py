@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from batchboard.core import format as fmt
 from batchboard.core.models import Batch, Outcome
@@ -448,14 +448,13 @@ class DashboardScreen(Screen[None]):
             return bool(self.table.filter_text) or bool(self.query("#filter.-shown"))
         return True
 
-    @on(DataTable.RowHighlighted)
+    @on(BatchTable.RowHighlighted)
     def _highlighted(self) -> None:
         self.refresh_bindings()
 
-    @on(DataTable.RowSelected)
-    def _selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value is not None:
-            self.app.open_detail(event.row_key.value)
+    @on(BatchTable.RowSelected)
+    def _selected(self, event: BatchTable.RowSelected) -> None:
+        self.app.open_detail(event.key)
 
     # -- actions ---------------------------------------------------------------------------------
 
