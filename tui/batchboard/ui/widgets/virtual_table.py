@@ -378,7 +378,9 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._cursor_key: str | None = None
         self._layout: ColumnLayout | None = None
         self._generation = 0  # layout or styles changed: every kept strip is stale
-        self._strips: LRUCache[tuple[str, int, bool, int], tuple[Strip, Strip]] = LRUCache(STRIP_CACHE_SIZE)
+        self._strips: LRUCache[tuple[str, int, bool, bool, int], tuple[Strip, Strip]] = LRUCache(
+            STRIP_CACHE_SIZE
+        )
         self._drawn_live: dict[str, tuple[object, ...]] = {}
         self._relayout_pending = False
         self._header: tuple[int, tuple[Strip, Strip]] | None = None
@@ -491,7 +493,6 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._keys = keys if isinstance(keys, list) else list(keys)
         self._keys_owned = False
         self._index = None
-        self._strips.clear()
         index = -1
         if selected is not None:
             try:
@@ -727,7 +728,8 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
                 return Strip.blank(width, self.rich_style)
             key = self._keys[index]
             cursor = index == self._cursor
-            cache_key = (key, self._versions.get(key, 0), cursor, self._generation)
+            stripe = self.zebra_stripes and index % 2 == 0
+            cache_key = (key, self._versions.get(key, 0), cursor, stripe, self._generation)
             cached = self._strips.get(cache_key)
             if cached is None:
                 cached = self._render_row(key, index, cursor, layout)
