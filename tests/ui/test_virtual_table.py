@@ -10,7 +10,8 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
 from batchboard.ui.widgets.batch_table import COLUMNS
-from batchboard.ui.widgets.virtual_table import Column, VirtualTable, fit, layout_columns
+from batchboard.ui.widgets.table_layout import Column, fit, layout_columns
+from batchboard.ui.widgets.virtual_table import VirtualTable
 
 WIDE = (
     Column("name", "Name", 8, frozen=True),
@@ -149,6 +150,26 @@ async def test_frozen_columns_stay_while_scrolling_sideways() -> None:
         await pilot.press("left", "left", "left", "left", "left", "left", "left")
         assert line(table, 0).split() == ["Name", "Alpha", "Bravo", "Charlie"]
 
+
+async def test_a_resize_keeps_the_column_scrolled_to() -> None:
+    app = Host()
+    async with app.run_test(size=(50, 12)) as pilot:
+        table = await started(pilot)
+        await pilot.press("right", "right")
+        assert line(table, 0).split()[:2] == ["Name", "Charlie"]
+        await pilot.resize_terminal(60, 12)
+        await pilot.pause()
+        assert line(table, 0).split()[:2] == ["Name", "Charlie"]  # still the first after the frozen one
+        await pilot.resize_terminal(200, 12)  # everything fits: nothing to scroll
+        await pilot.pause()
+        assert table.scroll_x == 0 and line(table, 0).split()[:3] == ["Name", "Alpha", "Bravo"]
+        await pilot.resize_terminal(50, 12)  # narrow again: back where the user had scrolled
+        await pilot.pause()
+        assert line(table, 0).split()[:2] == ["Name", "Charlie"]
+        await pilot.press("left", "left", "left")
+        await pilot.resize_terminal(60, 12)
+        await pilot.pause()
+        assert table.scroll_x == 0 and line(table, 0).split()[:2] == ["Name", "Alpha"]
 
 async def test_only_whole_columns_are_drawn() -> None:
     """A column cut by the right edge would read as another value: it is left out until scrolled to."""

@@ -23,7 +23,8 @@ from batchboard.core.models import Batch
 from batchboard.ui import cells
 from batchboard.ui.book import BatchBook, QuickFilter, SortMode
 from batchboard.ui.palette import Palette
-from batchboard.ui.widgets.virtual_table import Column, VirtualTable
+from batchboard.ui.widgets.table_layout import Column
+from batchboard.ui.widgets.virtual_table import VirtualTable
 
 COLUMNS: tuple[Column, ...] = (
     Column("id", "ID", 10, frozen=True),
