@@ -4,6 +4,7 @@ once while the app keeps polling."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -19,7 +21,7 @@ from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
 from batchboard.core.gateway.batches import BatchApi
 from batchboard.core.gateway.client import Connection, make_client
-from batchboard.core.models import Batch
+from batchboard.core.models import Batch, RequestCounts
 from batchboard.core.results.service import ResultsService
 from batchboard.core.store import Store
 from batchboard.emulator import Emulator, EmulatorSettings, Fault
@@ -363,3 +365,69 @@ def test_hurry_ends_a_pause_and_the_pauses_after_it() -> None:
     pause(None)  # type: ignore[arg-type]
     pause(None)  # type: ignore[arg-type]
     assert time.monotonic() - started < 0.5
+
+
+class CheckedStore:
+    """The two store questions the fetcher's thread asks, recorded; `failing` makes the next check fail."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.failing = False
+
+    def is_indexed(self, batch_id: str) -> bool:
+        if self.failing:
+            self.failing = False
+            raise OSError("disk busy")
+        self.asked.append(batch_id)
+        return False
+
+    def unavailable_reason(self, batch_id: str) -> str | None:
+        return "deleted by the API"  # nothing gets queued: only what is looked at matters here
+
+
+async def test_after_the_first_offer_a_round_costs_what_it_changed(clock: ManualClock) -> None:
+    """The first offer looks at every known batch; later ones at the round's changes only (a batch comes to
+    qualify by ending), plus those whose check failed: 100,000 batches do not make every round slower."""
+
+    def ended(i: int) -> Batch:
+        created = START - timedelta(hours=i + 1)
+        return Batch(
+            id=f"msgbatch_{i:03d}",
+            processing_status="ended",
+            counts=RequestCounts(succeeded=1),
+            created_at=created,
+            expires_at=created + timedelta(hours=24),
+            ended_at=created + timedelta(minutes=30),
+        )
+
+    book = {b.id: b for b in map(ended, range(5))}
+    running = dataclasses.replace(ended(9), processing_status="in_progress", ended_at=None)
+    book[running.id] = running
+    checked = CheckedStore()
+    app = App[None]()
+    async with app.run_test():
+        fetcher = ResultsFetcher(
+            app,
+            checked,  # type: ignore[arg-type]
+            days=7,
+            clock=clock,
+            on_ready=lambda _: None,
+            on_change=lambda: None,
+        )
+        fetcher.offer(book.values(), known=book)
+        await app.workers.wait_for_complete()
+        assert sorted(checked.asked) == [f"msgbatch_{i:03d}" for i in range(5)]
+
+        checked.asked.clear()
+        fetcher.offer([], known=book)  # nothing changed: nothing looked at
+        await app.workers.wait_for_complete()
+        assert checked.asked == [] and fetcher.checking == 0
+
+        book[running.id] = done = ended(9)  # the running batch ends
+        checked.failing = True
+        fetcher.offer([done], known=book)
+        await app.workers.wait_for_complete()
+        assert checked.asked == []  # the check failed: looked at again at the next offer
+        fetcher.offer([], known=book)
+        await app.workers.wait_for_complete()
+        assert checked.asked == [done.id]

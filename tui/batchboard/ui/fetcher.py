@@ -1,16 +1,17 @@
 """Results of recent ended batches fetched in the background, one at a time and newest first, so their costs
 show without opening them and the results stay here after the API deletes them.
 
-The dashboard offers its batches after every successful poll round (never before the first frame); the
-batches worth fetching (`core.results_fetch`) join a queue that one async worker works through, each
-through the same per-batch ingest worker that opening or ending a batch uses, so nothing is fetched twice.
+The dashboard offers every batch after the first successful poll round (never before the first frame),
+then each round's changed batches; the batches worth fetching (`core.results.fetch`) join a queue that one
+async worker works through, each through the same per-batch ingest worker that opening or ending a batch
+uses, so nothing is fetched twice.
 A failure is said once, quietly, and that batch is not tried again in this session.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,8 @@ class ResultsFetcher:
         """Batches still to fetch, newest first."""
         self.decided: set[str] = set()
         """Batches already looked at (queued, fetched, failed or here already): never asked about again."""
+        self._looked_at_all = False
+        self._recheck: set[str] = set()  # ids whose store check failed: looked at again at the next offer
         self.failed: dict[str, str] = {}
         """Batches whose fetch failed in this session, with the reason (said once, not retried)."""
         self.done = 0
@@ -70,15 +73,28 @@ class ResultsFetcher:
         """Nothing to check, nothing queued and nothing being fetched."""
         return not self.checking and not self.queue and self.done == self.total
 
-    def offer(self, batches: Iterable[Batch]) -> None:
-        """A poll round succeeded: queue the batches that qualify and are new to the fetcher.
+    def offer(self, changed: Iterable[Batch], *, known: Mapping[str, Batch]) -> None:
+        """A poll round succeeded: queue the batches that qualify and are new to the fetcher. The first
+        offer looks at every batch `known` (the book, by id); later ones at the round's `changed` batches
+        and those whose check failed last time. A batch only comes to qualify by ending (time only takes
+        batches out of the window), so a round costs what it changed, not what the book holds.
 
         Only the cheap checks run here, on the UI thread; whether a candidate is indexed or unavailable
         asks the store and the disk (about 90 ms for 10,000 batches), so a thread worker does that."""
         if self.days <= 0:
             return
+        if self._looked_at_all:
+            batches = {b.id: b for b in changed}
+            for batch_id in self._recheck:
+                if batch_id in known:
+                    batches.setdefault(batch_id, known[batch_id])
+            self._recheck.clear()
+            looking_at: Iterable[Batch] = batches.values()
+        else:
+            self._looked_at_all = True
+            looking_at = known.values()
         candidates = results_to_fetch(
-            batches,
+            looking_at,
             now=self.clock.now(),
             days=self.days,
             is_indexed=lambda _: False,
@@ -108,6 +124,7 @@ class ResultsFetcher:
         self.checking -= 1
         if retry:
             self.decided.difference_update(b.id for b in retry)
+            self._recheck.update(b.id for b in retry)
         if not new:
             return
         self.queue.extend(new)

@@ -302,7 +302,7 @@ class DashboardScreen(Screen[None]):
         if pending.status is not None:
             self._show_status(pending.status)
             if pending.status.ok and self.fetcher is not None:
-                self.fetcher.offer(self.book.batches.values())
+                self.fetcher.offer(pending.changed.values(), known=self.book.batches)
 
     def _keep_optimistic(self, batch: Batch) -> Batch:
         optimistic = self._canceling.get(batch.id)
