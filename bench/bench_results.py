@@ -138,9 +138,8 @@ async def measure_screen(index: object, batch_id: str, rounds: int = 15) -> dict
     from textual.app import App
     from textual.binding import BindingType
     from textual.screen import Screen
-    from textual.widgets import DataTable
 
-    from batchboard.ui.screens.problems import ProblemsScreen
+    from batchboard.ui.screens.problems import ItemsTable, ProblemsScreen
 
     class Base(Screen[None]):
         pass
@@ -160,7 +159,7 @@ async def measure_screen(index: object, batch_id: str, rounds: int = 15) -> dict
 
         def _display(self, screen: Screen[Any], renderable: Any) -> None:
             pushed = renderable is not None and self.first_frame is None and not isinstance(screen, Base)
-            if pushed and (not isinstance(screen, ProblemsScreen) or screen.query_one(DataTable).row_count):
+            if pushed and (not isinstance(screen, ProblemsScreen) or screen.query_one(ItemsTable).row_count):
                 self.first_frame = time.perf_counter()
             super()._display(screen, renderable)
 

@@ -7,30 +7,20 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from rich.segment import Segment
-from rich.style import Style
-from rich.text import Text
 from tests.results.helpers import chunked, ended_batch, errored, jsonl, other, succeeded
 from textual import events
 from textual.app import App
 from textual.binding import BindingType
-from textual.coordinate import Coordinate
-from textual.geometry import Region, Size
+from textual.geometry import Region
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input, OptionList, Static, TextArea
+from textual.widgets import Footer, Input, OptionList, Static, TextArea
 
 from batchboard.core.results.index import GroupKey, ResultsIndex
 from batchboard.core.results.ingest import ingest
 from batchboard.core.store import Store
 from batchboard.ui.screens.inspector import InspectorScreen
-from batchboard.ui.screens.problems import (
-    CUSTOM_ID_WIDTH,
-    KIND_WIDTH,
-    MESSAGE_WIDTH,
-    ItemsTable,
-    ProblemsScreen,
-)
+from batchboard.ui.screens.problems import ItemsTable, ProblemsScreen
 from conftest import HOSTILE, SHOWN
 
 BATCH = "msgbatch_problems"
@@ -62,8 +52,8 @@ def index(tmp_path: Path) -> Iterator[ResultsIndex]:
     store.close()
 
 
-def cell_texts(table: DataTable[Any], column: int = 0) -> list[str]:
-    return [str(table.get_row_at(row)[column]) for row in range(table.row_count)]
+def cell_texts(table: ItemsTable, column: str = "custom_id") -> list[str]:
+    return [str(table.get_cell(key, column)) for key in table.row_keys]
 
 
 async def test_groups_items_and_navigation(index: ResultsIndex) -> None:
@@ -76,12 +66,12 @@ async def test_groups_items_and_navigation(index: ResultsIndex) -> None:
         assert labels[0].startswith("overloaded_error  30  ↻ retryable")
         assert any(label.startswith("invalid_request_error  2  ✎ needs a fix") for label in labels)
         assert labels[-1].startswith("succeeded  450")
-        table = screen.query_one("#problems-items", DataTable)
+        table = screen.query_one("#problems-items", ItemsTable)
         assert cell_texts(table)[:2] == ["over-000", "over-001"] and table.row_count == 30
 
         await pilot.press("right_square_bracket")  # next group: invalid_request_error, with the hostile text
         assert screen.group is not None and screen.group.key == GroupKey("errored", "invalid_request_error")
-        assert SHOWN in cell_texts(table) and SHOWN in cell_texts(table, 2)
+        assert SHOWN in cell_texts(table) and SHOWN in cell_texts(table, "detail")
         status = screen.query_one("#problems-status", Static)
         assert SHOWN in str(status.render())
 
@@ -107,7 +97,7 @@ async def test_inspector_shows_result_copies_and_has_no_request(index: ResultsIn
         lambda: ProblemsScreen(index, BATCH, initial_group=GroupKey("errored", "invalid_request_error"))
     )
     async with app.run_test(size=(140, 40), notifications=True) as pilot:
-        table = app.screen.query_one("#problems-items", DataTable)
+        table = app.screen.query_one("#problems-items", ItemsTable)
         table.move_cursor(row=cell_texts(table).index(SHOWN))
         await pilot.press("enter")
         inspector = app.screen
@@ -137,7 +127,7 @@ async def test_inspector_shows_a_stored_request(index: ResultsIndex) -> None:
 
     app = Host(lambda: ProblemsScreen(index, BATCH, request_lookup=lookup))
     async with app.run_test(size=(140, 40)) as pilot:
-        table = app.screen.query_one("#problems-items", DataTable)
+        table = app.screen.query_one("#problems-items", ItemsTable)
         table.move_cursor(row=7)
         await pilot.press("i")
         inspector = app.screen
@@ -155,66 +145,40 @@ async def test_no_results_yet(tmp_path: Path) -> None:
     store.close()
 
 
-async def test_items_table_draws_cells_as_datatable_does(index: ResultsIndex) -> None:
-    """ItemsTable's direct drawing of one-line cells gives DataTable's own segments, in every cursor state."""
-    app = Host(lambda: ProblemsScreen(index, BATCH))
-    async with app.run_test(size=(140, 40)) as pilot:
-        await pilot.press("right_square_bracket")  # the group holding the hostile custom_id and message
-        table = app.screen.query_one("#problems-items", ItemsTable)
-        table.add_row(
-            Text("x" * 90, style="bold"), Text("漢字 wide " * 9), Text(HOSTILE, no_wrap=True), key="x"
-        )
+def screen_lines(table: ItemsTable) -> list[str]:
+    return [table.render_line(y).text for y in range(table.size.height)]
 
-        def simple(lines: list[list[Segment]]) -> list[list[tuple[str, Style | None]]]:
-            return [[(s.text, s.style) for s in Segment.simplify(line)] for line in lines]
 
-        compared = 0
-        for row in range(table.row_count):
-            for column, spec in enumerate(table.ordered_columns):
-                width = spec.get_render_width(table)
-                for cursor in (False, True):
-                    for hover in (False, True):
-                        for base in (Style(), Style(bgcolor="red")):
-                            fast = simple(table._render_cell(row, column, base, width, cursor, hover))
-                            table._cell_render_cache.clear()
-                            reference = simple(
-                                DataTable._render_cell(table, row, column, base, width, cursor, hover)
-                            )
-                            table._cell_render_cache.clear()
-                            assert fast == reference, (row, column, cursor, hover)
-                            compared += 1
-        assert compared == table.row_count * 3 * 8
-
-        # Whole lines too (the per-frame path), with the cursor and the mouse on, off and beside each row.
-        lines = 0
-        for show_hover in (False, True):
-            table._show_hover_cursor = show_hover
-            for row in range(table.row_count):
-                row_key = table._row_locations.get_key(row)
-                assert row_key is not None
-                for cursor in (Coordinate(row, 0), Coordinate(row + 1, 1)):
-                    for hover in (Coordinate(row, 2), Coordinate(max(row - 1, 0), 0)):
-                        for base in (Style(), Style(bgcolor="red")):
-                            table._frame_styles = {}
-                            try:
-                                fast = table._render_line_in_row(row_key, 0, base, cursor, hover)
-                            finally:
-                                table._frame_styles = table._frame_widths = None
-                            table._row_render_cache.clear()
-                            table._cell_render_cache.clear()
-                            reference = DataTable._render_line_in_row(table, row_key, 0, base, cursor, hover)
-                            table._row_render_cache.clear()
-                            table._cell_render_cache.clear()
-                            assert fast[0] == reference[0] == []
-                            assert simple(fast[1]) == simple(reference[1]), (row, cursor, hover, show_hover)
-                            lines += 1
-        assert lines == table.row_count * 16
-
-        # Rows added without measuring their cells: the same virtual size as DataTable's measuring gives.
-        await pilot.pause()
-        fast_size = table.virtual_size
-        DataTable._update_dimensions(table, list(table.rows))
-        assert table.virtual_size == fast_size == Size(CUSTOM_ID_WIDTH + KIND_WIDTH + MESSAGE_WIDTH + 6, 4)
+@pytest.mark.parametrize(("width", "kind_shown"), [(80, False), (100, False), (120, False), (200, True)])
+async def test_items_show_custom_id_and_message_at_every_width(
+    tmp_path: Path, width: int, kind_shown: bool
+) -> None:
+    """The custom_id stays at the left, the message takes the rest of the width and ends in `…` when cut;
+    the kind (which the group's title already says) comes back as the width allows."""
+    long = "max_tokens: 65536 > 64000, which is the maximum allowed for this model " * 3
+    lines: list[dict[str, Any]] = [errored(f"long-{i}", "invalid_request_error", long) for i in range(3)]
+    lines.append(errored(HOSTILE, "invalid_request_error", HOSTILE))
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        narrow = ResultsIndex(store, tmp_path / "results")
+        ingest(BATCH, narrow, batch=ended_batch(BATCH, lines), source=chunked(jsonl(lines), 1 << 16))
+        app = Host(lambda: ProblemsScreen(narrow, BATCH))
+        async with app.run_test(size=(width, 24)) as pilot:
+            await pilot.pause()
+            table = app.screen.query_one("#problems-items", ItemsTable)
+            header, *rows = screen_lines(table)
+            assert header.split()[0] == "custom_id" and "detail" in header
+            assert ("kind" in header.split()) is kind_shown
+            shown = [r for r in rows if r.strip()]
+            long_rows = [r for r in shown if r.split()[0].startswith("long-")]
+            assert len(shown) == 4 and len(long_rows) == 3
+            for row in long_rows:
+                assert "max_tokens: 65536" in row and row.rstrip().endswith("…")  # cut, and marked
+            (hostile,) = (r for r in shown if r not in long_rows)
+            assert hostile.split()[0] == SHOWN.split()[0]  # untrusted text drawn literally
+            await pilot.press("right")  # what did not fit is there, to the right; custom_id stays
+            header = screen_lines(table)[0]
+            assert header.split()[0] == "custom_id" and ("kind" in header.split() or not kind_shown)
+            assert app.is_running
 
 
 async def test_the_first_frame_is_the_rows_and_the_rest_arrives_in_place(index: ResultsIndex) -> None:
@@ -282,7 +246,7 @@ async def test_pushed_and_popped_in_the_same_tick(index: ResultsIndex, how: str)
         assert not isinstance(app.screen, ProblemsScreen)
         app.push_screen(ProblemsScreen(index, BATCH))  # and it still opens normally afterwards
         await pilot.pause()
-        assert isinstance(app.screen, ProblemsScreen) and app.screen.query_one(DataTable).row_count == 30
+        assert isinstance(app.screen, ProblemsScreen) and app.screen.query_one(ItemsTable).row_count == 30
 
 
 async def test_a_hostile_error_type_is_plain_text(tmp_path: Path) -> None:
@@ -297,7 +261,7 @@ async def test_a_hostile_error_type_is_plain_text(tmp_path: Path) -> None:
             screen = app.screen
             groups = screen.query_one("#problems-groups", OptionList)
             assert str(groups.get_option_at_index(0).prompt).startswith(f"{SHOWN}  2")
-            table = screen.query_one("#problems-items", DataTable)
-            assert cell_texts(table, 1) == [SHOWN, SHOWN]
+            table = screen.query_one("#problems-items", ItemsTable)
+            assert cell_texts(table, "kind") == [SHOWN, SHOWN]
             assert SHOWN in str(screen.query_one("#problems-status", Static).render())
             assert app.is_running

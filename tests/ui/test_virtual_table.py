@@ -69,6 +69,21 @@ def test_the_label_takes_the_spare_width_and_without_labels_more_columns_fit() -
     ]
 
 
+def test_a_flex_column_keeps_its_width_from_lower_priority_columns() -> None:
+    """A message column (flex, 40 wanted, 16 at least) shrinks for the columns before it, never for a
+    column of lower priority: that one waits until the message has its 40."""
+    columns = [
+        Column("id", "custom_id", 12, frozen=True),
+        Column("kind", "kind", 20, priority=2),
+        Column("message", "detail", 40, min_width=16, priority=1, flex=True),
+    ]
+    assert layout_columns(columns, 35).shown == ["id", "message"]
+    assert layout_columns(columns, 35).width_of("message") == 19  # squeezed by the frozen id only
+    assert layout_columns(columns, 70).shown == ["id", "message"]  # kind would leave it 32
+    assert layout_columns(columns, 70).width_of("message") == 54
+    assert layout_columns(columns, 78).shown == ["id", "kind", "message"]
+    assert layout_columns(columns, 78).width_of("message") == 40
+
 def test_header_labels_are_never_cut() -> None:
     for width in range(20, 220):
         layout = layout_columns(COLUMNS, width)
@@ -170,6 +185,7 @@ async def test_a_resize_keeps_the_column_scrolled_to() -> None:
         await pilot.resize_terminal(60, 12)
         await pilot.pause()
         assert table.scroll_x == 0 and line(table, 0).split()[:2] == ["Name", "Alpha"]
+
 
 async def test_only_whole_columns_are_drawn() -> None:
     """A column cut by the right edge would read as another value: it is left out until scrolled to."""

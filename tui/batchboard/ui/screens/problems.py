@@ -8,37 +8,36 @@ Everything shown comes from the local results index (index range scans, never a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
-from rich.segment import Segment
-from rich.style import Style
-from rich.text import Span, Text
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.coordinate import Coordinate
-from textual.geometry import Region, Size
 from textual.screen import Screen
-from textual.strip import Strip
 from textual.widget import AwaitMount
-from textual.widgets import DataTable, Footer, Input, OptionList, Static
-from textual.widgets.data_table import RowKey
+from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from batchboard.core.format import human_int, printable
 from batchboard.core.results.index import GroupKey, ResultGroup, ResultItem, ResultsIndex, Retryability
 from batchboard.ui.screens.inspector import InspectorScreen, RequestLookup
+from batchboard.ui.widgets.table_layout import Column
+from batchboard.ui.widgets.virtual_table import VirtualTable
 
 PAGE_SIZE = 200
 #: The first page only needs to fill the screen: the rest of it follows as the cursor moves.
 FIRST_PAGE = 60
 #: Load the next page when the cursor comes this close to the last loaded row.
 PAGE_AHEAD = 20
+#: The longest message kept for a row (the inspector shows it whole).
 MESSAGE_WIDTH = 200
-#: Column widths of the items table (a custom_id is at most 64 characters; longer ones end in an ellipsis).
-CUSTOM_ID_WIDTH = 24
+#: Column widths of the items table when there is room (a custom_id is at most 64 characters; longer ones,
+#: and anything cut to fit, end in an ellipsis).
+CUSTOM_ID_WIDTH = 32
 KIND_WIDTH = 22
+DETAIL_WIDTH = 40
 
 _MARKERS = {
     Retryability.RETRYABLE: "↻ retryable",
@@ -68,185 +67,83 @@ def group_label(group: ResultGroup) -> Text:
     return text
 
 
-class ItemsTable(DataTable[Text]):
-    """The items of a group: a DataTable whose one-line `Text` cells are drawn straight to segments.
+def item_columns(longest: Mapping[str, int]) -> tuple[Column, ...]:
+    """The items table's columns, as wide as the loaded items' longest texts (`longest`, by column) within
+    bounds. The custom_id stays at the left; the message has the first claim on the width and takes what
+    is spare; the kind (the group's title already says it for errors) goes first when narrow and is
+    reached by scrolling sideways."""
 
-    DataTable renders every cell through Rich's `Padding` and `Styled` renderables and `render_lines`; for a
-    one-line cell that machinery is most of the cost of a screen's first paint (about half of it for a
-    50-row page here). This draws the same segments directly: the text cropped to the column with
-    Rich's own truncation, one padding cell either side, the same pre/post styles. Anything else
-    (headers, multi-line cells) takes DataTable's path. Textual is pinned, so the private hooks are stable.
-    """
+    def wanted(key: str, least: int, most: int) -> int:
+        return max(least, min(longest.get(key, 0), most))
 
-    _frame_styles: dict[Any, Style] | None = None
-    #: The columns' render widths, and the blank that fills the rest of a line, for the frame being drawn.
-    _frame_widths: tuple[list[int], int] | None = None
+    return (
+        Column(
+            "custom_id",
+            "custom_id",
+            wanted("custom_id", 12, CUSTOM_ID_WIDTH),
+            min_width=12,
+            priority=3,
+            frozen=True,
+        ),
+        Column("kind", "kind", wanted("kind", 4, KIND_WIDTH), priority=2),
+        Column("detail", "detail", wanted("detail", 16, DETAIL_WIDTH), min_width=16, priority=1, flex=True),
+    )
 
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # Styles that DataTable looks up (walking the DOM) once per line are the same for a whole frame.
-        self._frame_styles = {}
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._frame_styles = self._frame_widths = None
 
-    @property
-    def rich_style(self) -> Style:
-        styles = self._frame_styles
-        if styles is None:
-            return super().rich_style
-        style = styles.get(None)
-        if style is None:
-            style = styles[None] = super().rich_style
-        return style
+class ItemsTable(VirtualTable):
+    """The loaded items of a group, by their line in the results file; cells drawn from the items as the
+    rows come on screen, columns sized to the loaded items' texts (measured once per page)."""
 
-    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
-        styles = self._frame_styles
-        if styles is None or row_index < self.fixed_rows:
-            return super()._get_row_style(row_index, base_style)
-        key = (row_index % 2 if self.zebra_stripes else -2, base_style)
-        style = styles.get(key)
-        if style is None:
-            style = styles[key] = super()._get_row_style(row_index, base_style)
-        return style
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(item_columns({}), self.render_cell, zebra_stripes=True, id=id, classes=classes)
+        self.items: dict[str, ResultItem] = {}
+        """The items shown, by row key (the item's line number)."""
+        self._longest: dict[str, int] = {}
 
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        # DataTable measures every cell of every new row (on idle, before the first frame). That only serves
-        # auto-width columns, row labels and auto-height rows, none of which this table has: skipping it
-        # saves a sixth of the first frame. The virtual size is worked out as DataTable does.
-        new_rows = list(new_rows)
-        rows = self.rows
-        if any(column.auto_width for column in self.columns.values()) or any(
-            (row := rows.get(key)) is not None and (row.label is not None or row.auto_height)
-            for key in new_rows
-        ):
-            super()._update_dimensions(new_rows)
-            return
-        width = sum(column.get_render_width(self) for column in self.columns.values())
-        header_height = self.header_height if self.show_header else 0
-        self.virtual_size = Size(width + self._row_label_column_width, self._total_row_height + header_height)
+    def add_items(self, items: Iterable[ResultItem]) -> None:
+        """Rows for these items, after the ones shown."""
+        keys = []
+        longest = dict(self._longest)
+        for item in items:
+            key = str(item.line)
+            self.items[key] = item
+            keys.append(key)
+            kind, detail = item_cells(item)
+            for column, text in (
+                ("custom_id", self.render_cell(key, "custom_id")),
+                ("kind", kind),
+                ("detail", detail),
+            ):
+                longest[column] = max(longest.get(column, 0), text.cell_len)
+        self._longest = longest
+        columns = item_columns(longest)
+        if columns != self.columns:
+            self.set_columns(columns)
+        self.append_rows(keys)
 
-    def _render_line_in_row(
-        self,
-        row_key: RowKey,
-        line_no: int,
-        base_style: Style,
-        cursor_location: Coordinate,
-        hover_location: Coordinate,
-    ) -> tuple[list[list[Segment]], list[list[Segment]]]:
-        # DataTable's own method, for a body row of a row-cursor table without labels or fixed columns:
-        # what is the same for every line of the frame (the header's style, which this case never uses,
-        # costs as much as a whole row) is worked out once per frame.
-        if (
-            self._frame_styles is None
-            or row_key is self._header_row_key
-            or self.fixed_columns
-            or self._should_render_row_labels
-            or self.cursor_type != "row"
-        ):
-            return super()._render_line_in_row(row_key, line_no, base_style, cursor_location, hover_location)
-        cache_key = (
-            row_key,
-            line_no,
-            base_style,
-            cursor_location,
-            hover_location,
-            self.cursor_type,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self._update_count,
-            self._pseudo_class_state,
-        )
-        cached = self._row_render_cache.get(cache_key)
-        if cached is not None:
-            return cached
-        if self._frame_widths is None:
-            column_widths = [column.get_render_width(self) for column in self.ordered_columns]
-            self._frame_widths = (column_widths, max(0, self.size.width - sum(column_widths)))
-        widths, remaining = self._frame_widths
-        row_index = self._row_locations.get(row_key)
-        if row_index is None:
-            row_index = -1
-        row_style = self._get_row_style(row_index, base_style)
-        cursor = row_index == cursor_location.row
-        hover = row_index == hover_location.row
-        scrollable_row = [
-            self._render_cell(row_index, column_index, row_style, width, cursor=cursor, hover=hover)[line_no]
-            for column_index, width in enumerate(widths)
-        ]
-        extend_style, _ = self._get_styles_to_render_cell(
-            row_index == -1,
-            False,
-            False,
-            (row_index or 0) == hover_location.row,
-            cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
-            False,
-            False,
-        )
-        extend_style = row_style + extend_style
-        extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
-        scrollable_row.append([Segment(" " * remaining, extend_style)])
-        row_pair: tuple[list[list[Segment]], list[list[Segment]]] = ([], scrollable_row)
-        self._row_render_cache[cache_key] = row_pair
-        return row_pair
+    def clear(self) -> None:
+        self.items = {}
+        self._longest = {}
+        super().clear()
 
-    def _render_cell(
-        self,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool = False,
-        hover: bool = False,
-    ) -> list[list[Segment]]:
-        if row_index < 0 or column_index < 0 or self.fixed_rows or self.fixed_columns:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        row_key = self._row_locations.get_key(row_index)
-        column_key = self._column_locations.get_key(column_index)
-        if row_key is None or column_key is None:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        cache_key = (
-            row_key,
-            column_key,
-            base_style,
-            cursor,
-            hover,
-            self._show_hover_cursor,
-            self._update_count,
-            self._pseudo_class_state,
-        )
-        cached = self._cell_render_cache.get(cache_key)
-        if cached is not None:
-            return cached
-        cell = self._data[row_key][column_key]
-        padding = self.cell_padding
-        inner = width - 2 * padding
-        if type(cell) is not Text or self.rows[row_key].height != 1 or inner <= 0 or "\n" in cell.plain:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        component_style, post_style = self._get_styles_to_render_cell(
-            False,
-            False,
-            False,
-            hover,
-            cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css",
-        )
-        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
-        line = cell.copy()
-        line.end = ""
-        line.truncate(inner, overflow=cell.overflow or "fold", pad=True)
-        if line.style:  # as Text.join does when Rich renders a cell: the base style goes under the spans
-            line.spans = [Span(0, len(line), line.style), *line.spans]
-            line.style = ""
-        segments = [Segment(" " * padding), *line.render(self.app.console), Segment(" " * padding)]
-        lines = [list(Segment.apply_style(segments, pre_style, post_style or None))]
-        self._cell_render_cache[cache_key] = lines
-        return lines
+    def render_cell(self, key: str, column: str) -> Text:
+        item = self.items.get(key)
+        if item is None:
+            return Text("")
+        if column == "custom_id":
+            return Text(printable(item.custom_id))
+        kind, detail = item_cells(item)
+        return kind if column == "kind" else detail
+
+
+def item_cells(item: ResultItem) -> tuple[Text, Text]:
+    """An item's kind and detail (all untrusted text from the results file: plain `Text`)."""
+    if item.result_type == "errored" or item.result_type == "invalid":
+        return Text(printable(item.error_type)), Text(_one_line(item.error_message))
+    if item.result_type == "succeeded":
+        detail = f"{item.model or '?'}  ·  {human_int(item.tokens.output)} output tokens"
+        return Text(printable(item.stop_reason or "")), Text(printable(detail))
+    return Text(item.result_type), Text("")
 
 
 class LateFooter(Footer):
@@ -307,10 +204,7 @@ class ProblemsScreen(Screen[None]):
         self.page_size = page_size
         self.groups: list[ResultGroup] = []
         self.group: ResultGroup | None = None
-        self.items: dict[str, ResultItem] = {}
-        self.table = ItemsTable(
-            id="problems-items", classes="-first-frame", cursor_type="row", zebra_stripes=True
-        )
+        self.table = ItemsTable(id="problems-items", classes="-first-frame")
         self._initial_group = initial_group
         self._last: ResultItem | None = None
         self._exhausted = True
@@ -362,10 +256,6 @@ class ProblemsScreen(Screen[None]):
         if self.gone:
             return
         table = self.table
-        # Fixed widths: no cell needs measuring when rows are added (see ItemsTable._update_dimensions).
-        table.add_column("custom_id", key="custom_id", width=CUSTOM_ID_WIDTH)
-        table.add_column("kind", key="kind", width=KIND_WIDTH)
-        table.add_column("detail", key="detail", width=MESSAGE_WIDTH)
         self.call_after_refresh(self._mount_rest)
         self.groups = self.index.groups(self.batch_id)
         title = Text("Results of ")
@@ -393,9 +283,13 @@ class ProblemsScreen(Screen[None]):
         if self._on_group_changed is not None:
             self._on_group_changed(group)
 
+    @property
+    def items(self) -> dict[str, ResultItem]:
+        """The loaded items of the group on show, by row key."""
+        return self.table.items
+
     def _reload(self) -> None:
         self.table.clear()
-        self.items = {}
         self._last = None
         self._exhausted = False
         self._load_page()
@@ -416,27 +310,7 @@ class ProblemsScreen(Screen[None]):
         if not page:
             return
         self._last = page[-1]
-        table = self.table
-        for item in page:
-            key = str(item.line)
-            self.items[key] = item
-            table.add_row(
-                Text(printable(item.custom_id), no_wrap=True, overflow="ellipsis"),
-                *self._cells(item),
-                key=key,
-            )
-
-    @staticmethod
-    def _cells(item: ResultItem) -> tuple[Text, Text]:
-        if item.result_type == "errored" or item.result_type == "invalid":
-            return (
-                Text(printable(item.error_type), overflow="ellipsis"),
-                Text(_one_line(item.error_message), no_wrap=True),
-            )
-        if item.result_type == "succeeded":
-            detail = f"{item.model or '?'}  ·  {human_int(item.tokens.output)} output tokens"
-            return Text(item.stop_reason or ""), Text(detail, no_wrap=True)
-        return Text(item.result_type), Text("")
+        self.table.add_items(page)
 
     def _update_status(self) -> None:
         if self.group is None:
@@ -485,16 +359,15 @@ class ProblemsScreen(Screen[None]):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         self.table.focus()
 
-    @on(DataTable.RowHighlighted, "#problems-items")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        table = event.data_table
-        if not self._exhausted and event.cursor_row >= table.row_count - PAGE_AHEAD:
+    @on(ItemsTable.RowHighlighted, "#problems-items")
+    def _row_highlighted(self, event: ItemsTable.RowHighlighted) -> None:
+        if not self._exhausted and event.index >= event.table.row_count - PAGE_AHEAD:
             self._load_page()
             self._update_status()
 
-    @on(DataTable.RowSelected, "#problems-items")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        self.inspect(event.row_key.value)
+    @on(ItemsTable.RowSelected, "#problems-items")
+    def _row_selected(self, event: ItemsTable.RowSelected) -> None:
+        self.inspect(event.key)
 
     # -------------------------------------------------------------------------------------- actions
 
@@ -508,10 +381,7 @@ class ProblemsScreen(Screen[None]):
         self.app.push_screen(InspectorScreen(self.index, item, request))
 
     def action_inspect(self) -> None:
-        table = self.table
-        if table.row_count:
-            row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-            self.inspect(row_key.value)
+        self.inspect(self.table.cursor_key)
 
     def action_back(self) -> None:
         if any(f.has_focus for f in self.query("#problems-filter")):

@@ -28,7 +28,7 @@ from batchboard.ui.widgets.virtual_table import VirtualTable
 
 COLUMNS: tuple[Column, ...] = (
     Column("id", "ID", 10, frozen=True),
-    Column("label", "Label", 12, min_width=8, frozen=True, flex=True),
+    Column("label", "Label", 8, frozen=True, flex=True),
     Column("status", "Status", 9, priority=1),
     Column("total", "Total", 7, priority=8, justify="right", numeric=True),
     Column("succeeded", "OK", 7, priority=10, justify="right", numeric=True),

@@ -24,7 +24,8 @@ class Column:
 
     `width` is the text width the column wants. A column with a `min_width` may shrink to it when the table
     is narrow (its text then cut with `…`); a `flex` column takes the spare width, up to `max_width`. Lower
-    `priority` values stay on screen longer; `frozen` columns stay at the left while scrolling sideways.
+    `priority` values stay on screen longer and get their width back first when there is room to spare;
+    `frozen` columns stay at the left while scrolling sideways.
     A `numeric` column is never cut: a value wider than the column widens it, and a column that does not fit
     is moved off to the right whole. `live` columns change with time alone (ages, countdowns): `tick`
     re-reads them for the rows in view."""
@@ -172,9 +173,11 @@ def layout_columns(
     """Lay out `columns` (in their left-to-right order) for a table `view_width` cells wide.
 
     Frozen columns first, at their narrowest; then the others by priority, each if it fits at its
-    narrowest (a column that does not fit is skipped and a later, narrower one may still fit). Spare width
-    then goes back to the shrunk columns (frozen first, then by priority) up to their width, then to the
-    flex ones up to their max width. `widened` holds widths a numeric column grew to for its values."""
+    narrowest (a column that does not fit is skipped and a later, narrower one may still fit); a flex
+    column laid out keeps its `width` from the columns of lower priority that come after it (they come in
+    only if they leave it that much). Spare width then goes back to the shrunk columns by priority (frozen
+    first among equals) up to their width, then to the flex ones up to their max width. `widened` holds
+    widths a numeric column grew to for its values."""
     widened = widened or {}
 
     def want(column: Column) -> int:
@@ -189,14 +192,17 @@ def layout_columns(
         frozen, used = [], 0
     rest = [c for c in columns if c not in frozen]
     fitted: list[Column] = []
+    claimed = sum(want(c) - least(c) for c in frozen if c.flex)
     for column in sorted(rest, key=lambda c: c.priority):
         cells = least(column) + 2 * PADDING
-        if used + cells <= view_width:
+        if used + claimed + cells <= view_width:
             fitted.append(column)
             used += cells
+            if column.flex:
+                claimed += want(column) - least(column)
     widths = {c.key: least(c) for c in (*frozen, *fitted)}
     spare = view_width - used
-    for column in (*frozen, *sorted(fitted, key=lambda c: c.priority)):
+    for column in sorted((*frozen, *fitted), key=lambda c: c.priority):
         grow = min(spare, want(column) - widths[column.key])
         if grow > 0:
             widths[column.key] += grow
