@@ -84,6 +84,7 @@ def test_a_flex_column_keeps_its_width_from_lower_priority_columns() -> None:
     assert layout_columns(columns, 78).shown == ["id", "kind", "message"]
     assert layout_columns(columns, 78).width_of("message") == 40
 
+
 def test_header_labels_are_never_cut() -> None:
     for width in range(20, 220):
         layout = layout_columns(COLUMNS, width)
