@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import orjson
@@ -182,22 +183,105 @@ def test_submit_mentions_earlier_submissions_left_unsent(
 def test_network_errors_are_said_in_plain_words_never_a_traceback(
     tmp_path: Path, emulator: Emulator, sdk: anthropic.Anthropic, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from batchboard.core.store import Store, to_db_time
+    from batchboard.core.submit.intents import _chunk_requests, prepare_file
+    from batchboard.core.submit.validate import validate_file
     from batchboard.emulator import Fault
 
     path = write_jsonl(tmp_path / "in.jsonl", 2)
-    # The create answer is lost and the batch list (to reconcile it) fails too.
-    emulator.faults.add(Fault(kind="drop_after", method="POST", path="/v1/messages/batches", times=1))
+    with Store.open() as store:  # an earlier run sent it, then died before recording the answer
+        submission = prepare_file(store, validate_file(path))
+        store.execute(
+            "UPDATE submission_chunks SET state = 'sending', sent_at = ? WHERE submission_id = ?",
+            (to_db_time(emulator.clock.now()), submission.id),
+        )
+        sdk.messages.batches.create(requests=_chunk_requests(store, submission.id, 0))  # type: ignore[arg-type]
+    # The batch list (to reconcile it) fails.
     emulator.faults.add(Fault(kind="drop_before", method="GET", path="/v1/messages/batches", times=50))
-    assert main(["submit", str(path), "--yes", "--count-tokens", "local"]) == 1
+    assert main(["submit", "--resume", submission.id]) == 1
     err = capsys.readouterr().err
-    assert "Traceback" not in err
-    assert "unconfirmed, will reconcile on next start; nothing was sent twice" in err
-    assert err.startswith("batchboard: ")
-
-    # The next run reconciles first; with the list still failing that is a plain message too.
-    assert main(["submit", str(path), "--yes", "--count-tokens", "local"]) == 1
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    assert "could not be reached or refused" in err
+    assert "Traceback" not in err and err.startswith("batchboard: ")
+    assert "could not be reached or refused" in err and "Nothing was sent twice" in err
     emulator.faults.clear()
+    assert main(["submit", "--resume", submission.id]) == 0
+    assert "recovered, unverified" in capsys.readouterr().out
     assert len(list(sdk.messages.batches.list())) == 1  # nothing was sent twice
+
+
+def test_the_strangers_batch_is_not_adopted_and_resume_asks_before_sending_again(
+    tmp_path: Path,
+    emulator: Emulator,
+    sdk: anthropic.Anthropic,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from batchboard.emulator import Fault
+
+    path = write_jsonl(tmp_path / "in.jsonl", 50)
+    monkeypatch.setenv("BATCHBOARD_DATA_DIR", str(tmp_path / "machine-a"))
+    assert main(["submit", str(path), "--yes", "--count-tokens", "local"]) == 0
+    (batch_a,) = [b.id for b in sdk.messages.batches.list()]
+    capsys.readouterr()
+
+    monkeypatch.setenv("BATCHBOARD_DATA_DIR", str(tmp_path / "machine-b"))
+    emulator.faults.add(Fault(kind="drop_before", method="POST", path="/v1/messages/batches", times=1))
+    assert main(["submit", str(path), "--yes", "--count-tokens", "local", "--json"]) == 1
+    captured = capsys.readouterr()
+    assert "no batch created after the send began has its 50 requests" in captured.err
+    assert "recovered" not in captured.err and batch_a not in captured.err + captured.out
+    report = json.loads(captured.out)
+    (chunk,) = report["submission"]["batches"]
+    assert (chunk["state"], chunk["recovery"], chunk["batch_id"]) == ("unresolved", "none", None)
+    submission_id = report["submission"]["id"]
+
+    # --resume looks once more, then asks: without a terminal and without --yes, it does not send.
+    assert main(["submit", "--resume", submission_id]) == 2
+    assert "not sending again without confirmation" in capsys.readouterr().err
+    assert len(list(sdk.messages.batches.list())) == 1
+    assert main(["submit", "--resume", submission_id, "--yes", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    (chunk,) = report["submission"]["batches"]
+    assert chunk["state"] == "created" and chunk["batch_id"] != batch_a and chunk["recovered"] is None
+    assert {b.id for b in sdk.messages.batches.list()} == {batch_a, chunk["batch_id"]}
+
+
+def test_resume_json_reports_the_candidates_it_would_not_choose_from(
+    tmp_path: Path, emulator: Emulator, sdk: anthropic.Anthropic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from batchboard.core.store import Store, to_db_time
+    from batchboard.core.submit.intents import _chunk_requests, prepare_file
+    from batchboard.core.submit.validate import validate_file
+
+    with Store.open() as store:
+        submission = prepare_file(store, validate_file(write_jsonl(tmp_path / "in.jsonl", 3)))
+        store.execute(
+            "UPDATE submission_chunks SET state = 'sending', sent_at = ? WHERE submission_id = ?",
+            (to_db_time(emulator.clock.now()), submission.id),
+        )
+        requests: Any = _chunk_requests(store, submission.id, 0)
+    two = {sdk.messages.batches.create(requests=requests).id for _ in range(2)}
+    assert main(["submit", "--resume", submission.id, "--json"]) == 2  # asks; no terminal: not sent
+    captured = capsys.readouterr()
+    assert "cannot tell which, if any, is its batch" in captured.err
+    report = json.loads(captured.out)
+    (chunk,) = report["submission"]["batches"]
+    assert chunk["state"] == "unresolved" and chunk["recovery"] == "ambiguous"
+    assert set(chunk["candidates"]) == two
+    assert main(["submit", "--resume", submission.id, "--yes", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {o["outcome"] for o in report["recovery"]} == {"ambiguous"}
+    assert set(report["recovery"][0]["candidates"]) == two
+    assert len(list(sdk.messages.batches.list())) == 3
+
+
+def test_a_429_on_create_counts_down_on_stderr_and_sends(
+    tmp_path: Path, emulator: Emulator, sdk: anthropic.Anthropic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from batchboard.emulator import Fault
+
+    emulator.faults.add(Fault(kind="rate_limit", method="POST", path="/v1/messages/batches", times=1))
+    path = write_jsonl(tmp_path / "in.jsonl", 2)
+    assert main(["submit", str(path), "--yes", "--count-tokens", "local"]) == 0
+    err = capsys.readouterr().err
+    assert "rate limited (HTTP 429): nothing was created; sending again in 1 s" in err
+    assert len(list(sdk.messages.batches.list())) == 1

@@ -12,7 +12,6 @@ import pytest
 from batchboard.core.clock import ManualClock
 from batchboard.core.store import Store, to_db_time
 from batchboard.core.submit.intents import (
-    CREATE_WINDOW,
     SubmitError,
     Submitter,
     _chunk_requests,
@@ -21,6 +20,7 @@ from batchboard.core.submit.intents import (
     prepare_file,
 )
 from batchboard.core.submit.jsonl import Limits, iter_chunk
+from batchboard.core.submit.recovery import mark_for_resend
 from batchboard.core.submit.validate import validate_file
 from batchboard.emulator import Emulator, Fault
 
@@ -49,7 +49,7 @@ async def test_a_dropped_create_answer_resolves_to_the_one_batch_it_made(
 
     assert done.complete
     (chunk,) = done.chunks
-    assert chunk.resolved_by == "reconciled"
+    assert chunk.resolved_by == "reconciled" and chunk.recovery == "unverified"
     batches = await all_batches(client)
     assert [b.id for b in batches] == [chunk.batch_id]  # exactly one batch: nothing was sent twice
     assert store.label(batches[0].id) == "nightly"
@@ -77,13 +77,14 @@ async def test_the_next_start_finds_a_batch_created_just_before_a_crash(
 
     submitter = Submitter(store, client, clock)  # a fresh start
     outcomes = await submitter.reconcile()
-    assert [(o.outcome, o.batch_id) for o in outcomes] == [("found", created.id)]
+    assert [(o.outcome, o.batch_id) for o in outcomes] == [("recovered", created.id)]
+    assert "recovered, unverified" in outcomes[0].message
     done = await submitter.send(submission.id)  # nothing left to send
     assert done.batch_ids == [created.id]
     assert len(await all_batches(client)) == 2
 
 
-async def test_a_lost_answer_with_no_batch_is_not_resent_until_the_window_has_passed(
+async def test_a_lost_answer_with_no_batch_is_said_plainly_and_resent_only_when_the_user_says(
     tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, emulator: Emulator, clock: ManualClock
 ) -> None:
     report = validate_file(write_jsonl(tmp_path / "in.jsonl", 3))
@@ -91,19 +92,21 @@ async def test_a_lost_answer_with_no_batch_is_not_resent_until_the_window_has_pa
     emulator.faults.add(Fault(kind="drop_before", method="POST", path=CREATE, times=1))
     submitter = Submitter(store, client, clock)
 
-    with pytest.raises(SubmitError, match=r"was lost .* It was NOT sent again"):
+    with pytest.raises(SubmitError, match=r"no batch created after the send began .* most likely never"):
         await submitter.send(submission.id)
-    assert load_submission(store, submission.id).chunks[0].state == "sending"
-    with pytest.raises(SubmitError, match="NOT sent again"):
-        await submitter.send(submission.id)  # still inside the window: still not resent
+    (chunk,) = load_submission(store, submission.id).chunks
+    assert (chunk.state, chunk.recovery, chunk.batch_id) == ("unresolved", "none", None)
+    with pytest.raises(SubmitError, match="Nothing was sent twice"):
+        await submitter.send(submission.id)  # not sent again on its own, however often it runs
     assert await all_batches(client) == []
 
-    clock.advance((CREATE_WINDOW.total_seconds()) + 6 * 60)
-    done = await submitter.send(submission.id)  # the window passed with no batch: it was never created
-    assert done.complete and len(await all_batches(client)) == 1
+    mark_for_resend(store, submission.id, 0)  # the user's choice
+    done = await submitter.send(submission.id)
+    assert done.complete and done.chunks[0].resolved_by == "response"
+    assert len(await all_batches(client)) == 1
 
 
-@pytest.mark.parametrize(("kind", "status"), [("rate_limit", "429"), ("overloaded", "529")])
+@pytest.mark.parametrize(("kind", "status"), [("overloaded", "529"), ("rate_limit_for_too_long", "429")])
 async def test_a_refused_create_goes_back_to_pending_and_is_sent_on_resume(
     kind: str,
     status: str,
@@ -115,10 +118,19 @@ async def test_a_refused_create_goes_back_to_pending_and_is_sent_on_resume(
 ) -> None:
     report = validate_file(write_jsonl(tmp_path / "in.jsonl", 2))
     submission = prepare_file(store, report, clock=clock)
-    emulator.faults.add(Fault(kind=kind, method="POST", path=CREATE, times=1))  # type: ignore[arg-type]
+    if kind == "rate_limit_for_too_long":  # a 429 asking for longer than batchboard waits: it stops
+        emulator.faults.add(
+            Fault(kind="rate_limit", method="POST", path=CREATE, times=1, retry_after_ms=900_000)
+        )
+    else:
+        emulator.faults.add(Fault(kind=kind, method="POST", path=CREATE, times=1))  # type: ignore[arg-type]
     submitter = Submitter(store, client, clock)
-    with pytest.raises(SubmitError, match=f"was not created: HTTP {status}.*--resume {submission.id}"):
+    with pytest.raises(
+        SubmitError, match=f"was not created: HTTP {status}.*--resume {submission.id}"
+    ) as said:
         await submitter.send(submission.id)
+    if status == "429":
+        assert "asked to wait 900 s, longer than batchboard waits (120 s)" in str(said.value)
     assert load_submission(store, submission.id).chunks[0].state == "pending"
     assert await all_batches(client) == []
     done = await submitter.send(submission.id)
@@ -174,7 +186,7 @@ async def test_a_lost_answer_and_a_failing_batch_list_is_a_submit_error_not_an_s
 ) -> None:
     report = validate_file(write_jsonl(tmp_path / "in.jsonl", 3))
     submission = prepare_file(store, report, clock=clock)
-    emulator.faults.add(Fault(kind="drop_after", method="POST", path=CREATE, times=1))
+    await crash_after_create(store, client, clock, submission.id)
     emulator.faults.add(Fault(kind="drop_before", method="GET", path=CREATE, times=50))
 
     with pytest.raises(SubmitError, match="unconfirmed, will reconcile on next start; nothing was sent"):
@@ -189,6 +201,46 @@ async def test_a_lost_answer_and_a_failing_batch_list_is_a_submit_error_not_an_s
     done = await Submitter(store, client, clock).send(submission.id)
     assert done.complete and done.chunks[0].resolved_by == "reconciled"
     assert len(await all_batches(client)) == 1
+
+
+async def test_a_batch_list_that_cannot_be_read_before_sending_sends_nothing(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, emulator: Emulator, clock: ManualClock
+) -> None:
+    submission = prepare_file(store, validate_file(write_jsonl(tmp_path / "in.jsonl", 2)), clock=clock)
+    emulator.faults.add(Fault(kind="api_error", method="GET", path=CREATE, times=1))
+    with pytest.raises(SubmitError, match=r"was not sent: the batch list.*HTTP 500.*Nothing was sent"):
+        await Submitter(store, client, clock).send(submission.id)
+    assert load_submission(store, submission.id).chunks[0].state == "pending"
+    assert await all_batches(client) == []
+
+
+async def crash_after_create(
+    store: Store,
+    client: anthropic.AsyncAnthropic,
+    clock: ManualClock,
+    submission_id: str,
+    requests: list[dict[str, Any]] | None = None,
+) -> Any:
+    """What a process killed right after its create left: the chunk `sending`, with the floor its look at
+    the batch list gave, and a batch on the account (of `requests`, by default the chunk's own)."""
+    from batchboard.core.gateway.submit import batches_before_send
+    from batchboard.core.submit.recovery import floor_for
+
+    before = await batches_before_send(client)
+    floor, seen = floor_for(store, before, clock.now())
+    store.execute(
+        "UPDATE submission_chunks SET state = 'sending', sent_at = ?, floor_at = ?, seen_ids = ? "
+        "WHERE submission_id = ?",
+        (
+            to_db_time(clock.now()),
+            to_db_time(floor) if floor else None,
+            orjson.dumps(seen).decode(),
+            submission_id,
+        ),
+    )
+    clock.advance(1)
+    body: Any = requests if requests is not None else _chunk_requests(store, submission_id, 0)
+    return await client.messages.batches.create(requests=body)
 
 
 def test_a_big_submission_is_committed_in_parts_and_a_failure_leaves_nothing(

@@ -21,7 +21,7 @@ from batchboard.core.results.index import ResultsIndex
 from batchboard.core.results.ingest import ingest
 from batchboard.core.results.schema import RETRYABLE_ERRORS
 from batchboard.core.store import Store
-from batchboard.core.submit.intents import Submitter, prepare_file, submission_for_batch
+from batchboard.core.submit.intents import Submitter, load_submission, prepare_file, submission_for_batch
 from batchboard.core.submit.validate import validate_file
 from batchboard.emulator import Emulator, EmulatorSettings
 from batchboard.ui.screens.submit import RetryScreen, SubmitScreen, complete_path
@@ -215,11 +215,11 @@ async def test_reconcile_on_start_recovers_a_batch_whose_answer_was_lost(
     )
     requests: Any = _chunk_requests(store, submission.id, 0)
     created = await client.messages.batches.create(requests=requests)  # sent; then the process died
-    lines = await reconcile_on_start(store, client, clock)
-    assert lines == [
-        f"Recovered {created.id} for submission {submission.id} (its answer was lost; not sent again)"
-    ]
-    assert await reconcile_on_start(store, client, clock) == []
+    (notice,) = await reconcile_on_start(store, client, clock)
+    assert notice.title == "Submission recovered, unverified" and notice.ask is None
+    assert notice.message.startswith(f"batch 1 of 1 of submission {submission.id}: recovered, unverified")
+    assert created.id in notice.message
+    assert await reconcile_on_start(store, client, clock) == []  # unverified until its results are here
 
 
 async def test_the_job_view_shows_the_chain_latest_outcomes_and_cost(
@@ -249,3 +249,76 @@ async def test_the_job_view_shows_the_chain_latest_outcomes_and_cost(
     assert "10 requests; latest outcomes: " in text
     for kind, count in expected.totals.items():
         assert f"{count:,} {kind}" in text
+
+
+# ------------------------------------------------------------------------------ recovery in the dashboard
+
+
+def dashboard_app(emulator: Emulator, store: Store, clock: ManualClock) -> Any:
+    from tests.ui.conftest import connect_to
+
+    from batchboard.ui.app import make_app
+
+    settings = Settings(poll_interval=3600.0, fetch_results_days=0)
+    return make_app(connect=connect_to(emulator), settings=settings, store=store, clock=clock)
+
+
+async def test_the_dashboard_says_unverified_shows_it_in_the_detail_and_verifies_it_from_its_results(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, clock: ManualClock, emulator: Emulator
+) -> None:
+    from tests.ui.conftest import detail_text, first_round, wait_until
+
+    from .test_submit_crash_safety import crash_after_create
+
+    submission = prepare_file(store, validate_file(write_jsonl(tmp_path / "in.jsonl", 3)), clock=clock)
+    created = await crash_after_create(store, client, clock, submission.id)
+    app = dashboard_app(emulator, store, clock)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await first_round(pilot)
+        title = "Submission recovered, unverified"
+        await wait_until(pilot, lambda: any(n.title == title for n in app._notifications))
+        await wait_until(pilot, lambda: created.id in app.book.batches)
+        app.open_detail(created.id)
+        await pilot.pause()
+        text = detail_text(app)
+        assert "Recovered" in text and "recovered, unverified" in text
+
+        clock.advance(120)  # it ends; its results come (here, fetched by hand) and it is checked
+        with anthropic.Anthropic(api_key=API_KEY, base_url=emulator.base_url, max_retries=0) as sync:
+            ingest(created.id, ResultsIndex(store), client=sync)
+        app.dashboard.results_ready(created.id)
+        await wait_until(
+            pilot, lambda: any(n.title == "Recovered batch verified" for n in app._notifications)
+        )
+        app.screen.refresh_view()  # type: ignore[attr-defined]
+        await wait_until(pilot, lambda: "recovered, verified" in detail_text(app))
+
+
+async def test_the_dashboard_asks_before_sending_again_a_chunk_whose_batch_was_never_found(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, clock: ManualClock, emulator: Emulator
+) -> None:
+    from tests.ui.conftest import first_round, wait_until
+
+    from batchboard.emulator import Fault
+    from batchboard.ui.screens.submit import ResendScreen
+
+    submission = prepare_file(store, validate_file(write_jsonl(tmp_path / "in.jsonl", 2)), clock=clock)
+    emulator.faults.add(Fault(kind="drop_before", method="POST", path="/v1/messages/batches", times=1))
+    with pytest.raises(Exception, match="most likely never created"):
+        await Submitter(store, client, clock).send(submission.id)
+
+    for choice, sent in (("w", 0), ("r", 1)):  # keep waiting (asked again next start), then re-send
+        app = dashboard_app(emulator, store, clock)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await first_round(pilot)
+            await wait_until(pilot, lambda app=app: isinstance(app.screen, ResendScreen))
+            shown = "\n".join(str(s.render()) for s in app.screen.query(Static).results(Static))
+            assert "no batch created after the send began" in shown and "recovered" not in shown
+            await pilot.press(choice)
+            if sent:
+                await wait_until(
+                    pilot, lambda app=app: any(n.title == "Sent again" for n in app._notifications)
+                )
+            await pilot.pause()
+        assert len([b async for b in client.messages.batches.list()]) == sent
+    assert load_submission(store, submission.id).complete

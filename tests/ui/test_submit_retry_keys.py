@@ -413,9 +413,11 @@ async def test_a_submission_whose_answer_was_lost_is_recovered_at_start_not_rese
     created = await client.messages.batches.create(requests=requests)  # sent; then the process died
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await first_round(pilot)
-        await wait_until(pilot, lambda: any(n.title == "Submission recovered" for n in app._notifications))
-        (note,) = [n for n in app._notifications if n.title == "Submission recovered"]
-        assert note.message.startswith(f"Recovered {created.id} for submission {submission.id}")
+        title = "Submission recovered, unverified"
+        await wait_until(pilot, lambda: any(n.title == title for n in app._notifications))
+        (note,) = [n for n in app._notifications if n.title == title]
+        assert f"of submission {submission.id}: recovered, unverified" in note.message
+        assert created.id in note.message
         await wait_until(pilot, lambda: created.id in app.book.batches)
         assert app.book.label(created.id) == SHOWN
         assert app.is_running

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from batchboard.core.submit.estimate import Estimate
     from batchboard.core.submit.intents import Submission
     from batchboard.core.submit.jsonl import ModelTally, Report
+    from batchboard.core.submit.recovery import Recovered
 
 COUNT_CHOICES = ("auto", "sample", "all", "local")
 
@@ -209,25 +210,55 @@ async def _estimate(
         return await counted_estimate(tallies, requests, client, mode=mode, settings=settings)
 
 
-async def _send(args: argparse.Namespace, settings: Settings, store: Store, submission_id: str) -> Submission:
+async def _send(
+    args: argparse.Namespace,
+    settings: Settings,
+    store: Store,
+    submission_id: str,
+    result: dict[str, Any],
+    *,
+    resume: bool = False,
+) -> Submission:
+    """Reconcile and verify what earlier runs left open (saying each outcome), let the user decide on this
+    submission's unresolved chunks (`--resume`), then send what is pending. On a failure the report (with
+    `--json`) still says where every chunk stands."""
     from batchboard.core.gateway.client import make_client
-    from batchboard.core.submit.intents import SubmitError, Submitter, open_submissions
+    from batchboard.core.submit.intents import SubmitError, Submitter, load_submission, open_submissions
 
     async with make_client(connection_from_args(args, settings)) as client:
-        submitter = Submitter(store, client)
-        for outcome in await submitter.reconcile():  # earlier runs' lost answers first
-            if outcome.outcome == "found":
-                _say(
-                    args, f"recovered {outcome.batch_id} for an earlier submission ({outcome.submission_id})"
-                )
+        submitter = Submitter(store, client, on_wait=_countdown(args))
+        outcomes = await submitter.reconcile()  # earlier runs' lost answers first
+        outcomes += await asyncio.to_thread(_verify, args, settings, store)
+        result["recovery"] = [
+            {
+                "submission": o.submission_id,
+                "batch": o.chunk + 1,
+                "outcome": o.outcome,
+                "batch_id": o.batch_id,
+                "candidates": list(o.candidates),
+                "message": o.message,
+            }
+            for o in outcomes
+        ]
+        for outcome in outcomes:
+            _say(args, outcome.message)
         for earlier in open_submissions(store):
             if earlier.id != submission_id:
-                unsent = sum(1 for c in earlier.chunks if c.state != "created")
+                waiting = sum(1 for c in earlier.chunks if c.state != "created")
                 _say(
                     args,
-                    f"note: earlier submission {earlier.id} has {unsent} batch(es) not created; "
-                    f"'batchboard submit --resume {earlier.id}' sends them",
+                    f"note: earlier submission {earlier.id} has {waiting} batch(es) not created; "
+                    f"'batchboard submit --resume {earlier.id}' sends them (it asks first where an answer "
+                    "was lost)",
                 )
+        if resume:
+            try:
+                _decide(args, store, submission_id)
+            except CommandError:  # could not ask: with --json, still say where every chunk stands
+                if args.json:
+                    result["submission"] = _submission_json(load_submission(store, submission_id))
+                    print(json.dumps(result, indent=2, ensure_ascii=False))
+                raise
 
         def announce(chunk: Any) -> None:
             _say(args, f"created {chunk.batch_id} ({chunk.request_count:,} requests)")
@@ -235,10 +266,106 @@ async def _send(args: argparse.Namespace, settings: Settings, store: Store, subm
         try:
             return await submitter.send(submission_id, on_chunk=announce)
         except SubmitError as error:
+            result["submission"] = _submission_json(load_submission(store, submission_id))
+            if args.json:
+                print(json.dumps(result, indent=2, ensure_ascii=False))
             raise CommandError(str(error)) from error
 
 
+def _decide(args: argparse.Namespace, store: Store, submission_id: str) -> None:
+    """`--resume`: each chunk whose batch could not be identified is sent again only once the user says so
+    (or gave --yes); otherwise it is left as it is, to decide later."""
+    from batchboard.core.submit.intents import UNRESOLVED, load_submission
+    from batchboard.core.submit.recovery import mark_for_resend
+
+    submission = load_submission(store, submission_id)
+    for chunk in submission.chunks:
+        if chunk.state != UNRESOLVED:
+            continue
+        where = f"batch {chunk.chunk + 1} of {len(submission.chunks)}"
+        if chunk.candidates:
+            _say(args, f"{where}: batches that could be it (not taken): {', '.join(chunk.candidates)}")
+        if _ask(
+            args, f"Send {where} of submission {submission_id} again ({chunk.request_count:,} requests)?"
+        ):
+            mark_for_resend(store, submission_id, chunk.chunk)
+        else:
+            _say(args, f"{where} left as it is; 'batchboard submit --resume {submission_id}' asks again")
+
+
+def _ask(args: argparse.Namespace, question: str) -> bool:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise CommandError(
+            "not sending again without confirmation: run it in a terminal, or add --yes", EXIT_USAGE
+        )
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def _verify(args: argparse.Namespace, settings: Settings, store: Store) -> list[Recovered]:
+    """Recovered batches are checked against their results: fetched for this when the batch has ended.
+    Blocking (downloads): run in a thread."""
+    from batchboard.core.gateway.client import make_sync_client
+    from batchboard.core.results.index import ResultsIndex
+    from batchboard.core.results.ingest import IngestError, ingest
+    from batchboard.core.submit.recovery import Recovered, unverified_batches, verify
+
+    waiting = unverified_batches(store)
+    if not waiting:
+        return []
+    index = ResultsIndex(store)
+    notes: list[Recovered] = []
+    with make_sync_client(connection_from_args(args, settings)) as client:
+        for batch_id in waiting:
+            try:
+                ingest(batch_id, index, client=client, settings=settings)
+            except IngestError as error:
+                row = store.query(
+                    "SELECT submission_id, chunk FROM submission_chunks WHERE batch_id = ?", (batch_id,)
+                )
+                sid, chunk = row[0]
+                notes.append(
+                    Recovered(
+                        sid,
+                        chunk,
+                        "unverified",
+                        f"{batch_id} (submission {sid}): recovered, unverified: {error}. Its custom_ids are "
+                        f"checked once its results are here ('batchboard submit --resume {sid}' or the "
+                        "dashboard).",
+                        batch_id,
+                    )
+                )
+    return verify(store, index, waiting) + notes
+
+
+def _countdown(args: argparse.Namespace) -> Callable[[int], None]:
+    """Says on stderr how long until a rate-limited create is sent again (a live countdown on a terminal,
+    one line otherwise)."""
+    live = sys.stderr.isatty()
+    said = False
+
+    def show(seconds: int) -> None:
+        nonlocal said
+        if seconds == 0:
+            if live and said:
+                print(file=sys.stderr)
+            said = False
+            return
+        text = f"rate limited (HTTP 429): nothing was created; sending again in {seconds} s"
+        if live:
+            print(f"\r{text}\x1b[K", end="", file=sys.stderr, flush=True)
+        elif not said:
+            print(text, file=sys.stderr, flush=True)
+        said = True
+
+    return show
+
+
 def _submission_json(submission: Submission) -> dict[str, Any]:
+    from batchboard.core.submit.recovery import recovered_label
+
     return {
         "id": submission.id,
         "kind": submission.kind,
@@ -251,6 +378,11 @@ def _submission_json(submission: Submission) -> dict[str, Any]:
                 "requests": c.request_count,
                 "state": c.state,
                 "resolved_by": c.resolved_by,
+                "recovery": c.recovery,
+                "recovered": recovered_label(c),
+                "candidates": list(c.candidates),
+                "duplicate_batch_id": c.duplicate_batch_id,
+                "message": c.error,
             }
             for c in submission.chunks
         ],
@@ -280,9 +412,11 @@ async def _submit(args: argparse.Namespace) -> int:
 
     settings = load_settings_quietly()
     if args.resume:
+        resumed: dict[str, Any] = {}
         with open_store() as store:
-            submission = await _send(args, settings, store, args.resume)
-        return _finish(args, {"submission": _submission_json(submission)}, submission)
+            submission = await _send(args, settings, store, args.resume, resumed, resume=True)
+        resumed["submission"] = _submission_json(submission)
+        return _finish(args, resumed, submission)
     path = Path(args.file)
 
     from batchboard.core.submit.rules import accepted_models
@@ -315,7 +449,7 @@ async def _submit(args: argparse.Namespace) -> int:
         return 0
     with open_store() as store:
         submission = await asyncio.to_thread(prepare_file, store, report, label=args.label)
-        submission = await _send(args, settings, store, submission.id)
+        submission = await _send(args, settings, store, submission.id, result)
     result["submission"] = _submission_json(submission)
     return _finish(args, result, submission)
 
@@ -412,7 +546,7 @@ async def _retry(args: argparse.Namespace) -> int:
             return 0
         label = args.label or store.label(args.batch_id)
         submission = prepare_requests(store, plan.requests, parent_batch_id=args.batch_id, label=label)
-        submission = await _send(args, settings, store, submission.id)
+        submission = await _send(args, settings, store, submission.id, result)
     result["submission"] = _submission_json(submission)
     return _finish(args, result, submission)
 

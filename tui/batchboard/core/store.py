@@ -246,6 +246,20 @@ class Store:
                 self._db.executescript(script)
                 self._applied_schemas.add(name)
 
+    def ensure_columns(self, table: str, columns: dict[str, str]) -> None:
+        """Add to `table` (a registered module's) whichever of `columns` (name -> SQL type) it lacks: how
+        such a table gains columns in an existing database, as `CREATE TABLE IF NOT EXISTS` cannot. Cheap
+        after the first call on a connection."""
+        key = f"{table}:{','.join(columns)}"
+        if key in self._applied_schemas:
+            return
+        with self.transaction() as db:
+            present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns.items():
+                if name not in present:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        self._applied_schemas.add(key)
+
     # ------------------------------------------------------------------------------- generic access
 
     def vacuum(self) -> None:

@@ -163,6 +163,26 @@ def _status_failure(exc: BaseException, status: int) -> Failure:
     )
 
 
+def retry_after(exc: BaseException) -> float | None:
+    """The seconds a 429 (or 529) asks to wait before trying again, from its `retry-after-ms` or
+    `retry-after` header (as the SDK reads them), or None when it gives none."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) / scale
+        except ValueError:
+            continue  # an HTTP date: not worth parsing for a wait this short
+        if seconds >= 0:
+            return seconds
+    return None
+
+
 def _printable_or_none(value: object) -> str | None:
     return printable(str(value)) if value else None
 

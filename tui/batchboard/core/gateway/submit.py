@@ -1,5 +1,6 @@
 """The submit path's SDK calls: create one batch with the body streamed from the store (the SDK's own
-retries off), and page through the batch list when a create's answer was lost."""
+retries off), look at the newest batches just before a create, and page through the batch list when a
+create's answer was lost."""
 
 from __future__ import annotations
 
@@ -33,3 +34,14 @@ async def newest_batches(client: AsyncAnthropic, page_size: int = 100) -> AsyncI
     """Every batch, newest first, fetched a page at a time as the caller reads on."""
     async for item in client.messages.batches.list(limit=page_size):
         yield Batch.from_api(item)
+
+
+#: How many of the newest batches are read just before a create: they, and everything older, existed before
+#: the send began (a page covers batches created in the same instant as the newest).
+BEFORE_SEND_PAGE = 20
+
+
+async def batches_before_send(client: AsyncAnthropic, limit: int = BEFORE_SEND_PAGE) -> list[Batch]:
+    """The newest batches on the account (one page, newest first), read just before a create."""
+    page = await client.messages.batches.list(limit=limit)
+    return [Batch.from_api(item) for item in page.data]

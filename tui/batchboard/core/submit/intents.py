@@ -4,20 +4,25 @@ The API never gives requests back, and a create whose answer was lost may still 
 
 1. `prepare_*` writes a submission (its chunks and every request's params, keyed by custom_id) before
    anything is sent.
-2. `send` marks a chunk `sending` with the time, calls create with the SDK's own retries off (a retried
-   create after a dropped connection is exactly how a batch gets sent twice), and records the batch id.
-3. When the answer is lost, `reconcile` looks for the batch in the batch list (created within a window
-   around the send time, with the chunk's request count) instead of sending again; a chunk that is still
-   unmatched once the window has passed was never created and goes back to `pending`.
+2. `send` looks at the batch list first (what exists before the send began is never taken for this
+   chunk's batch later), marks the chunk `sending` with the time and that floor, calls create with the
+   SDK's own retries off (a retried create after a dropped connection is exactly how a batch gets sent
+   twice), and records the batch id.
+3. When the answer is lost, `recovery.reconcile` looks for the batch (created after the send began, with
+   the chunk's request count, recorded by no submission, unknown to this store before the send) instead of
+   sending again. One candidate is recorded *unverified* until its results show the chunk's custom_ids; none
+   or several leave the chunk `unresolved`, for the user to re-send or leave (see `recovery`).
 
-Every later start (the CLI's submit and retry, the app) calls `reconcile` first. Lineage: a retry's
-submission names its parent batch, which is how a job (a batch and its retries) is assembled.
+Every later start (the CLI's submit and retry, the app) reconciles first. Lineage: a retry's submission
+names its parent batch, which is how a job (a batch and its retries) is assembled.
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,14 +31,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from batchboard.core.clock import Clock, SystemClock
-from batchboard.core.gateway.errors import ApiError, classify, sdk_error
-from batchboard.core.gateway.submit import create_batch, newest_batches
+from batchboard.core.gateway.errors import ApiError, classify, retry_after, sdk_error
+from batchboard.core.gateway.submit import batches_before_send, create_batch
 from batchboard.core.models import Batch
 from batchboard.core.store import Store, from_db_time, register_schema, to_db_time
 from batchboard.core.submit.jsonl import BODY_OVERHEAD, Limits, Report, iter_chunk, serialized_size
 
 if TYPE_CHECKING:
     from batchboard.core.gateway.client import AsyncAnthropic
+    from batchboard.core.submit.recovery import Recovered
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -51,11 +57,18 @@ CREATE TABLE IF NOT EXISTS submission_chunks (
     chunk INTEGER NOT NULL,
     request_count INTEGER NOT NULL,
     body_bytes INTEGER NOT NULL,
-    state TEXT NOT NULL,                -- 'pending', 'sending' (answer not seen yet) or 'created'
+    state TEXT NOT NULL,                -- 'pending', 'sending' (answer not seen yet), 'created',
+                                        -- 'unresolved' (the user decides) or 'duplicate' (see below)
     sent_at TEXT,                       -- when the last create call for it started
     batch_id TEXT,
     resolved_by TEXT,                   -- 'response', 'reconciled' or 'attached'
     error TEXT,
+    floor_at TEXT,                      -- the service's time before which no batch can be this send's
+    seen_ids TEXT,                      -- JSON: batches listed just before the send (never candidates)
+    recovery TEXT,                      -- created: 'unverified' or 'verified' (a reconciled batch);
+                                        -- unresolved: 'none', 'ambiguous' or 'mismatch'
+    candidates TEXT,                    -- JSON: the batches an unresolved chunk could not choose from
+    duplicate_batch_id TEXT,            -- the id the service answered with, recorded elsewhere already
     PRIMARY KEY (submission_id, chunk)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS submission_chunks_by_batch
@@ -69,11 +82,25 @@ CREATE TABLE IF NOT EXISTS submission_requests (
     PRIMARY KEY (submission_id, custom_id)
 );
 CREATE INDEX IF NOT EXISTS submission_requests_by_chunk ON submission_requests (submission_id, chunk);
+CREATE TABLE IF NOT EXISTS foreign_batches (
+    batch_id TEXT PRIMARY KEY,          -- a batch this store knows is not one of its submissions'
+    reason TEXT NOT NULL,
+    noted_at TEXT NOT NULL
+);
 """
 register_schema("submissions", SCHEMA)
+#: Columns added since the first release of the table: added to an older store when it is first used.
+_ADDED_CHUNK_COLUMNS = {
+    "floor_at": "TEXT",
+    "seen_ids": "TEXT",
+    "recovery": "TEXT",
+    "candidates": "TEXT",
+    "duplicate_batch_id": "TEXT",
+}
 
-#: A batch created for a chunk shows up in the list with a created_at near the send time: allow for clock
-#: skew before it and a slow create (a 256 MB upload, the SDK's timeout) after it.
+#: A batch created for a chunk shows up in the list with a created_at after the send began: allow for a slow
+#: create (a 256 MB upload, the SDK's timeout) after it, and when the service's clock is not known (a chunk
+#: sent by an older version), for clock skew before it.
 CLOCK_SKEW = timedelta(minutes=5)
 CREATE_WINDOW = timedelta(minutes=30)
 INSERT_ROWS = 2_000
@@ -81,9 +108,12 @@ INSERT_ROWS = 2_000
 COMMIT_ROWS = 5_000
 BODY_PAGE_ROWS = 1_000
 
-PENDING, SENDING, CREATED = "pending", "sending", "created"
+PENDING, SENDING, CREATED, UNRESOLVED, DUPLICATE = "pending", "sending", "created", "unresolved", "duplicate"
+#: A created chunk's batch found by reconciling: unverified until its results show the chunk's custom_ids.
+UNVERIFIED, VERIFIED = "unverified", "verified"
 _CHUNK_COLUMNS = (
-    "submission_id, chunk, request_count, body_bytes, state, sent_at, batch_id, resolved_by, error"
+    "submission_id, chunk, request_count, body_bytes, state, sent_at, batch_id, resolved_by, error, "
+    "floor_at, recovery, candidates, duplicate_batch_id"
 )
 
 
@@ -102,6 +132,15 @@ class ChunkState:
     batch_id: str | None
     resolved_by: str | None
     error: str | None
+    floor_at: datetime | None = None
+    recovery: str | None = None
+    """'unverified' / 'verified' for a reconciled batch; 'none' / 'ambiguous' / 'mismatch' when unresolved."""
+    candidates: tuple[str, ...] = ()
+    duplicate_batch_id: str | None = None
+
+    @property
+    def unverified(self) -> bool:
+        return self.state == CREATED and self.recovery == UNVERIFIED
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,22 +163,14 @@ class Submission:
         return all(c.state == CREATED for c in self.chunks)
 
 
-@dataclass(frozen=True, slots=True)
-class Reconciled:
-    """What `reconcile` did with one open chunk."""
-
-    submission_id: str
-    chunk: int
-    outcome: str  # 'found' (the batch exists: recorded), 'not_sent' (back to pending), 'unconfirmed'
-    batch_id: str | None = None
-
-
 # ------------------------------------------------------------------------------------------ store access
 
 
 def _ready(store: Store) -> Store:
-    """Make sure these tables exist: a store opened before this module was imported has not created them."""
+    """Make sure these tables exist (a store opened before this module was imported has not created them)
+    with every column (an older store's table gains the newer ones)."""
     store.ensure_schemas()
+    store.ensure_columns("submission_chunks", _ADDED_CHUNK_COLUMNS)
     return store
 
 
@@ -168,7 +199,7 @@ def _chunks(store: Store, submission_id: str) -> tuple[ChunkState, ...]:
 
 
 def _chunk_state(row: tuple[Any, ...]) -> ChunkState:
-    sid, chunk, count, size, state, sent_at, batch_id, resolved_by, error = row
+    sid, chunk, count, size, state, sent_at, batch_id, resolved_by, error, floor, recovery, found, dup = row
     return ChunkState(
         sid,
         chunk,
@@ -179,6 +210,10 @@ def _chunk_state(row: tuple[Any, ...]) -> ChunkState:
         batch_id,
         resolved_by,
         error,
+        from_db_time(floor) if floor else None,
+        recovery,
+        tuple(orjson.loads(found)) if found else (),
+        dup,
     )
 
 
@@ -454,16 +489,74 @@ async def _chunk_body(store: Store, submission_id: str, chunk: int) -> AsyncIter
     yield b"]}"
 
 
+#: A 429 on create guarantees nothing was created: wait out its retry-after and send again, up to this long
+#: each time and this many times; beyond that the chunk stays pending for `--resume`.
+RATE_LIMIT_MAX_WAIT = 120.0
+RATE_LIMIT_WAITS = 3
+#: Called with the seconds left before sending again after a 429 (once a second), and 0 when it sends.
+WaitCallback = Callable[[int], None]
+
+
+def record_created(
+    store: Store, submission_id: str, chunk: int, batch: Batch, how: str, label: str | None, now: datetime
+) -> None:
+    """Record `batch` as the chunk's (`how`: 'response', or 'reconciled', which is unverified until
+    `recovery.verify`), unless the store knows its id under another identity: then the id is kept on the
+    chunk as a duplicate, reported in its error, and never merged with the other."""
+    from batchboard.core.submit.recovery import duplicate_message, identity_conflict
+
+    conflict = identity_conflict(store, batch, submission_id, chunk)
+    if conflict is None:
+        try:
+            _set_chunk(
+                store,
+                submission_id,
+                chunk,
+                state=CREATED,
+                batch_id=batch.id,
+                resolved_by=how,
+                recovery=UNVERIFIED if how == "reconciled" else None,
+                candidates=None,
+                error=None,
+            )
+        except sqlite3.IntegrityError:  # recorded by another process meanwhile
+            conflict = identity_conflict(store, batch, submission_id, chunk) or "another submission's batch"
+        else:
+            if label:
+                store.set_label(batch.id, label)
+            store.record_batches([batch], now=now)
+            return
+    _set_chunk(
+        store,
+        submission_id,
+        chunk,
+        state=DUPLICATE,
+        duplicate_batch_id=batch.id,
+        error=duplicate_message(submission_id, chunk, batch.id, conflict),
+    )
+
+
 class Submitter:
     """Sends prepared submissions through the safe path and reconciles lost answers.
 
     `client` is the SDK's AsyncAnthropic; creates go out with `max_retries=0` (see the module docstring).
+    `sleep` is how it waits out a 429's retry-after (tests pass one that returns at once).
     """
 
-    def __init__(self, store: Store, client: AsyncAnthropic, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        client: AsyncAnthropic,
+        clock: Clock | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        on_wait: WaitCallback | None = None,
+    ) -> None:
         self.store = _ready(store)
         self.client = client
         self.clock = clock or SystemClock()
+        self.sleep = sleep or asyncio.sleep
+        self.on_wait = on_wait
 
     async def send(
         self, submission_id: str, *, on_chunk: Callable[[ChunkState], None] | None = None
@@ -471,47 +564,106 @@ class Submitter:
         """Create a batch for every chunk still pending; reconcile any whose answer was lost.
 
         Raises SubmitError (with what was and was not sent) when a chunk cannot be created or confirmed;
-        what was recorded stays recorded, so running it again carries on where it stopped.
+        what was recorded stays recorded, so running it again carries on where it stopped. A chunk left
+        `unresolved` is not sent again here: `recovery.mark_for_resend` is the user's choice to.
         """
         submission = load_submission(self.store, submission_id)
         if any(c.state == SENDING for c in submission.chunks):
             await self._reconcile_or_explain(submission_id)
             submission = load_submission(self.store, submission_id)
         for chunk in submission.chunks:
-            if chunk.state == SENDING:
-                raise SubmitError(self._unconfirmed_message(chunk))
             if chunk.state == PENDING:
                 state = await self._send_chunk(submission, chunk)
                 if on_chunk is not None:
                     on_chunk(state)
+        # Chunks left for the user (no batch identified, or an id known under another identity), and any
+        # still unconfirmed, were not sent: said together, once the others are sent.
+        waiting = [
+            c for c in _chunks(self.store, submission_id) if c.state in (SENDING, UNRESOLVED, DUPLICATE)
+        ]
+        if waiting:
+            raise SubmitError(" ".join(c.error or self._unconfirmed_message(c) for c in waiting))
         return load_submission(self.store, submission_id)
 
     async def _send_chunk(self, submission: Submission, chunk: ChunkState) -> ChunkState:
         sid, index = submission.id, chunk.chunk
-        # The intent is durable before the request leaves: a crash from here on is reconciled, never resent.
-        _set_chunk(self.store, sid, index, state=SENDING, sent_at=to_db_time(self.clock.now()), error=None)
-        try:
-            batch = await create_batch(self.client, _chunk_body(self.store, sid, index))
-        except sdk_error() as exc:
-            failure = classify(exc)
-            if failure.did_nothing:
+        where = f"batch {index + 1} of {len(submission.chunks)}"
+        waits = 0
+        while True:
+            before = await self._look_before_sending(sid, index, where)
+            # The intent is durable before the request leaves: a crash from here on is reconciled, never
+            # resent, and nothing listed before this moment is ever taken for this chunk's batch.
+            from batchboard.core.submit.recovery import floor_for
+
+            sent_at = self.clock.now()
+            floor, seen = floor_for(self.store, before, sent_at)
+            _set_chunk(
+                self.store,
+                sid,
+                index,
+                state=SENDING,
+                sent_at=to_db_time(sent_at),
+                floor_at=to_db_time(floor) if floor else None,
+                seen_ids=orjson.dumps(seen).decode(),
+                recovery=None,
+                candidates=None,
+                error=None,
+            )
+            try:
+                batch = await create_batch(self.client, _chunk_body(self.store, sid, index))
+            except sdk_error() as exc:
+                failure = classify(exc)
+                if not failure.did_nothing:
+                    # The answer was lost (dropped connection, timeout, 5xx): the batch may exist. Look,
+                    # don't resend.
+                    _set_chunk(self.store, sid, index, error=failure.message)
+                    await self._reconcile_or_explain(sid, index)
+                    state = self._chunk(sid, index)
+                    if state.state != CREATED:
+                        raise SubmitError(state.error or self._unconfirmed_message(state)) from exc
+                    return state
                 # Refused (4xx, or 529 which is answered before any work) or never received: nothing was
-                # created, so it is safe to send again later.
+                # created, so it is safe to send again.
                 message = failure.message
                 _set_chunk(self.store, sid, index, state=PENDING, error=message)
-                raise SubmitError(
-                    f"batch {index + 1} of {len(submission.chunks)} was not created: {message}. "
-                    f"Nothing of it was sent; run 'batchboard submit --resume {sid}' to try again."
-                ) from exc
-            # The answer was lost (dropped connection, timeout, 5xx): the batch may exist. Look, don't resend.
-            _set_chunk(self.store, sid, index, error=failure.message)
-            await self._reconcile_or_explain(sid, index)
+                wait = retry_after(exc) if failure.status == 429 else None
+                if wait is not None and wait <= RATE_LIMIT_MAX_WAIT and waits < RATE_LIMIT_WAITS:
+                    waits += 1
+                    await self._wait(wait)
+                    continue
+                raise SubmitError(_not_created(where, sid, message, wait)) from exc
+            from batchboard.core.submit.recovery import note_service_clock
+
+            note_service_clock(self.store, batch.created_at, self.clock.now())
+            self._record_created(sid, index, batch, "response", submission.label)
             state = self._chunk(sid, index)
-            if state.state != CREATED:
-                raise SubmitError(self._unconfirmed_message(state)) from exc
+            if state.state == DUPLICATE:
+                raise SubmitError(state.error or "duplicate batch id")
             return state
-        self._record_created(sid, index, batch, "response", submission.label)
-        return self._chunk(sid, index)
+
+    async def _look_before_sending(self, sid: str, index: int, where: str) -> list[Batch]:
+        """The newest batches on the account, just before a send: none of them can be its batch."""
+        try:
+            return await batches_before_send(self.client)
+        except (sdk_error(), ApiError) as exc:
+            said = classify(exc).message
+            _set_chunk(self.store, sid, index, state=PENDING, error=said)
+            raise SubmitError(
+                f"{where} was not sent: the batch list, read just before sending, could not be read "
+                f"({said}). Nothing was sent; 'batchboard submit --resume {sid}' tries again."
+            ) from exc
+
+    async def _wait(self, seconds: float) -> None:
+        """Wait out a 429's retry-after, saying every second how long is left."""
+        remaining = seconds
+        while remaining > 0:
+            if self.on_wait is not None:
+                self.on_wait(max(1, int(-(-remaining // 1))))
+            step = min(1.0, remaining)
+            await self.sleep(step)
+            remaining -= step
+        if self.on_wait is not None:
+            self.on_wait(0)
 
     async def _reconcile_or_explain(self, submission_id: str, chunk: int | None = None) -> None:
         """`reconcile`, with a failure to list batches said as a SubmitError: the chunk stays unconfirmed
@@ -542,67 +694,32 @@ class Submitter:
     def _record_created(
         self, submission_id: str, chunk: int, batch: Batch, how: str, label: str | None
     ) -> None:
-        _set_chunk(
-            self.store, submission_id, chunk, state=CREATED, batch_id=batch.id, resolved_by=how, error=None
-        )
-        if label:
-            self.store.set_label(batch.id, label)
-        self.store.record_batches([batch], now=self.clock.now())
+        record_created(self.store, submission_id, chunk, batch, how, label, self.clock.now())
 
     @staticmethod
     def _unconfirmed_message(chunk: ChunkState) -> str:
         return (
             f"the answer to creating batch {chunk.chunk + 1} of submission {chunk.submission_id} was lost "
-            f"({chunk.error or 'no answer'}) and no matching batch is listed yet. It was NOT sent again. "
-            "batchboard checks again on its next start; once "
-            f"{int(CREATE_WINDOW.total_seconds() // 60)} minutes have passed without a match it is treated "
-            f"as not sent, and 'batchboard submit --resume {chunk.submission_id}' sends it."
+            f"({chunk.error or 'no answer'}) and the batch list has not been checked yet. It was NOT sent "
+            f"again: 'batchboard submit --resume {chunk.submission_id}' (or the dashboard) looks for it "
+            "first."
         )
 
-    async def reconcile(self) -> list[Reconciled]:
-        """Resolve chunks whose create answer was lost, by looking for their batch in the batch list."""
-        open_chunks = [
-            _chunk_state(row)
-            for row in self.store.query(
-                f"SELECT {_CHUNK_COLUMNS} FROM submission_chunks WHERE state = ? ORDER BY sent_at",
-                (SENDING,),
-            )
-        ]
-        if not open_chunks:
-            return []
-        earliest = min(c.sent_at for c in open_chunks if c.sent_at) - CLOCK_SKEW
-        claimed = {
-            r[0]
-            for r in self.store.query("SELECT batch_id FROM submission_chunks WHERE batch_id IS NOT NULL")
-        }
-        candidates: list[Batch] = []
-        async for batch in newest_batches(self.client):
-            if batch.created_at < earliest:
-                break  # newest first: everything after this is older still
-            if batch.id not in claimed:
-                candidates.append(batch)
-        candidates.sort(key=lambda b: b.created_at)
-        outcomes: list[Reconciled] = []
-        now = self.clock.now()
-        for chunk in open_chunks:
-            sent_at = chunk.sent_at or now
-            match = next(
-                (
-                    b
-                    for b in candidates
-                    if sent_at - CLOCK_SKEW <= b.created_at <= sent_at + CREATE_WINDOW
-                    and b.counts.total == chunk.request_count
-                ),
-                None,
-            )
-            if match is not None:
-                candidates.remove(match)
-                label = load_submission(self.store, chunk.submission_id).label
-                self._record_created(chunk.submission_id, chunk.chunk, match, "reconciled", label)
-                outcomes.append(Reconciled(chunk.submission_id, chunk.chunk, "found", match.id))
-            elif now > sent_at + CREATE_WINDOW + CLOCK_SKEW:
-                _set_chunk(self.store, chunk.submission_id, chunk.chunk, state=PENDING)
-                outcomes.append(Reconciled(chunk.submission_id, chunk.chunk, "not_sent"))
-            else:
-                outcomes.append(Reconciled(chunk.submission_id, chunk.chunk, "unconfirmed"))
-        return outcomes
+    async def reconcile(self) -> list[Recovered]:
+        """Resolve chunks whose create answer was lost, by looking for their batch in the batch list (see
+        `recovery.reconcile`)."""
+        from batchboard.core.submit.recovery import reconcile
+
+        return await reconcile(self.store, self.client, self.clock)
+
+
+def _not_created(where: str, submission_id: str, message: str, wait: float | None) -> str:
+    waited = (
+        f" The API asked to wait {wait:,.0f} s, longer than batchboard waits ({RATE_LIMIT_MAX_WAIT:.0f} s)."
+        if wait is not None and wait > RATE_LIMIT_MAX_WAIT
+        else (" It was still refused after waiting." if wait is not None else "")
+    )
+    return (
+        f"{where} was not created: {message}.{waited} Nothing of it was sent; "
+        f"run 'batchboard submit --resume {submission_id}' to try again."
+    )

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from batchboard.core.submit.attach import LocalSources
     from batchboard.ui.app import BatchboardApp
     from batchboard.ui.fetcher import ResultsFetcher
+    from batchboard.ui.screens.submit import RecoveryNotice
 
 SEVERITY = {
     Outcome.SUCCEEDED: "information",
@@ -259,17 +260,22 @@ class DashboardScreen(Screen[None]):
         and HTTP connections (the app's client belongs to the UI loop). Says what it found."""
         import asyncio
 
-        from batchboard.core.submit.intents import SENDING, open_submissions
+        from batchboard.core.submit.recovery import needs_attention
 
         store = self.book.store
-        if not any(c.state == SENDING for s in open_submissions(store) for c in s.chunks):
-            return  # nothing was left half-sent: no request at all
+        if not needs_attention(store):
+            return  # nothing left half-sent, undecided or unverified: no request at all
         from batchboard.ui.screens.submit import reconcile_on_start
 
-        async def run() -> list[str]:
+        def ensure_results(batch_id: str) -> None:  # a recovered batch that ended: its results, to check it
+            batch = self.book.batches.get(batch_id)
+            if batch is not None and batch.is_ended:
+                self.book.results.ensure(batch)
+
+        async def run() -> list[RecoveryNotice]:
             client = api.detached_client()
             try:
-                return await reconcile_on_start(store, client, self.book.clock)
+                return await reconcile_on_start(store, client, self.book.clock, ensure_results)
             finally:
                 await client.close()
 
@@ -395,6 +401,16 @@ class DashboardScreen(Screen[None]):
         batch = self.book.batches.get(batch_id)
         if batch is not None:
             self.show_batches([batch])
+        self.verify_recovered(batch_id)
+
+    @work(thread=True, group="verify", exit_on_error=False)
+    def verify_recovered(self, batch_id: str) -> None:
+        """A recovered batch's results are here: check its custom_ids against its submission's."""
+        from batchboard.ui.screens.submit import verify_after_results
+
+        notices = verify_after_results(self.book.store, batch_id)
+        if notices:
+            self.app.call_from_thread(self.recovered, notices)
 
     def tick(self) -> None:
         """Once a second: countdowns and ages move (only the rows in view are drawn again)."""
@@ -646,16 +662,18 @@ class DashboardScreen(Screen[None]):
     def _reconcile_failed(self, reason: str) -> None:
         self.notify(reason, title="Could not check unconfirmed submissions", severity="warning", markup=False)
 
-    def recovered(self, lines: list[str]) -> None:
-        """Start-up reconciliation found batches whose create answer had been lost: say so, show them."""
+    def recovered(self, notices: list[RecoveryNotice]) -> None:
+        """Reconciling or verifying found something about a submission whose create answer had been lost:
+        say so (and ask where the user decides), show its batch."""
         labels = self.book.store.labels()
         changed = [b for b, label in labels.items() if self.book.labels.get(b) != label]
         self.book.labels = labels
         for batch_id in changed:
             if batch_id in self.book.batches:
                 self.table.update_label(batch_id)
-        for line in lines:
-            self.notify(line, title="Submission recovered", timeout=10, markup=False)
+        from batchboard.ui.screens.submit import show_recovery
+
+        show_recovery(self.app, notices)
         if self.poller is not None:
             self.poller.refresh_now()
 

@@ -265,6 +265,11 @@ class DetailScreen(Screen[None]):
         else:
             source = Text("— (not sent by batchboard: press a to link its file)", style=palette.muted)
         table.add_row("Submitted from", source)
+        if found.recovery:
+            table.add_row(
+                "Recovered",
+                Text(found.recovery, style=palette.warning if "unverified" in found.recovery else ""),
+            )
         table.add_row("Retry of", Text(origin.parent_batch_id or fmt.DASH))
         table.add_row("Retries", Text(", ".join(origin.retries) if origin.retries else fmt.DASH))
         if len(found.chain) > 1:
@@ -282,9 +287,12 @@ class DetailScreen(Screen[None]):
 class Lineage:
     origin: Origin
     chain: tuple[str, ...]
+    recovery: str | None = None
+    """"recovered, unverified (...)" for a batch found after its create answer was lost."""
 
 
 def read_lineage(store: Store, batch_id: str) -> Lineage:
     from batchboard.core.jobs import chain, origin
+    from batchboard.core.submit.recovery import recovery_state
 
-    return Lineage(origin(store, batch_id), tuple(chain(store, batch_id)))
+    return Lineage(origin(store, batch_id), tuple(chain(store, batch_id)), recovery_state(store, batch_id))

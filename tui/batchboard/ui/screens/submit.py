@@ -8,7 +8,10 @@ async workers; problems, paths and custom_ids are untrusted text and go in as `C
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from batchboard.core.jobs import RetryPlan
     from batchboard.core.submit.estimate import Estimate
     from batchboard.core.submit.jsonl import Report
+    from batchboard.core.submit.recovery import Recovered
 
 #: Returns the connected SDK client, or None while the app is still connecting.
 ClientSource = Callable[[], "AsyncAnthropic | None"]
@@ -483,13 +487,140 @@ def push_retry(app: Any, batch_id: str, types: str | None = None) -> None:
     app.push_screen(screen, callback=_after_send(app))
 
 
-async def reconcile_on_start(store: Store, client: AsyncAnthropic, clock: Clock) -> list[str]:
-    """Resolve submissions left open by a crash or a lost answer; returns one line per batch recovered."""
+@dataclass(frozen=True, slots=True)
+class RecoveryNotice:
+    """One thing reconciling or verifying found, for a notification; `ask` when the user decides."""
+
+    title: str
+    message: str
+    severity: str = "information"
+    ask: tuple[str, int] | None = None
+    """(submission id, chunk) of a chunk the user may send again."""
+
+
+_TITLES = {
+    "recovered": ("Submission recovered, unverified", "warning"),
+    "verified": ("Recovered batch verified", "information"),
+    "mismatch": ("Recovered batch was not ours", "error"),
+    "none": ("Submission not confirmed", "warning"),
+    "ambiguous": ("Submission not confirmed", "warning"),
+    "duplicate": ("Duplicate batch id", "error"),
+}
+
+
+def notices_for(outcomes: list[Recovered]) -> list[RecoveryNotice]:
+    notices = []
+    for o in outcomes:
+        title, severity = _TITLES.get(o.outcome, ("Submission", "information"))
+        ask = (o.submission_id, o.chunk) if o.needs_choice else None
+        notices.append(RecoveryNotice(title, o.message, severity, ask))
+    return notices
+
+
+async def reconcile_on_start(
+    store: Store,
+    client: AsyncAnthropic,
+    clock: Clock,
+    ensure_results: Callable[[str], None] | None = None,
+) -> list[RecoveryNotice]:
+    """Resolve submissions left open by a crash or a lost answer, and check recovered batches against their
+    results (`ensure_results(batch_id)` downloads an ended one's, blocking: this runs in a thread worker);
+    returns what to tell the user, and what to ask."""
+    from batchboard.core.results.index import ResultsIndex
     from batchboard.core.submit.intents import Submitter
+    from batchboard.core.submit.recovery import unverified_batches, verify
 
     outcomes = await Submitter(store, client, clock).reconcile()
-    return [
-        f"Recovered {o.batch_id} for submission {o.submission_id} (its answer was lost; not sent again)"
-        for o in outcomes
-        if o.outcome == "found"
+    if ensure_results is not None:
+        for batch_id in unverified_batches(store):
+            with contextlib.suppress(Exception):  # not ended yet, not reachable: checked another time
+                ensure_results(batch_id)
+    outcomes += verify(store, ResultsIndex(store))
+    return notices_for(outcomes)
+
+
+def verify_after_results(store: Store, batch_id: str) -> list[RecoveryNotice]:
+    """A batch's results were just indexed: if it is a recovered batch, check it now (blocking, cheap when
+    it is not one: call it in a thread)."""
+    from batchboard.core.results.index import ResultsIndex
+    from batchboard.core.submit.recovery import unverified_batches, verify
+
+    if batch_id not in unverified_batches(store):
+        return []
+    return notices_for(verify(store, ResultsIndex(store), [batch_id]))
+
+
+def show_recovery(app: Any, notices: list[RecoveryNotice]) -> None:
+    """Say what reconciling found, and ask about each chunk the user must decide on (one modal at a time)."""
+    asks = [n for n in notices if n.ask is not None]
+    for notice in notices:
+        if notice.ask is None:
+            app.notify(notice.message, title=notice.title, severity=notice.severity, timeout=12, markup=False)
+    for notice in asks:
+        app.push_screen(ResendScreen(notice), callback=partial(_resend_chosen, app, notice))
+
+
+def _resend_chosen(app: Any, notice: RecoveryNotice, resend: bool | None) -> None:
+    if not resend or notice.ask is None:
+        return
+    submission_id, chunk = notice.ask
+
+    async def run() -> None:
+        from batchboard.core.submit.intents import SubmitError, Submitter
+        from batchboard.core.submit.recovery import mark_for_resend
+
+        client = _client_of(app)
+        if client is None:
+            app.notify("Not connected to the API yet; it will ask again on the next start.", markup=False)
+            return
+        mark_for_resend(app.store, submission_id, chunk)
+        try:
+            done = await Submitter(app.store, client, app.clock).send(submission_id)
+        except SubmitError as error:
+            app.notify(str(error), title="Not sent", severity="error", timeout=15, markup=False)
+            return
+        app.notify(f"Created {', '.join(done.batch_ids)}", title="Sent again", markup=False, timeout=8)
+        _after_send(app)(done.batch_ids)
+
+    app.run_worker(run(), group="resend", exit_on_error=False)
+
+
+class ResendScreen(ModalScreen[bool]):
+    """A chunk whose batch could not be identified: send it again, or keep waiting (asked again on the next
+    start)."""
+
+    DEFAULT_CSS = """
+    ResendScreen { align: center middle; }
+    ResendScreen > Vertical { width: 80%; max-width: 100; height: auto; border: thick $warning;
+        background: $surface; padding: 0 1; }
+    ResendScreen .hint { color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "r", "choose(True)", "Re-send", tooltip="Send this chunk again as a new batch", id="resend.yes"
+        ),
+        Binding(
+            "w,escape",
+            "choose(False)",
+            "Keep waiting",
+            tooltip="Leave it; ask again next start",
+            id="resend.no",
+        ),
     ]
+
+    def __init__(self, notice: RecoveryNotice) -> None:
+        super().__init__()
+        self.notice = notice
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Content.from_markup("[b]$title[/b]", title=self.notice.title))
+            yield Static(Content(self.notice.message))
+            yield Static(
+                Content("r: send it again · w or escape: keep waiting (asked again next start)"),
+                classes="hint",
+            )
+            yield Footer()
+
+    def action_choose(self, resend: bool) -> None:
+        self.dismiss(resend)
