@@ -322,3 +322,28 @@ async def test_the_dashboard_asks_before_sending_again_a_chunk_whose_batch_was_n
             await pilot.pause()
         assert len([b async for b in client.messages.batches.list()]) == sent
     assert load_submission(store, submission.id).complete
+
+
+async def test_a_429_on_create_counts_down_on_the_submit_screen_then_sends(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, clock: ManualClock, emulator: Emulator
+) -> None:
+    from batchboard.emulator import Fault
+
+    path = write_jsonl(tmp_path / "in.jsonl", 2)
+    emulator.faults.add(
+        Fault(kind="rate_limit", method="POST", path="/v1/messages/batches", retry_after_ms=1_200)
+    )
+    screen = SubmitScreen(store, lambda: client, Settings(), clock, path=str(path))
+    app = Host(screen)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await settle(pilot, lambda: screen.ready)
+        await pilot.press("y")
+        deadline = asyncio.get_running_loop().time() + 10.0
+        while "sending again in 2 s" not in report_text(screen):
+            assert asyncio.get_running_loop().time() < deadline, report_text(screen)
+            await pilot.pause(0.02)
+        assert "Rate limited (HTTP 429): nothing was created" in report_text(screen)
+        await settle(pilot, lambda: app.result != "not dismissed")
+    assert isinstance(app.result, list) and len(app.result) == 1
+    assert len([b async for b in client.messages.batches.list()]) == 1

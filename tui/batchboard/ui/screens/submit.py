@@ -144,8 +144,19 @@ class _SendingScreen(ModalScreen[list[str] | None]):
         self.ready = False
         self.refresh_bindings()
         self.show("Sending…")
+        countdown = Static(Content(""), classes="warning")
+        self.show(countdown)
+
+        def waiting(seconds: int) -> None:  # a 429 on create: nothing was created; it sends again after this
+            text = (
+                f"Rate limited (HTTP 429): nothing was created; sending again in {seconds} s"
+                if seconds
+                else ""
+            )
+            countdown.update(Content(text))
+
         try:
-            done = await Submitter(self.store, client, self.clock).send(submission_id)
+            done = await Submitter(self.store, client, self.clock, on_wait=waiting).send(submission_id)
         except SubmitError as error:
             self.show(_problem_line(str(error), "error"))
             return
