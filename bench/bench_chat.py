@@ -7,8 +7,9 @@ Targets (issue 6), each measured against a baseline in the same run:
    MarkdownStream's token rate, the screen is never more than 250 ms behind (for every token, from the
    moment it was offered to the first screen update that shows it), and the final rendering is the same
    Markdown: every line of the reply as the screen shows it (text, colours and attributes, links), read
-   from the composited screen a page at a time, whether the pane draws it with Markdown widgets or with
-   snapshots of the lines they painted.
+   from the screen a page at a time (`ui/screen_lines.py`, public Textual APIs), whether the pane draws it
+   with Markdown widgets or with snapshots of the lines they painted. A screen update is one the app
+   rendered and flushed to its terminal driver (`FrameDriver`, which writes nowhere).
 2. TTFT measured by the pane vs a raw SDK `messages.stream()` with the same request against the same
    emulator, alternating, in the same event loop: the app adds at most 5 ms (median of paired differences).
 
@@ -35,8 +36,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tui"))
 
+from textual import events  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.containers import VerticalScroll  # noqa: E402
+from textual.driver import Driver  # noqa: E402
+from textual.geometry import Size  # noqa: E402
 from textual.widgets import Markdown, Static  # noqa: E402
 
 from batchboard.core.chat.conversation import BatchAnswer, ChatEvent, ChatRequest, TextChunk  # noqa: E402
@@ -104,15 +108,11 @@ class Probe:
     offered: list[tuple[float, int]] = field(default_factory=list)
     displays: list[tuple[float, int]] = field(default_factory=list)
 
-    def install(self, app: App[Any]) -> None:
-        display = app._display
+    def install(self, app: ProbedApp) -> None:
+        app.probe = self
 
-        def recording(screen: Any, renderable: Any) -> None:
-            display(screen, renderable)
-            if renderable is not None:
-                self.displays.append((time.perf_counter(), self.rendered()))
-
-        app._display = recording  # type: ignore[method-assign]
+    def shown(self) -> None:
+        self.displays.append((time.perf_counter(), self.rendered()))
 
     def offer(self, length: int) -> None:
         self.offered.append((time.perf_counter(), length))
@@ -135,6 +135,44 @@ class Probe:
                 j += 1
             lags.append(self.displays[j][0] - offered_at)
         return sorted(lags)
+
+
+class FrameDriver(Driver):
+    """A terminal that is not there: the app renders every screen update to terminal output as it would
+    for a real one, and each update flushed to it tells the app's probe."""
+
+    def __init__(
+        self, app: ProbedApp, *, debug: bool = False, mouse: bool = True, size: tuple[int, int] | None = None
+    ) -> None:
+        super().__init__(app, debug=debug, mouse=mouse, size=size)
+        self.owner = app
+        self.terminal_size = Size(*(size or SIZE))
+        self.written = 0
+
+    def write(self, data: str) -> None:
+        self.written += len(data)
+
+    def flush(self) -> None:
+        probe = self.owner.probe
+        if probe is not None:
+            probe.shown()
+
+    def start_application_mode(self) -> None:
+        self.send_message(events.Resize(self.terminal_size, self.terminal_size))
+
+    def disable_input(self) -> None:
+        return None
+
+    def stop_application_mode(self) -> None:
+        return None
+
+
+class ProbedApp(App[None]):
+    """Runs on a `FrameDriver` (with `run_test(headless=False)`), so a probe sees every screen update."""
+
+    def __init__(self) -> None:
+        super().__init__(driver_class=FrameDriver)
+        self.probe: Probe | None = None
 
 
 # ---------------------------------------------------------------------------------------------- flood
@@ -166,7 +204,7 @@ async def no_submit(request: ChatRequest, custom_id: str) -> str:
     raise NotImplementedError("the benchmark sends no batches")
 
 
-class PaneApp(App[None]):
+class PaneApp(ProbedApp):
     def __init__(self, backend: Any, timer: Callable[[], float] = time.perf_counter) -> None:
         super().__init__()
         self.backend = backend
@@ -189,7 +227,7 @@ class PaneApp(App[None]):
         )
 
 
-class BaselineApp(App[None]):
+class BaselineApp(ProbedApp):
     """Textual's own streaming: a Markdown in an anchored VerticalScroll as wide as the pane's log."""
 
     CSS = """
@@ -224,7 +262,7 @@ async def flood_pane(tokens: list[str]) -> FloodResult:
     probe = Probe(rendered=lambda: 0)
     app = PaneApp(FloodBackend(tokens, probe))
     total = len("".join(tokens))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(headless=False, size=SIZE) as pilot:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ChatScreen)
@@ -258,7 +296,7 @@ async def flood_pane(tokens: list[str]) -> FloodResult:
 async def flood_markdown_stream(tokens: list[str]) -> FloodResult:
     app = BaselineApp()
     total = len("".join(tokens))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(headless=False, size=SIZE) as pilot:
         await pilot.pause()
         markdown = app.query_one(Markdown)
         log = app.query_one("#log", VerticalScroll)
@@ -332,7 +370,7 @@ async def measure_ttft(base_url: str, rounds: int) -> TtftResult:
     raw_client = await asyncio.to_thread(make_client, connection)
     app = PaneApp(backend)
     result = TtftResult([], [], [])
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(headless=False, size=SIZE) as pilot:
         await app.workers.wait_for_complete()  # the pane's client is built and the SDK warmed
         screen = app.screen
         assert isinstance(screen, ChatScreen)

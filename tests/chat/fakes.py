@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.widgets import Static
@@ -117,6 +118,12 @@ class ChatTestApp(App[None]):
         self.timer = timer
         self.options = options
         self.clock = ManualClock()
+        self.notices: list[str] = []
+        """Every notification's message, in order (toasts also show with `run_test(notifications=True)`)."""
+
+    def notify(self, message: str, **options: Any) -> None:
+        self.notices.append(message)
+        super().notify(message, **options)
 
     def compose(self) -> ComposeResult:
         yield Static("the table", id="table")

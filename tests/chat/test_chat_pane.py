@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.containers import VerticalScroll
 from textual.widgets import Input, Markdown, Static
 
 from batchboard.core.chat.conversation import TurnState
+from batchboard.ui import screen_lines
 from batchboard.ui.screens.chat import ChatScreen, open_chat
 from batchboard.ui.widgets.chat_prompt import ChatPrompt
 from batchboard.ui.widgets.chat_reply import ReplyMarkdown
@@ -37,8 +39,11 @@ async def settle(pilot: object, app: ChatTestApp) -> None:
     await pilot.pause()  # type: ignore[attr-defined]
 
 
-def reply_text(view: TurnView) -> str:
-    return "\n".join(str(block._content) for block in view.reply.query("MarkdownBlock"))
+async def reply_text(pilot: object, view: TurnView) -> str:
+    """The reply as the screen shows it."""
+    log = view.screen.query_one("#chat-log", VerticalScroll)
+    lines = await screen_lines.displayed(pilot, log, [view.reply])
+    return "\n".join("".join(run[0] for run in line) for line in lines)
 
 
 async def test_reply_streams_into_markdown_with_final_stats() -> None:
@@ -191,7 +196,7 @@ async def test_hostile_model_output_is_never_markup() -> None:
         await ask(pilot, app, HOSTILE)
         await settle(pilot, app)
         view = chat(app).query_one(TurnView)
-        shown = reply_text(view)
+        shown = await reply_text(pilot, view)
         assert "[@click=app.quit]x[/] list[int]" in shown
         assert "[@click=app.quit]click me[/]" in shown
         assert "\x1b" not in view.reply.source and "␛[31mred␛[0m" in shown and "␛[2J" in shown
@@ -223,7 +228,7 @@ async def test_links_in_model_output_do_not_open_on_click() -> None:
         await pilot.click(paragraph, offset=(3, 0))  # on "docs", past the padding
         await pilot.pause()
         assert opened == []
-        assert any("https://example.invalid/x" in str(n.message) for n in app._notifications)
+        assert any("https://example.invalid/x" in notice for notice in app.notices)
 
 
 async def test_send_as_batch_shows_a_comparison_card() -> None:
@@ -283,6 +288,5 @@ async def test_export_writes_markdown_to_the_chosen_path(tmp_path: Path) -> None
         assert app.screen is chat(app)
 
 
-def test_reply_markdown_never_opens_links() -> None:
-    assert ReplyMarkdown()._open_links is False
+def test_reply_markdown_is_markdown() -> None:
     assert issubclass(ReplyMarkdown, Markdown)

@@ -14,7 +14,7 @@ from textual.widgets import Markdown
 
 from batchboard.ui import screen_lines
 from batchboard.ui.screen_lines import Line
-from batchboard.ui.widgets.chat_reply import MarkdownSnapshot, ReplyMarkdown, ReplyStream
+from batchboard.ui.widgets.chat_reply import MarkdownSnapshot, ReplyMarkdown, ReplyStream, render_snapshot
 from conftest import SHOWN
 
 DOCUMENT = "".join(
@@ -22,6 +22,15 @@ DOCUMENT = "".join(
     f"- one {i}\n- two {i}\n\n```python\nx = {i}\ny = x * 2\n```\n\n"
     f"| a | b |\n|---|---|\n| {i} | {i * 2} |\n\n"
     for i in range(8)
+)
+#: What a snapshot must clip or draw exactly as the screen does: a code line wider than the pane (clipped
+#: by its fence), a table with more columns than fit (cells narrower than their padding spill over the
+#: grid's lines on screen), a quote, nested and numbered lists.
+WIDE_DOCUMENT = "".join(
+    f"Intro {i}.\n\n```python\nx = '{'a' * 120}'\n```\n\n"
+    f"| {' | '.join(f'col{c}' for c in range(30))} |\n|{'---|' * 30}\n| {' | '.join(['v' * 6] * 30)} |\n\n"
+    f"> quote {i}\n> more\n\n1. one\n2. two\n   - nested [link](https://example.invalid/w{i})\n\n"
+    for i in range(2)
 )
 HOSTILE_DOCUMENT = "".join(
     f"## {SHOWN}\n\n{SHOWN} [@click=app.quit]click me[/]\n\n- {SHOWN}\n\n"
@@ -92,6 +101,32 @@ async def test_segments_and_snapshots_show_the_lines_of_one_document() -> None:
     whole = await render_whole(DOCUMENT)
     assert streamed == whole
     assert any(run[2] for line in whole for run in line)  # the links are compared too
+
+
+async def test_snapshots_clip_and_overlap_as_the_screen_does() -> None:
+    app = Pane()
+    async with app.run_test(size=(80, 20)) as pilot:
+        stream = await stream_into(app, tokens_of(WIDE_DOCUMENT, 12), segment_blocks=1)
+        await pilot.pause()
+        assert stream.source == WIDE_DOCUMENT
+        assert len(stream.snapshots) == stream.segments - 1 >= 4
+        streamed = await displayed(pilot, app.query_one(VerticalScroll))
+    assert streamed == await render_whole(WIDE_DOCUMENT)
+
+
+async def test_no_snapshot_of_a_segment_the_screen_has_not_laid_out() -> None:
+    app = Pane()
+    async with app.run_test(size=(80, 20)) as pilot:
+        markdown = app.query_one(ReplyMarkdown)
+        with app.batch_update():  # no layout until it ends
+            await markdown.update(DOCUMENT[:400])
+            assert render_snapshot(markdown) is None
+        await pilot.pause()
+        strips = render_snapshot(markdown)
+        assert strips is not None and len(strips) == markdown.outer_size.height
+        with app.batch_update():
+            await markdown.append("\n\nMore text.\n")
+            assert render_snapshot(markdown) is None
 
 
 async def test_a_block_that_changes_kind_never_starts_a_segment() -> None:

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Container, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer as TextualTimer
 from textual.widgets import Footer, Input, Label, Markdown, Select, Static
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 CHAT_SCREEN_NAME = "chat"
 DEFAULT_MAX_TOKENS = 1024
+#: Narrower than this, the settings stack (see `ChatScreen._fit_width`).
+STACKED_WIDTH = 100
 #: Live stats refresh rate while a reply streams.
 STATS_INTERVAL = 0.1
 
@@ -110,28 +112,48 @@ class ChatScreen(Screen[None]):
     # ------------------------------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="chat-settings"):
-            yield Label("Model", classes="chat-setting-label")
-            yield Select(
-                [(model, model) for model in self.models],
-                value=self.default_model,
-                allow_blank=False,
-                id="chat-model",
-            )
-            yield Label("max_tokens", classes="chat-setting-label")
-            yield Input(str(self.default_max_tokens), type="integer", id="chat-max-tokens")
-            yield Input(placeholder="System prompt (optional)", id="chat-system")
+        with Container(id="chat-settings"):
+            with Horizontal(id="chat-settings-request"):
+                yield Label("Model", classes="chat-setting-label")
+                yield Select(
+                    [(model, model) for model in self.models],
+                    value=self.default_model,
+                    allow_blank=False,
+                    id="chat-model",
+                )
+                yield Label("max_tokens", classes="chat-setting-label")
+                yield Input(str(self.default_max_tokens), type="integer", id="chat-max-tokens")
+            with Horizontal(id="chat-settings-system"):
+                yield Label("System", classes="chat-setting-label")
+                yield Input(placeholder="System prompt (optional)", id="chat-system")
         yield VerticalScroll(id="chat-log", can_focus=True)
         yield Static(id="chat-stats")
         yield ChatPrompt(id="chat-prompt")
         yield Footer()
 
     def on_mount(self) -> None:
+        self._fit_width(self.app.size.width)
         self.query_one("#chat-log", VerticalScroll).anchor()
         self._show_idle_hint()
         self.query_one(ChatPrompt).focus()
         self._prepare_backend()
         self._warm_highlighter()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_width(event.size.width)
+
+    def on_screen_resume(self) -> None:
+        # The terminal may have been resized while the table was showing.
+        self._fit_width(self.app.size.width)
+
+    def _fit_width(self, width: int) -> None:
+        """Below `STACKED_WIDTH` columns: the settings in two borderless rows (the system prompt on a row of
+        its own, at full width) and the comparison card's two sides one above the other."""
+        stacked = width < STACKED_WIDTH
+        self.set_class(stacked, "-stacked")
+        for field in self.query("#chat-settings Input, #chat-settings Select").results():
+            if isinstance(field, Input | Select):
+                field.compact = stacked
 
     @work(group="chat-prepare", exit_on_error=False)
     async def _prepare_backend(self) -> None:

@@ -32,7 +32,8 @@ class ChatPrompt(TextArea):
         self._history_index = None
         self._draft = ""
 
-    async def _on_key(self, event: events.Key) -> None:
+    def on_key(self, event: events.Key) -> None:
+        # Runs before TextArea's own key handling, which `prevent_default` skips.
         key = event.key
         if key == "enter":
             event.stop()
@@ -54,8 +55,6 @@ class ChatPrompt(TextArea):
         if key == "down" and self.cursor_location[0] == self.document.line_count - 1 and self._recall(1):
             event.stop()
             event.prevent_default()
-            return
-        await super()._on_key(event)
 
     def _recall(self, step: int) -> bool:
         """Move through the history by `step`; False when there is nowhere to go."""

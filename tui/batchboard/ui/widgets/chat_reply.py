@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from markdown_it import MarkdownIt
 from textual import events
-from textual._compositor import Compositor
+from textual.errors import NoWidget
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.theme import Theme
@@ -91,20 +91,73 @@ def _block_starts(source: str) -> list[tuple[int, str]]:
 
 def render_snapshot(widget: Widget) -> list[Strip] | None:
     """The lines `widget` and its descendants paint (its region: padding and border, not margin), or None if
-    the screen has not laid them out at their current content yet.
+    the screen has not laid them out at their current size yet.
 
-    Composited by a compositor of its own, exactly as the screen's would: every widget renders itself with
-    the size the screen gave it, which is checked against this arrangement first.
+    Composed from public APIs as the screen composes its lines: each widget's `render_lines` at the region
+    the screen gave it, clipped by its containers, the lines cut wherever a widget starts or ends and filled
+    front to back (the first widget to cover a piece wins it, as on screen). A widget not laid out at its
+    current size, or drawing scrollbars, makes it None.
     """
-    size = widget.region.size
-    if not size or not widget.is_attached or not widget.display:
+    if not widget.is_attached or not widget.display:
         return None
-    compositor = Compositor()
-    compositor.reflow(widget, size)
-    for node, geometry in compositor._full_map.items():
-        if node is not widget and geometry.region.size != node.region.size:
-            return None
-    return compositor.render_strips()
+    origin = _laid_out_region(widget)
+    if not origin:
+        return None
+    placed: list[tuple[Widget, Region, Region]] = []
+    if not _place(widget, (-origin.x, -origin.y), origin.reset_offset, placed):
+        return None
+    width, height = origin.size
+    cut_sets = [{0, width} for _ in range(height)]
+    for _, region, clip in placed:
+        area = region.intersection(clip)
+        for y in area.line_range:
+            cut_sets[y].update((area.x, area.right))
+    cuts = [sorted(cut_set) for cut_set in cut_sets]
+    chops: list[dict[int, Strip | None]] = [dict.fromkeys(line_cuts[:-1]) for line_cuts in cuts]
+    # Front to back: a later widget in the document is drawn over an earlier one, a child over its parent.
+    for node, region, clip in reversed(placed):
+        area = region.intersection(clip)
+        if not area:
+            continue
+        strips = node.render_lines(area.translate((-region.x, -region.y)))
+        first, last = area.column_span
+        for y, strip in zip(area.line_range, strips, strict=False):
+            inside = [cut for cut in cuts[y] if first <= cut <= last]
+            chop = chops[y]
+            for cut, piece in zip(inside, strip.divide([cut - first for cut in inside[1:]]), strict=False):
+                if chop.get(cut) is None:
+                    chop[cut] = piece
+    return [Strip.join(chop.values()) for chop in chops]
+
+
+def _laid_out_region(node: Widget) -> Region | None:
+    """`node`'s region on the screen, or None if the screen has not laid it out at its current size (it
+    was mounted, or resized while out of view, since)."""
+    try:
+        region = node.screen.find_widget(node).region
+    except NoWidget:
+        return None
+    return region if node.outer_size == region.size else None
+
+
+def _place(
+    node: Widget, offset: tuple[int, int], clip: Region, placed: list[tuple[Widget, Region, Region]]
+) -> bool:
+    """Add `node` and its displayed descendants to `placed` in document order, with their regions (moved
+    by `offset`) and clips; False if one of them is not laid out at its size or shows a scrollbar."""
+    laid_out = _laid_out_region(node)
+    if laid_out is None:
+        return False
+    region = laid_out.translate(offset)
+    if node.scrollbar_size_vertical or node.scrollbar_size_horizontal:
+        return False
+    if node.visible:
+        placed.append((node, region, clip))
+    children = [child for child in node.children if isinstance(child, Widget) and child.display]
+    if children:
+        inner = clip.intersection(node.scrollable_content_region.translate(offset))
+        return all(_place(child, offset, inner, placed) for child in children)
+    return True
 
 
 class MarkdownSnapshot(Widget):
@@ -203,8 +256,12 @@ class ReplyStream:
         self._min_interval = 1.0 / frame_rate
         self._segment_blocks = segment_blocks
         self._segments: list[Markdown] = [markdown]
-        self._sealed: list[Markdown] = []
-        """Finished segments waiting for a frame to lay them out before they are snapshotted."""
+        self._sealed: dict[Markdown, int] = {}
+        """Finished segments waiting for a frame to lay them out before they are snapshotted, each with the
+        number of screen layouts seen when it last changed."""
+        self._layouts = 0
+        """Screen layouts seen since the stream started (`screen_layout_refresh_signal`)."""
+        self._frame_waiters: list[asyncio.Future[None]] = []
         self._snapshots: list[MarkdownSnapshot] = []
         self._live_source = markdown.source
         self._done_source: list[str] = []
@@ -281,9 +338,13 @@ class ReplyStream:
 
     async def _run(self) -> None:
         _pause_gc()  # here, not in start(): a task cancelled before it runs never reaches the finally
+        markdown = self.markdown
+        signal = markdown.screen.screen_layout_refresh_signal
+        signal.subscribe(markdown, self._laid_out, immediate=True)
         try:
             await self._frames()
         finally:
+            signal.unsubscribe(markdown)
             for snapshot in self._snapshots:
                 snapshot.streaming = False
             _resume_gc()
@@ -322,6 +383,16 @@ class ReplyStream:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), delay)
 
+    def _laid_out(self, _: object = None) -> None:
+        self._layouts += 1
+        self._frame_shown()
+
+    def _frame_shown(self, _: object = None) -> None:
+        waiters, self._frame_waiters = self._frame_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
     async def _next_frame(self) -> None:
         """Wait until the screen has shown a new frame (or a short while, if it is not refreshing: another
         screen covers it).
@@ -330,21 +401,11 @@ class ReplyStream:
         `call_after_refresh` covers a frame with no layout, but only runs once every message has been
         handled, tens of milliseconds later in a flood.
         """
-        refreshed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def shown(_: object = None) -> None:
-            if not refreshed.done():
-                refreshed.set_result(None)
-
-        markdown = self.markdown
-        signal = markdown.screen.screen_layout_refresh_signal
-        signal.subscribe(markdown, shown, immediate=True)
-        markdown.call_after_refresh(shown)
-        try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(refreshed, _FRAME_TIMEOUT)
-        finally:
-            signal.unsubscribe(markdown)
+        shown: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._frame_waiters.append(shown)
+        self.markdown.call_after_refresh(self._frame_shown)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(shown, _FRAME_TIMEOUT)
 
     async def _append(self, text: str) -> None:
         live = self._segments[-1]
@@ -373,7 +434,7 @@ class ReplyStream:
                 # back out. The segment is finished, so `update` may take its text for whole blocks.
                 await live.update(combined[:split])
             self._done_source.append(combined[:split])
-            self._sealed.append(live)
+            self._sealed[live] = self._layouts
             # Mounted empty, then appended to: `Markdown.update` would assume its text ends on a block
             # boundary and re-parse later appends from its last line (breaking an open code fence).
             segment = type(self.markdown)(classes=" ".join(self.markdown.classes))
@@ -390,7 +451,7 @@ class ReplyStream:
         for snapshot in self._snapshots:
             if snapshot.markdown is previous:
                 snapshot.restore()
-        self._sealed = [segment for segment in self._sealed if segment is not previous]
+        self._sealed.pop(previous, None)
         # `previous` ends on a block boundary, so this re-parses from its last block as appends always do.
         await previous.append(self._live_source + text)
         self._live_source = self._done_source.pop() + self._live_source + text
@@ -422,16 +483,16 @@ class ReplyStream:
         return None
 
     async def _snapshot_sealed(self) -> None:
-        """Replace each sealed segment the screen has laid out by a snapshot of it (call inside a batch
-        update: the snapshot and the segment swap places in one frame)."""
-        waiting: list[Markdown] = []
-        for segment in self._sealed:
+        """Replace each sealed segment the screen has laid out since it last changed by a snapshot of it
+        (call inside a batch update: the snapshot and the segment swap places in one frame)."""
+        waiting: dict[Markdown, int] = {}
+        for segment, changed_at in self._sealed.items():
             parent = segment.parent
             if not isinstance(parent, Widget) or not segment.is_attached:
                 continue
-            strips = render_snapshot(segment)
+            strips = render_snapshot(segment) if self._layouts > changed_at else None
             if strips is None:
-                waiting.append(segment)
+                waiting[segment] = changed_at
                 continue
             snapshot = MarkdownSnapshot(segment, strips, on_restore=self._restored)
             segment.display = False
@@ -453,7 +514,7 @@ class ReplyStream:
         # A snapshot gone stale while the reply streams (a resize, a new theme): take a new one once a
         # frame has laid the segment out again.
         if not self._stopped and segment not in self._sealed:
-            self._sealed.append(segment)
+            self._sealed[segment] = self._layouts
 
 
 # A full garbage collection of a Textual app's heap takes 100-300 ms: long enough to put the screen behind.
