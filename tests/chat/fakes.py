@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from textual.app import App, ComposeResult
+from textual.driver import Driver
 from textual.widgets import Static
 
 from batchboard.core.chat.conversation import (
@@ -111,9 +112,13 @@ class ChatTestApp(App[None]):
     """A base screen with the chat pane pushed over it, as the dashboard would."""
 
     def __init__(
-        self, backend: FakeBackend | object, timer: FakeTimer | None = None, **options: object
+        self,
+        backend: FakeBackend | object,
+        timer: FakeTimer | None = None,
+        driver_class: type[Driver] | None = None,
+        **options: object,
     ) -> None:
-        super().__init__()
+        super().__init__(driver_class=driver_class)
         self.backend = backend
         self.timer = timer
         self.options = options

@@ -1,25 +1,40 @@
-"""Reading back what the screen shows of a scrolled reply, line by line: a support function for the chat
-tests and the chat benchmark, one definition for both, so the benchmark's "same rendering" check is the
-tests' own. Not used by the app.
+"""Reading back what the screen shows, line by line: support for the chat tests and the chat benchmark, one
+definition for both, so the benchmark's "same rendering" check is the tests' own. Not used by the app.
 
-A screen line is put together from public APIs the way the screen composes it: the widgets under each cell
-(`Screen.get_widgets_at`, topmost first, from the screen's own layout and clipping), each one's line
-(`Widget.render_lines`), cut where any widget starts or ends and filled front to back (the first widget to
-cover a piece of the line wins it, as a strip wider than its widget does on screen).
+`Frame.line` puts a screen line together from public APIs the way the screen composes it: the widgets
+under each cell (`Screen.get_widgets_at`, topmost first, from the screen's own layout and clipping), each
+one's line (`Widget.render_lines`), layered front to back (`chat_reply.flatten`). `Terminal` is the check
+on it: a terminal driver that keeps the cells the app's output draws, so a test can compare a composed
+line with what reached the terminal.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from textual.geometry import Region
+from rich.ansi import AnsiDecoder
+from rich.cells import cell_len
+from rich.console import Console
+from rich.style import Style
+from textual import events
+from textual.app import App
+from textual.dom import DOMNode
+from textual.driver import Driver
+from textual.geometry import Region, Size
 from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 
+from batchboard.ui.widgets.chat_reply import flatten
+
 #: One screen line: its (text, style without metadata, click action) runs.
 Line = tuple[tuple[str, str, Any], ...]
+#: One terminal cell: its character ("" for the right half of a wide one) and style.
+Cell = tuple[str, Style]
 
 
 def virtual_y(widget: Widget, scroll: Widget) -> int:
@@ -32,60 +47,157 @@ def virtual_y(widget: Widget, scroll: Widget) -> int:
     return y
 
 
-def document_order(screen: Screen[Any]) -> dict[Any, float]:
-    """Each widget's place in the screen's document: later ones are drawn over earlier ones (children over
-    their parents). For `screen_line`; take it again after the DOM changes."""
-    return {node: i for i, node in enumerate(screen.walk_children(with_self=True))}
+class Frame:
+    """The screen as it is laid out now, to read its lines (`line`); take a new one after it changes."""
 
+    def __init__(self, screen: Screen[Any]) -> None:
+        self.screen = screen
+        self.width, self.height = screen.size
+        self._order: dict[DOMNode, float] = {}
+        """Each widget's place in the document: later ones are drawn over earlier ones."""
+        self._edges: list[set[int]] = [{0, self.width} for _ in range(self.height)]
+        """Per row, where the widgets under it may change: the edges of every widget's region, content region
+        (where its scrollbars are) and scrollable content region (which clips its children)."""
+        for i, node in enumerate(screen.walk_children(with_self=True)):
+            self._order[node] = i
+            if not isinstance(node, Widget) or not node.display:
+                continue
+            region = node.region
+            for area in (region, node.content_region, node.scrollable_content_region):
+                for y in range(max(area.y, 0), min(area.bottom, self.height)):
+                    self._edges[y].update(x for x in (area.x, area.right) if 0 < x < self.width)
 
-def screen_line(screen: Screen[Any], y: int, order: dict[Any, float] | None = None) -> Strip:
-    """Row `y` of the screen as it is shown, composed from the widgets the screen has laid out there.
-
-    `order` is `document_order(screen)` (taken here when not given). Raises AssertionError where widgets in
-    other layers overlap (a toast, a tooltip): their stacking is not the document order this relies on.
-    """
-    width = screen.size.width
-    spans: dict[Widget, tuple[int, int, Region]] = {}
-    tops: list[list[Widget]] = []
-    for x in range(width):
-        under = list(screen.get_widgets_at(x, y))
-        tops.append([widget for widget, _ in under])
-        for widget, region in under:
-            start, _, _ = spans.get(widget, (x, x, region))
-            spans[widget] = (start, x + 1, region)
-    # Front to back: later in the document is drawn over earlier (children over their parents).
-    position = document_order(screen) if order is None else order
-
-    def rank(widget: Widget) -> float:
+    def _rank(self, widget: Widget) -> float:
         # Scrollbars are no one's children: they are drawn just over the widget they scroll.
-        if widget not in position:
-            position[widget] = rank(widget.parent) + 0.5 if isinstance(widget.parent, Widget) else -1
-        return position[widget]
+        if widget not in self._order:
+            parent = widget.parent
+            self._order[widget] = self._rank(parent) + 0.5 if isinstance(parent, Widget) else -1
+        return self._order[widget]
 
-    for stack in tops:
-        ranks = [rank(widget) for widget in stack]
-        if ranks != sorted(ranks, reverse=True):
-            raise AssertionError(f"line {y}: layered widgets overlap, {stack}")
-    front_to_back = sorted(spans, key=rank, reverse=True)
-    cut_set = {0, width}
-    for start, end, _ in spans.values():
-        cut_set.update((start, end))
-    cuts = sorted(cut_set)
-    chops: dict[int, Strip | None] = dict.fromkeys(cuts[:-1])
-    for widget in front_to_back:
-        start, end, region = spans[widget]
-        strip = widget.render_lines(Region(start - region.x, y - region.y, end - start, 1))[0]
-        inside = [cut for cut in cuts if start <= cut <= end]
-        for cut, piece in zip(inside, strip.divide([cut - start for cut in inside[1:]]), strict=False):
-            if chops.get(cut) is None:
-                chops[cut] = piece
-    return Strip.join(chops.values())
+    def line(self, y: int) -> Strip:
+        """Row `y` of the screen as it is shown, composed from the widgets the screen has laid out there.
+
+        Raises AssertionError where widgets in other layers overlap (a toast, a tooltip): their stacking is
+        not the document order this relies on.
+        """
+        spans: dict[Widget, tuple[int, int, Region]] = {}
+        edges = sorted(self._edges[y])
+        for x, end in pairwise(edges):
+            # The same widgets cover every cell from one edge to the next.
+            under = list(self.screen.get_widgets_at(x, y))
+            ranks = [self._rank(widget) for widget, _ in under]
+            if ranks != sorted(ranks, reverse=True):
+                raise AssertionError(f"line {y}: layered widgets overlap, {[widget for widget, _ in under]}")
+            for widget, region in under:
+                start, _, _ = spans.get(widget, (x, end, region))
+                spans[widget] = (start, end, region)
+        layers = []
+        for widget in sorted(spans, key=self._rank, reverse=True):
+            start, end, region = spans[widget]
+            strip = widget.render_lines(Region(start - region.x, y - region.y, end - start, 1))[0]
+            layers.append((start, end, strip))
+        return flatten(self.width, layers)
+
+
+def screen_line(screen: Screen[Any], y: int) -> Strip:
+    """Row `y` of the screen as it is shown (`Frame.line`)."""
+    return Frame(screen).line(y)
+
+
+class Terminal(Driver):
+    """A terminal that is not there: the app renders its screen updates to it as to a real one, and it keeps
+    the cells they draw (`cells`), as a terminal would show them. Use it with `App(driver_class=Terminal)`
+    and `run_test(headless=False)`."""
+
+    _CONTROL = re.compile(
+        r"\x1b\[(\d+);(\d+)H|(\x1b\[[0-9;]*m|\x1b\]8;[^\x1b]*\x1b\\|[^\x1b\n]+)|\x1b\[[0-?]*[ -/]*[@-~]|\n"
+    )
+
+    def __init__(
+        self, app: App[Any], *, debug: bool = False, mouse: bool = True, size: tuple[int, int] | None = None
+    ) -> None:
+        super().__init__(app, debug=debug, mouse=mouse, size=size)
+        self.owner = app
+        self.terminal_size = Size(*(size or (80, 24)))
+        self._output: list[str] = []
+        self._grid: dict[int, dict[int, Cell]] = {}
+        _terminals[app] = self
+
+    @classmethod
+    def of(cls, app: App[Any]) -> Terminal:
+        """The terminal `app` runs on."""
+        return _terminals[app]
+
+    def write(self, data: str) -> None:
+        self._output.append(data)
+
+    def start_application_mode(self) -> None:
+        self.send_message(events.Resize(self.terminal_size, self.terminal_size))
+
+    def disable_input(self) -> None:
+        return None
+
+    def stop_application_mode(self) -> None:
+        return None
+
+    def cells(self, y: int, width: int) -> list[Cell]:
+        """Row `y` of the terminal, `width` cells (a cell nothing was written to is a blank)."""
+        self._draw()
+        row = self._grid.get(y, {})
+        return [row.get(x, (" ", Style())) for x in range(width)]
+
+    def _draw(self) -> None:
+        output, self._output = "".join(self._output), []
+        x = y = 0
+        styled: list[str] = []
+        for match in self._CONTROL.finditer(output):
+            if match[1] is not None:
+                x, y = self._put(x, y, styled)
+                y, x = int(match[1]) - 1, int(match[2]) - 1
+            elif match[3] is not None:
+                styled.append(match[3])
+        self._put(x, y, styled)
+
+    def _put(self, x: int, y: int, styled: list[str]) -> tuple[int, int]:
+        """Write the text and styles gathered since the last cursor move at (x, y); empties `styled`."""
+        row = self._grid.setdefault(y, {})
+        for cell in cells_of("".join(styled)):
+            row[x] = cell
+            x += 1
+        styled.clear()
+        return x, y
+
+
+_terminals: WeakKeyDictionary[App[Any], Terminal] = WeakKeyDictionary()
+_CONSOLE = Console(width=1000, color_system="truecolor", force_terminal=True, legacy_windows=False)
+
+
+def cells_of(ansi: str) -> list[Cell]:
+    """The cells a terminal shows for one line of output (text, SGR styles and OSC 8 links)."""
+    cells: list[Cell] = []
+    for text in AnsiDecoder().decode(ansi):
+        for segment in text.render(_CONSOLE, end=""):
+            style = segment.style or Style()
+            for char in segment.text:
+                if cells and cell_len(char) == 0:
+                    cells[-1] = (cells[-1][0] + char, cells[-1][1])
+                    continue
+                cells.append((char, style))
+                cells.extend(("", style) for _ in range(cell_len(char) - 1))
+    return cells
+
+
+def strip_cells(strip: Strip, console: Console, width: int) -> list[Cell]:
+    """The cells a terminal shows for `strip` rendered by `console` (an app's), as `Terminal.cells` reads
+    them (the same decoding on both sides), up to `width` cells: a strip may carry more than its width
+    (a table cell narrower than its padding), which the terminal's edge cuts off."""
+    return cells_of(strip.render(console))[:width]
 
 
 async def displayed(pilot: Any, scroll: Widget, reply: Sequence[Widget]) -> list[Line]:
     """Every line the screen shows of a reply, from the top of `reply` (the widgets it is drawn by, in
     order; hidden ones are skipped) to its bottom, scrolled into view a page at a time and read from the
-    screen (`screen_line`). The style is every attribute but the metadata (which names widgets).
+    screen (`Frame.line`). The style is every attribute but the metadata (which names widgets).
 
     Raises AssertionError when some line of the reply could not be brought on screen: a comparison of
     two renderings must never pass on lines that were not read."""
@@ -103,11 +215,11 @@ async def displayed(pilot: Any, scroll: Widget, reply: Sequence[Widget]) -> list
         await pilot.pause()
         view = scroll.content_region
         left, right = shown[0].region.x, shown[0].region.right
-        order = document_order(scroll.screen)
+        frame = Frame(scroll.screen)
         for row in range(view.y, view.bottom):
             line_y = int(scroll.scroll_y) + row - view.y
             if top <= line_y < bottom and line_y not in lines:
-                strip = screen_line(scroll.screen, row, order).crop(left, right).simplify()
+                strip = frame.line(row).crop(left, right).simplify()
                 lines[line_y] = tuple(
                     (
                         segment.text,

@@ -16,8 +16,9 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from itertools import pairwise
 
 from markdown_it import MarkdownIt
 from textual import events
@@ -107,27 +108,33 @@ def render_snapshot(widget: Widget) -> list[Strip] | None:
     if not _place(widget, (-origin.x, -origin.y), origin.reset_offset, placed):
         return None
     width, height = origin.size
-    cut_sets = [{0, width} for _ in range(height)]
-    for _, region, clip in placed:
-        area = region.intersection(clip)
-        for y in area.line_range:
-            cut_sets[y].update((area.x, area.right))
-    cuts = [sorted(cut_set) for cut_set in cut_sets]
-    chops: list[dict[int, Strip | None]] = [dict.fromkeys(line_cuts[:-1]) for line_cuts in cuts]
+    layers: list[list[tuple[int, int, Strip]]] = [[] for _ in range(height)]
     # Front to back: a later widget in the document is drawn over an earlier one, a child over its parent.
     for node, region, clip in reversed(placed):
         area = region.intersection(clip)
-        if not area:
-            continue
-        strips = node.render_lines(area.translate((-region.x, -region.y)))
-        first, last = area.column_span
-        for y, strip in zip(area.line_range, strips, strict=False):
-            inside = [cut for cut in cuts[y] if first <= cut <= last]
-            chop = chops[y]
-            for cut, piece in zip(inside, strip.divide([cut - first for cut in inside[1:]]), strict=False):
-                if chop.get(cut) is None:
-                    chop[cut] = piece
-    return [Strip.join(chop.values()) for chop in chops]
+        if area:
+            strips = node.render_lines(area.translate((-region.x, -region.y)))
+            for y, strip in zip(area.line_range, strips, strict=False):
+                layers[y].append((area.x, area.right, strip))
+    return [flatten(width, line) for line in layers]
+
+
+def flatten(width: int, layers: Sequence[tuple[int, int, Strip]]) -> Strip:
+    """One line of `width` cells from the lines of the widgets drawn on it, front first: each a (start,
+    end, strip) of the columns it covers. As on screen, the line is cut wherever a widget starts or ends,
+    and each piece shows the first widget that covers it."""
+    cut_set = {0, width}
+    for start, end, _ in layers:
+        cut_set.update((start, end))
+    cuts = sorted(cut_set)
+    chops: dict[int, Strip | None] = dict.fromkeys(cuts[:-1])
+    for start, end, strip in layers:
+        inside = [cut for cut in cuts if start <= cut <= end]
+        for cut, piece in zip(inside, strip.divide([cut - start for cut in inside[1:]]), strict=False):
+            if chops.get(cut) is None:
+                chops[cut] = piece
+    ends = dict(pairwise(cuts))
+    return Strip.join(Strip.blank(ends[cut] - cut) if chop is None else chop for cut, chop in chops.items())
 
 
 def _laid_out_region(node: Widget) -> Region | None:
