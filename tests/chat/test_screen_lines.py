@@ -1,11 +1,10 @@
 """`screen_lines` reads what the terminal shows: each line it composes from public APIs is compared, cell by
 cell (character, colours and attributes, link target), with what the app wrote to a terminal, for Markdown
-replies (wide code, tables whose cells overflow, links, hostile text), the snapshots standing in for them,
-and the whole chat pane (settings, log, comparison card, prompt, footer) narrow and wide."""
+replies (wide code, tables whose cells overflow, links, hostile text) and the whole chat pane (settings,
+log with reply snapshots, comparison card, prompt, footer) narrow and wide."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from textual.pilot import Pilot
 
 from batchboard.ui.screen_lines import Frame, Terminal, strip_cells
 from batchboard.ui.widgets.chat_prompt import ChatPrompt
-from batchboard.ui.widgets.chat_reply import ReplyMarkdown, ReplyStream
+from batchboard.ui.widgets.chat_reply import MarkdownSnapshot, ReplyMarkdown
 from chat.fakes import ChatTestApp, FakeBackend, FakeTimer
 from chat.test_chat_reply import DOCUMENT, HOSTILE_DOCUMENT, WIDE_DOCUMENT, tokens_of
 
@@ -49,7 +48,7 @@ def assert_rows_are_the_terminals(app: App[Any]) -> int:
     for y in range(height):
         composed = strip_cells(frame.line(y), app.console, width)
         shown = Terminal.of(app).cells(y, width)
-        composed_text, shown_text = "".join(c for c, _ in composed), "".join(c for c, _ in shown)
+        composed_text, shown_text = "".join(c[0] for c in composed), "".join(c[0] for c in shown)
         assert composed == shown, f"row {y}:\n{composed_text}\n{shown_text}"
         inked += bool(shown_text.strip())
     return inked
@@ -81,26 +80,10 @@ async def test_a_markdown_reply_reads_as_the_terminal_shows_it() -> None:
         await assert_pages_are_the_terminals(pilot, app.query_one(VerticalScroll))
 
 
-async def test_a_streamed_reply_of_snapshots_reads_as_the_terminal_shows_it() -> None:
-    app = Pane()
-    async with app.run_test(headless=False, size=(72, 20)) as pilot:
-        app.query_one(VerticalScroll).anchor()
-        stream = ReplyStream.get_stream(app.query_one(ReplyMarkdown), segment_blocks=1, max_backlog=64)
-        try:
-            for token in tokens_of(REPLY, 9):
-                await stream.write(token)
-                await asyncio.sleep(0)
-        finally:
-            await stream.stop()
-        await pilot.pause()
-        assert len(stream.snapshots) >= 10
-        await assert_pages_are_the_terminals(pilot, app.query_one(VerticalScroll))
-
-
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 async def test_the_chat_pane_reads_as_the_terminal_shows_it(size: tuple[int, int]) -> None:
     timer = FakeTimer()
-    backend = FakeBackend(timer, chunks=tokens_of(DOCUMENT[:600], 40), batch_text="the batch's answer")
+    backend = FakeBackend(timer, chunks=tokens_of(DOCUMENT[:900], 40), batch_text="the batch's answer")
     app = ChatTestApp(backend, timer, driver_class=Terminal)
     async with app.run_test(headless=False, size=size) as pilot:
         prompt = app.screen.query_one(ChatPrompt)
@@ -111,4 +94,5 @@ async def test_the_chat_pane_reads_as_the_terminal_shows_it(size: tuple[int, int
         await pilot.press("b")
         await app.workers.wait_for_complete()
         await pilot.pause()
+        assert app.screen.query(MarkdownSnapshot)  # the reply's finished segments are snapshots
         await assert_pages_are_the_terminals(pilot, app.screen.query_one("#chat-log", VerticalScroll))

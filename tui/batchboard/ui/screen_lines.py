@@ -16,10 +16,8 @@ from itertools import pairwise
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from rich.ansi import AnsiDecoder
 from rich.cells import cell_len
 from rich.console import Console
-from rich.style import Style
 from textual import events
 from textual.app import App
 from textual.dom import DOMNode
@@ -33,8 +31,8 @@ from batchboard.ui.widgets.chat_reply import flatten
 
 #: One screen line: its (text, style without metadata, click action) runs.
 Line = tuple[tuple[str, str, Any], ...]
-#: One terminal cell: its character ("" for the right half of a wide one) and style.
-Cell = tuple[str, Style]
+#: One terminal cell: its character ("" for the right half of a wide one), SGR parameters and link target.
+Cell = tuple[str, str, str]
 
 
 def virtual_y(widget: Widget, scroll: Widget) -> int:
@@ -144,7 +142,7 @@ class Terminal(Driver):
         """Row `y` of the terminal, `width` cells (a cell nothing was written to is a blank)."""
         self._draw()
         row = self._grid.get(y, {})
-        return [row.get(x, (" ", Style())) for x in range(width)]
+        return [row.get(x, (" ", "", "")) for x in range(width)]
 
     def _draw(self) -> None:
         output, self._output = "".join(self._output), []
@@ -169,21 +167,29 @@ class Terminal(Driver):
 
 
 _terminals: WeakKeyDictionary[App[Any], Terminal] = WeakKeyDictionary()
-_CONSOLE = Console(width=1000, color_system="truecolor", force_terminal=True, legacy_windows=False)
+#: What a line of terminal output is made of: SGR styles, OSC 8 links, text.
+_RUNS = re.compile(r"\x1b\[([0-9;]*)m|\x1b\]8;[^;\x1b]*;([^\x1b]*)\x1b\\|([^\x1b]+)")
 
 
 def cells_of(ansi: str) -> list[Cell]:
-    """The cells a terminal shows for one line of output (text, SGR styles and OSC 8 links)."""
+    """The cells a terminal shows for one line of output: each character with the SGR parameters and the
+    OSC 8 link in force where it was written (a wide character takes two cells, the second one empty)."""
     cells: list[Cell] = []
-    for text in AnsiDecoder().decode(ansi):
-        for segment in text.render(_CONSOLE, end=""):
-            style = segment.style or Style()
-            for char in segment.text:
-                if cells and cell_len(char) == 0:
-                    cells[-1] = (cells[-1][0] + char, cells[-1][1])
+    sgr, link = "", ""
+    for match in _RUNS.finditer(ansi):
+        params, target, text = match.groups()
+        if params is not None:
+            sgr = "" if params in ("", "0") else f"{sgr};{params}" if sgr else params
+        elif target is not None:
+            link = target
+        else:
+            for char in text:
+                width = cell_len(char)
+                if not width and cells:
+                    cells[-1] = (cells[-1][0] + char, *cells[-1][1:])
                     continue
-                cells.append((char, style))
-                cells.extend(("", style) for _ in range(cell_len(char) - 1))
+                cells.append((char, sgr, link))
+                cells.extend(("", sgr, link) for _ in range(width - 1))
     return cells
 
 
