@@ -4,10 +4,12 @@ and a comparison batch goes through the safe submit path and shows up in the tab
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from rich.console import Console
 
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
@@ -17,6 +19,7 @@ from batchboard.core.store import Store
 from batchboard.emulator import Emulator, EmulatorSettings
 from batchboard.ui.app import BatchboardApp, make_app
 from batchboard.ui.screens.chat import ChatScreen
+from batchboard.ui.screens.detail import DetailScreen
 from batchboard.ui.widgets.chat_prompt import ChatPrompt
 
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -87,6 +90,22 @@ async def test_t_opens_the_pane_and_escape_keeps_it(app: BatchboardApp, clock: M
         await pilot.pause()
         assert app.screen is app.dashboard
         await wait_for(lambda: batch_id in app.book.batches)
+        # Its lineage: the table and the detail show the label and that the chat sent it.
+        assert app.book.label(batch_id or "") == "chat comparison (claude-sonnet-5-5)"
+        app.open_detail(batch_id or "")
+        await pilot.pause()
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+        await wait_for(lambda: detail.lineage is not None and detail.current is not None)
+        assert detail.current is not None
+        console = Console(width=160, record=True, file=io.StringIO())
+        console.print(detail.render_batch(detail.current))
+        text = console.export_text()
+        assert "Label                   chat comparison (claude-sonnet-5-5)" in text
+        assert "Submitted from          the chat pane" in text and "not sent by batchboard" not in text
+        assert detail.check_action("attach", ()) is False  # its request is stored: nothing to link
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("t")
         await pilot.pause()
         assert app.screen is chat and len(chat.conversation.turns) == 1

@@ -13,11 +13,12 @@ from batchboard.core.chat.conversation import (
     BatchRun,
     ChatMessage,
     Conversation,
+    Turn,
     TurnState,
     run_stream,
 )
-from batchboard.core.chat.export import to_markdown
-from batchboard.core.chat.stats import StreamStats, Usage, cost
+from batchboard.core.chat.export import stats_lines, to_markdown
+from batchboard.core.chat.stats import StreamStats, Usage, cost, format_reply_cost
 from batchboard.core.format import printable
 from batchboard.core.gateway.errors import classify
 from batchboard.core.pricing import price_for
@@ -157,6 +158,8 @@ def test_comparison_and_export() -> None:
     turn.batch.finished_at = timer()
 
     comparison = compare(turn, SONNET)
+    assert comparison.same_tokens_of == "streamed"
+    assert comparison.same_standard == pytest.approx(0.003) and comparison.same_batch == pytest.approx(0.0015)
     assert comparison.streamed_ttft == pytest.approx(0.3)
     assert comparison.streamed_total == pytest.approx(1.0)
     assert comparison.batched_end_to_end == pytest.approx(90)
@@ -171,6 +174,12 @@ def test_comparison_and_export() -> None:
     assert "| same request as a batch | $0.00150 |" in text
     assert "Batched answer" in text and "**Streamed** answer" in text
     assert "| first token / end-to-end | 300 ms / 1.00 s | 90.00 s |" in text
+    assert "| cost (its own usage) | $0.00300 | $0.00150 |" in text
+    assert "| tokens | in 1,000 · out 100 | in 1,000 · out 100 |" in text
+    assert (
+        "Same tokens both ways (the streamed reply's: in 1,000 · out 100): $0.00300 streamed, "
+        "$0.00150 as a batch, saving $0.00150 (50% less)." in text
+    )
     assert "\x1b" not in text
 
 
@@ -178,3 +187,84 @@ def test_comparison_custom_id_is_a_valid_custom_id() -> None:
     import re
 
     assert re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", comparison_custom_id(12, 0xABCDEF))
+
+
+def finished_turn(
+    conversation: Conversation, timer: FakeTimer, streamed: Usage, batched: Usage | None
+) -> Turn:
+    turn = conversation.start_turn("compare", "claude-sonnet-5-5", 500, None)
+    turn.stats.start()
+    timer.advance(0.5)
+    turn.stats.on_text("streamed")
+    turn.parts.append("streamed")
+    turn.stats.finish("end_turn", streamed)
+    turn.state = TurnState.DONE
+    turn.batch = BatchRun("chat-compare-1-0", submitted_at=timer())
+    timer.advance(60)
+    turn.batch.answer = (
+        BatchAnswer("succeeded", "a longer batched answer", batched)
+        if batched is not None
+        else BatchAnswer("errored", error="overloaded_error: Overloaded")
+    )
+    turn.batch.finished_at = timer()
+    return turn
+
+
+def test_the_saving_compares_the_same_tokens_and_each_reply_keeps_its_own_cost() -> None:
+    # The batched reply is longer: its own cost is not half the streamed one, but the saving is 50%.
+    timer = FakeTimer()
+    streamed, batched = (
+        Usage(input_tokens=1000, output_tokens=100),
+        Usage(input_tokens=1000, output_tokens=190),
+    )
+    comparison = compare(finished_turn(Conversation(timer), timer, streamed, batched), SONNET)
+    assert comparison.streamed_cost == pytest.approx(0.002 + 0.001)
+    assert comparison.batched_cost == pytest.approx((0.002 + 0.0019) / 2)
+    assert comparison.streamed_cost_text == "$0.00300" and comparison.batched_cost_text == "$0.00195"
+    assert comparison.same_tokens == streamed and comparison.same_tokens_of == "streamed"
+    assert comparison.same_standard == pytest.approx(0.003) and comparison.same_batch == pytest.approx(0.0015)
+    assert comparison.saving == pytest.approx(0.0015) and comparison.saving_percent == pytest.approx(50)
+
+
+def test_an_errored_batch_costs_nothing_and_the_saving_is_still_like_for_like() -> None:
+    timer = FakeTimer()
+    streamed = Usage(input_tokens=1000, output_tokens=100)
+    comparison = compare(finished_turn(Conversation(timer), timer, streamed, None), SONNET)
+    assert comparison.batched_cost is None and comparison.batched_cost_text == "no cost"
+    assert comparison.same_tokens_of == "streamed" and comparison.saving_percent == pytest.approx(50)
+    unknown = compare(finished_turn(Conversation(timer), timer, streamed, None), None)
+    assert unknown.streamed_cost_text == "price unknown" and unknown.batched_cost_text == "price unknown"
+    assert unknown.saving is None
+
+
+def costs_shown(turn: Turn) -> dict[str, str]:
+    rows = dict(stats_lines(turn, SONNET))
+    return {label: rows[label] for label in ("cost (standard)", "same request as a batch")}
+
+
+async def test_a_chat_that_failed_before_anything_arrived_shows_no_cost_never_zero() -> None:
+    timer = FakeTimer()
+    conversation = Conversation(timer)
+    turn = conversation.start_turn("hi", "claude-sonnet-5-5", 100, None)
+    await run_stream(FakeBackend(timer, fail_before=StatusError(529, "overloaded_error", "o")), turn)
+    assert turn.state is TurnState.FAILED
+    assert costs_shown(turn) == {"cost (standard)": "no cost", "same request as a batch": "no cost"}
+    assert "$0" not in to_markdown(conversation, price_for, datetime(2026, 11, 23, tzinfo=UTC))
+
+
+async def test_a_chat_that_broke_off_shows_the_partial_cost_of_what_arrived() -> None:
+    timer = FakeTimer()
+    turn = Conversation(timer).start_turn("hi", "claude-sonnet-5-5", 100, None)
+    waiting = StreamStats(timer)
+    waiting.start()
+    assert format_reply_cost(waiting, SONNET) == "–"  # sent, nothing arrived yet
+    backend = FakeBackend(
+        timer, chunks=("x" * 400,), input_tokens=1000, fail_after=StatusError(200, "overloaded_error", "x")
+    )
+    await run_stream(backend, turn)
+    assert turn.state is TurnState.FAILED
+    # 1,000 input tokens (message_start) and ≈100 output tokens (400 characters) at $2 / $10 a million.
+    assert costs_shown(turn) == {
+        "cost (standard)": "≈$0.00300 partial",
+        "same request as a batch": "≈$0.00150 partial",
+    }

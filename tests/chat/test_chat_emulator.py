@@ -18,7 +18,9 @@ from batchboard.core.chat.stats import StreamStats
 from batchboard.core.clock import ManualClock
 from batchboard.core.gateway.chat import SdkChatBackend
 from batchboard.core.gateway.client import Connection, make_client
+from batchboard.core.jobs import origin
 from batchboard.core.store import Store
+from batchboard.core.submit.attach import local_sources
 from batchboard.core.submit.intents import stored_requests
 from batchboard.emulator import Emulator, EmulatorSettings
 from batchboard.emulator.faults import Fault
@@ -170,6 +172,10 @@ async def test_send_as_batch_runs_a_real_one_request_batch(emulator: tuple[Emula
         assert run.batch_id in store.known_batch_ids()
         assert store.label(run.batch_id) == "chat comparison (claude-sonnet-5-5)"
         assert stored_requests(store, run.batch_id) == {run.custom_id: orjson.dumps(turn.request.params())}
+        # Recorded like any submission: its source is the chat, so nothing is offered to attach.
+        found = origin(store, run.batch_id)
+        assert found.kind == "chat" and found.label == "chat comparison (claude-sonnet-5-5)"
+        assert not local_sources(store).can_attach(run.batch_id)
 
 
 @pytest.mark.parametrize("emulator", [20.0], indirect=True)

@@ -251,7 +251,11 @@ async def test_send_as_batch_shows_a_comparison_card() -> None:
         assert turn is not None and turn.batch is not None and turn.batch.end_to_end == pytest.approx(75.0)
         view = screen.query_one(TurnView)
         card = "\n".join(str(s.render()) for s in view.batch_card.query(Static))
-        assert "end-to-end 75.00 s" in card and "saving $" in card and "% less" in card
+        assert "end-to-end 75.00 s" in card
+        # Like with like: the streamed reply's tokens priced both ways; each side keeps its own cost.
+        assert "Same tokens both ways (the streamed reply's: in 12 · out 2)" in card and "(50% less)" in card
+        assert "cost $0.00004 (standard price)\nin 12 · out 2" in card
+        assert "cost $0.00004 (batch price)\nin 12 · out 5" in card
         sides = [md.source for md in view.batch_card.query(ReplyMarkdown)]
         assert sides == ["streamed answer", "Batched hello world."]
         assert screen.check_action("send_as_batch", ()) is False  # once per turn

@@ -135,7 +135,8 @@ class Origin:
     """Where a batch came from, for the detail screen: its submission, source file, parent and retries."""
 
     kind: str | None
-    """'file', 'retry', 'attach', or None for a batch batchboard knows nothing about."""
+    """'file', 'retry', 'attach', 'chat' (a chat comparison), or None for a batch batchboard knows nothing
+    about."""
     source_path: str | None
     parent_batch_id: str | None
     retries: tuple[str, ...]

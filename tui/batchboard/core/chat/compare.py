@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from batchboard.core.chat.conversation import ChatRequest, Turn
-from batchboard.core.chat.stats import cost
+from batchboard.core.chat.stats import Usage, cost, format_cost, format_reply_cost
 from batchboard.core.clock import Clock
 from batchboard.core.pricing import ModelPrice
 from batchboard.core.store import Store
@@ -27,45 +27,89 @@ SubmitBatch = Callable[[ChatRequest, str], Awaitable[str]]
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    """Streamed vs batched, for one request."""
+    """Streamed vs batched, for one request.
+
+    Two different cost questions. What each reply actually cost (`streamed_cost` at standard prices from
+    the stream's usage, `batched_cost` at batch prices from the batch result's usage): the two replies
+    differ in length, so these differ by more than the batch discount. And like with like (`same_tokens`,
+    one reply's usage priced both ways: `same_standard`, `same_batch`), which is where the batch saving
+    (`saving`, `saving_percent`) is read.
+    """
 
     streamed_ttft: float | None
     streamed_total: float | None
     batched_end_to_end: float | None
     streamed_cost: float | None
+    """None: the price is unknown, or nothing arrived to price."""
     batched_cost: float | None
+    """None: the price is unknown, or the batch result has no usage (an errored request is not billed)."""
+    streamed_cost_text: str
+    """`streamed_cost` as the pane shows it ("≈… partial" for a stream that ended early, "no cost")."""
+    batched_cost_text: str
+    streamed_usage: Usage | None
+    batched_usage: Usage | None
+    same_tokens: Usage | None
+    """The usage priced both ways: the streamed reply's final usage, else the batch result's."""
+    same_tokens_of: str | None
+    """Whose usage `same_tokens` is: "streamed" or "batched"."""
+    same_standard: float | None
+    same_batch: float | None
 
     @property
     def saving(self) -> float | None:
-        if self.streamed_cost is None or self.batched_cost is None:
+        """What the same tokens cost less as a batch."""
+        if self.same_standard is None or self.same_batch is None:
             return None
-        return self.streamed_cost - self.batched_cost
+        return self.same_standard - self.same_batch
 
     @property
     def saving_percent(self) -> float | None:
-        if self.saving is None or not self.streamed_cost:
+        if self.saving is None or not self.same_standard:
             return None
-        return 100 * self.saving / self.streamed_cost
+        return 100 * self.saving / self.same_standard
 
 
 def compare(turn: Turn, price: ModelPrice | None) -> Comparison:
-    """Each side is priced from its own final usage: streamed at standard prices, the batch at 50%."""
+    """Each reply priced from its own usage (streamed at standard prices, the batch at 50%), and one
+    reply's usage priced both ways."""
+    stats = turn.stats
     batch = turn.batch
-    streamed_cost = turn.stats.costs(price)[0]
-    batched_cost: float | None = None
-    if (
-        price is not None
-        and batch is not None
-        and batch.answer is not None
-        and batch.answer.usage is not None
-    ):
-        batched_cost = cost(batch.answer.usage, price, batch=True)
+    answer = batch.answer if batch is not None else None
+    batched_usage = answer.usage if answer is not None else None
+    streamed_usage = None if stats.received_nothing else stats.usage_for_cost()
+    streamed_cost = stats.costs(price)[0]
+    batched_cost = None
+    if price is not None and batched_usage is not None:
+        batched_cost = cost(batched_usage, price, batch=True)
+    if batched_cost is not None:
+        batched_text = format_cost(batched_cost)
+    elif price is None:
+        batched_text = format_cost(None)
+    else:
+        batched_text = "no cost" if answer is not None else "–"
+    same_tokens, same_of = None, None
+    if stats.exact_usage and stats.usage is not None:
+        same_tokens, same_of = stats.usage, "streamed"
+    elif batched_usage is not None:
+        same_tokens, same_of = batched_usage, "batched"
+    same_standard: float | None = None
+    same_batch: float | None = None
+    if price is not None and same_tokens is not None:
+        same_standard, same_batch = cost(same_tokens, price), cost(same_tokens, price, batch=True)
     return Comparison(
-        streamed_ttft=turn.stats.ttft,
-        streamed_total=turn.stats.total(),
+        streamed_ttft=stats.ttft,
+        streamed_total=stats.total(),
         batched_end_to_end=batch.end_to_end if batch else None,
         streamed_cost=streamed_cost,
         batched_cost=batched_cost,
+        streamed_cost_text=format_reply_cost(stats, price),
+        batched_cost_text=batched_text,
+        streamed_usage=streamed_usage,
+        batched_usage=batched_usage,
+        same_tokens=same_tokens,
+        same_tokens_of=same_of,
+        same_standard=same_standard,
+        same_batch=same_batch,
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from batchboard.core.chat.compare import compare
+from batchboard.core.chat.compare import Comparison, compare
 from batchboard.core.chat.conversation import Conversation, Turn
-from batchboard.core.chat.stats import PriceLookup, format_cost, format_seconds
+from batchboard.core.chat.stats import PriceLookup, Usage, format_cost, format_reply_cost, format_seconds
 from batchboard.core.format import printable
 from batchboard.core.pricing import ModelPrice
 
@@ -21,7 +21,6 @@ def stats_lines(turn: Turn, price: ModelPrice | None, *, compact: bool = False) 
     API reports the final usage.
     """
     stats = turn.stats
-    standard, batched = stats.costs(price)
     approx = "" if stats.exact_usage else "≈"
     rate = stats.tokens_per_second()
     labels = (
@@ -43,13 +42,42 @@ def stats_lines(turn: Turn, price: ModelPrice | None, *, compact: bool = False) 
         f"{rate:.1f}" if rate is not None else "–",
         str(stats.input_tokens) if stats.input_tokens is not None else "–",
         f"{approx}{stats.output_tokens}",
-        approx + format_cost(standard) if standard is not None else format_cost(None),
-        approx + format_cost(batched) if batched is not None else format_cost(None),
+        format_reply_cost(stats, price),
+        format_reply_cost(stats, price, batch=True),
     )
     rows = list(zip(labels, values, strict=True))
     if stats.stop_reason and not compact:
         rows.append(("stop reason", stats.stop_reason))
     return rows
+
+
+def usage_text(usage: Usage | None) -> str:
+    """A reply's billed tokens in short: "in 1,000 · out 100" (cache reads and writes when there are some)."""
+    if usage is None:
+        return "no usage"
+    parts = [f"in {usage.input_tokens:,}", f"out {usage.output_tokens:,}"]
+    if usage.cache_read_input_tokens:
+        parts.append(f"cache read {usage.cache_read_input_tokens:,}")
+    if usage.cache_creation_input_tokens:
+        parts.append(f"cache write {usage.cache_creation_input_tokens:,}")
+    return " · ".join(parts)
+
+
+def same_tokens_text(comparison: Comparison) -> str:
+    """The like-for-like line of a comparison: one reply's tokens priced both ways, and the saving."""
+    c = comparison
+    if c.same_tokens is None:
+        return "Same tokens both ways: no usage to price (neither reply reported one)."
+    whose = "the streamed reply's" if c.same_tokens_of == "streamed" else "the batched reply's"
+    if c.same_standard is None or c.same_batch is None:
+        return f"Same tokens both ways ({whose}: {usage_text(c.same_tokens)}): price unknown."
+    saving = format_cost(c.saving)
+    if c.saving_percent is not None:
+        saving += f" ({c.saving_percent:.0f}% less)"
+    return (
+        f"Same tokens both ways ({whose}: {usage_text(c.same_tokens)}): {format_cost(c.same_standard)} "
+        f"streamed, {format_cost(c.same_batch)} as a batch, saving {saving}."
+    )
 
 
 def to_markdown(
@@ -90,10 +118,10 @@ def _comparison_markdown(turn: Turn, price: ModelPrice | None) -> str:
         "|---|---|---|",
         f"| first token / end-to-end | {format_seconds(c.streamed_ttft)} / {format_seconds(c.streamed_total)}"
         f" | {format_seconds(c.batched_end_to_end)} |",
-        f"| cost | {format_cost(c.streamed_cost)} | {format_cost(c.batched_cost)} |",
-        f"| saving | | {format_cost(c.saving)}"
-        + (f" ({c.saving_percent:.0f}%)" if c.saving_percent is not None else "")
-        + " |",
+        f"| cost (its own usage) | {c.streamed_cost_text} | {c.batched_cost_text} |",
+        f"| tokens | {usage_text(c.streamed_usage)} | {usage_text(c.batched_usage)} |",
+        "",
+        same_tokens_text(c),
         "",
         f"Batched answer ({batch.answer.status}):\n",
         printable(batch.answer.text)

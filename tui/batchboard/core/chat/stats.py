@@ -72,6 +72,22 @@ def format_cost(value: float | None) -> str:
     return f"${value:.4f}"
 
 
+def format_reply_cost(stats: StreamStats, price: ModelPrice | None, *, batch: bool = False) -> str:
+    """What a streamed reply costs, at standard or at batch prices, as the pane shows it: "price unknown";
+    "–" until something arrives, then "no cost" if the stream ended with nothing (never "$0", which would
+    read as a price); "≈" marks an estimate (the final usage has not come), "partial" a stream that ended
+    early, priced from the usage received."""
+    if price is None:
+        return format_cost(None)
+    standard, batched = stats.costs(price)
+    value = batched if batch else standard
+    if value is None:
+        return "–" if stats.running else "no cost"
+    if stats.exact_usage:
+        return format_cost(value)
+    return f"≈{format_cost(value)}" + ("" if stats.running else " partial")
+
+
 def format_seconds(value: float | None) -> str:
     if value is None:
         return "–"
@@ -138,6 +154,12 @@ class StreamStats:
             self.stop_reason = stop_reason
 
     @property
+    def received_nothing(self) -> bool:
+        """Neither usage nor text has arrived: nothing to price (the API bills no request refused before
+        its stream started)."""
+        return self.usage is None and self.chars == 0
+
+    @property
     def running(self) -> bool:
         return self.started_at is not None and self.ended_at is None
 
@@ -194,8 +216,9 @@ class StreamStats:
         )
 
     def costs(self, price: ModelPrice | None) -> tuple[float | None, float | None]:
-        """(standard, batch) cost of this reply in USD, None when the price is unknown."""
-        if price is None:
+        """(standard, batch) cost of this reply in USD; None when the price is unknown or nothing has
+        arrived to price (`received_nothing`)."""
+        if price is None or self.received_nothing:
             return None, None
         usage = self.usage_for_cost()
         return cost(usage, price), cost(usage, price, batch=True)

@@ -16,7 +16,7 @@ from batchboard.core.submit.intents import SubmitError, attach_file
 from batchboard.core.submit.jsonl import Report, iter_chunk
 
 #: Submission kinds whose requests batchboard stored when it sent them: nothing to attach for those.
-SENT_HERE = frozenset({"file", "retry"})
+SENT_HERE = frozenset({"file", "retry", "chat"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,8 @@ class LocalSources:
     """What the store says about every batch at once, for keys that apply to some batches only."""
 
     kinds: dict[str, str]
-    """batch_id -> the kind of submission batchboard holds its requests from ('file', 'retry', 'attach')."""
+    """batch_id -> the kind of submission batchboard holds its requests from ('file', 'retry', 'attach',
+    'chat')."""
     retried: frozenset[str]
     """Batches that batchboard sent a retry of."""
 

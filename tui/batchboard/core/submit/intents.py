@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
     id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,                 -- 'file', 'retry' or 'attach'
+    kind TEXT NOT NULL,                 -- 'file', 'retry', 'attach' or 'chat'
     source_path TEXT,
     label TEXT,
     parent_batch_id TEXT,               -- a retry: the batch whose failed items it resends

@@ -405,10 +405,11 @@ def chat_screen_for(app: Any) -> ChatScreen:
         return built[0].client
 
     def refresh_table(batch_id: str) -> None:
-        # The comparison batch is in the store already; poll now so the table shows it at once.
-        refresh = getattr(app.dashboard, "action_refresh", None)
-        if refresh is not None:
-            refresh()
+        # The comparison batch is in the store already, with its label: the dashboard takes the label
+        # and polls now, so the table and the detail show it at once (as for a file sent with `n`).
+        submitted = getattr(app.dashboard, "submitted", None)
+        if submitted is not None:
+            submitted([batch_id])
 
     return ChatScreen(
         SdkChatBackend(client),

@@ -260,6 +260,8 @@ class DetailScreen(Screen[None]):
             source = Text(origin.source_path or fmt.DASH)
         elif origin.kind == "retry":
             source = Text("a retry: the stored requests of its parent's failed items")
+        elif origin.kind == "chat":
+            source = Text("the chat pane: its last request sent again as a batch, to compare")
         elif origin.kind == "attach":
             source = Text.assemble("sent elsewhere; requests linked from ", Text(origin.source_path or "?"))
         else:

@@ -12,8 +12,8 @@ from textual.widgets import Label, Static
 
 from batchboard.core.chat.compare import Comparison
 from batchboard.core.chat.conversation import Turn, TurnState
-from batchboard.core.chat.export import stats_lines
-from batchboard.core.chat.stats import format_cost, format_seconds
+from batchboard.core.chat.export import same_tokens_text, stats_lines, usage_text
+from batchboard.core.chat.stats import format_seconds
 from batchboard.core.format import printable
 from batchboard.core.pricing import ModelPrice
 from batchboard.ui.widgets.chat_reply import ReplyMarkdown
@@ -88,16 +88,14 @@ class TurnView(Vertical):
         if comparison is None or batch is None or batch.answer is None:
             return
         answer = batch.answer
-        saving = format_cost(comparison.saving)
-        if comparison.saving_percent is not None:
-            saving += f" ({comparison.saving_percent:.0f}% less)"
         streamed = Vertical(
             Label(Text("Streamed", style="bold"), classes="chat-comparison-head"),
             Static(
                 Text(
                     f"first token {format_seconds(comparison.streamed_ttft)}\n"
                     f"end-to-end {format_seconds(comparison.streamed_total)}\n"
-                    f"cost {format_cost(comparison.streamed_cost)}"
+                    f"cost {comparison.streamed_cost_text} (standard price)\n"
+                    f"{usage_text(comparison.streamed_usage)}"
                 )
             ),
             ReplyMarkdown(self.turn.reply or "*(no text)*"),
@@ -110,10 +108,14 @@ class TurnView(Vertical):
                 Text(
                     f"first token {format_seconds(comparison.batched_end_to_end)} (all at once)\n"
                     f"end-to-end {format_seconds(comparison.batched_end_to_end)}\n"
-                    f"cost {format_cost(comparison.batched_cost)}  ·  saving {saving}"
+                    f"cost {comparison.batched_cost_text} (batch price)\n"
+                    f"{usage_text(comparison.batched_usage)}"
                 )
             ),
             ReplyMarkdown(printable(batched_text)),
             classes="chat-comparison-side",
         )
-        await card.mount(Horizontal(streamed, batched, classes="chat-comparison-sides"))
+        await card.mount(
+            Static(Text(same_tokens_text(comparison)), classes="chat-comparison-same"),
+            Horizontal(streamed, batched, classes="chat-comparison-sides"),
+        )
