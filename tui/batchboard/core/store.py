@@ -18,6 +18,14 @@ first sees it already ended and it ended before the previous `record_batches` ca
 first call, when there is no previous one). A batch that ended while the app was closed, after the app
 last looked, is therefore announced once on the next start, and never again.
 
+Saved view. Each row of `batches` carries the last known state of one batch as plain columns and the
+account it was seen on: `use_account(Account(profile, base_url))` names the account (the profile name and
+the API's base URL: never the key) for this connection, and `record_batches` tags what it writes with
+it. `saved_batches()` reads one account's batches back with one query on the `batches_by_account`
+index, so the first frame can show the table from the last session; a row seen before accounts were
+recorded (schema 1) belongs to no account and is shown to none until the poller sees it again. The
+account row also keeps when its batches were last recorded and the batch selected when the app quit.
+
 Datetimes are stored as ISO 8601 UTC strings and read back timezone-aware.
 """
 
@@ -29,18 +37,22 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from batchboard.core import fsio, paths
-from batchboard.core.models import Batch, Outcome
+from batchboard.core.models import Batch, Outcome, RequestCounts
 
 if TYPE_CHECKING:
     from batchboard.core.eta import DurationSample
 
-__all__ = ["MIGRATIONS", "Store", "StoreError", "register_schema"]
+__all__ = ["DEFAULT_BASE_URL", "MIGRATIONS", "Account", "SavedAccount", "Store", "StoreError", "register_schema"]
+
+#: Where the SDK sends requests when neither a profile nor ANTHROPIC_BASE_URL names another place.
+DEFAULT_BASE_URL = "https://api.anthropic.com"
 
 MIGRATIONS: list[str] = [
     # 1: labels, seen batches with end-notification state, durations for ETAs, key/value metadata.
@@ -76,6 +88,24 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # 2: the saved view: which account (profile + base URL) saw each batch, the rest of its state as
+    # columns, and per account when it was last recorded and the batch selected on quit.
+    """
+    CREATE TABLE accounts (
+        account_id INTEGER PRIMARY KEY,
+        profile TEXT NOT NULL,
+        base_url TEXT NOT NULL,
+        saved_at TEXT,
+        selected_batch_id TEXT,
+        UNIQUE (profile, base_url)
+    );
+    ALTER TABLE batches ADD COLUMN account_id INTEGER REFERENCES accounts (account_id);
+    ALTER TABLE batches ADD COLUMN expires_at TEXT;
+    ALTER TABLE batches ADD COLUMN cancel_initiated_at TEXT;
+    ALTER TABLE batches ADD COLUMN archived_at TEXT;
+    ALTER TABLE batches ADD COLUMN results_url TEXT;
+    CREATE INDEX batches_by_account ON batches (account_id, created_at);
+    """,
 ]
 
 _registered_schemas: dict[str, str] = {}
@@ -84,6 +114,36 @@ _registry_lock = threading.Lock()
 #: Outcomes whose durations say nothing about how long a batch takes to process.
 _SKEWED_OUTCOMES = frozenset({Outcome.CANCELED, Outcome.EXPIRED, Outcome.CANCELING, Outcome.RUNNING})
 _LAST_RECORDED = "last_recorded_at"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Whose batches these are: a profile name and the base URL it talks to. Never the API key: two
+    profiles on one account keep two saved views, and one profile pointed elsewhere starts empty."""
+
+    profile: str
+    base_url: str
+
+    @classmethod
+    def of(cls, profile: str, base_url: str | None) -> Account:
+        """`base_url` as configured (None: the API's default), written one way (no trailing slash, the
+        scheme and host in lower case) so that the same place is always the same account."""
+        url = (base_url or DEFAULT_BASE_URL).strip().rstrip("/")
+        scheme, sep, rest = url.partition("://")
+        if sep:
+            host, slash, path = rest.partition("/")
+            url = f"{scheme.lower()}://{host.lower()}{slash}{path}"
+        return cls(profile, url)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedAccount:
+    """What the store remembers of an account besides its batches."""
+
+    #: When its batches were last recorded (the time of the saved view); None before the first round.
+    saved_at: datetime | None
+    #: The batch the cursor was on when the app last quit.
+    selected_batch_id: str | None
 
 
 class StoreError(Exception):
@@ -140,6 +200,10 @@ def to_db_time(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _db_time_or_none(when: datetime | None) -> str | None:
+    return to_db_time(when) if when is not None else None
+
+
 def from_db_time(text: str) -> datetime:
     when = datetime.fromisoformat(text)
     return when if when.tzinfo else when.replace(tzinfo=UTC)
@@ -168,6 +232,7 @@ class Store:
         """Set by `open` when it had to make local files private: to be said once (the CLI on stderr, the
         TUI in a notification). The next start finds nothing to tighten."""
         self._applied_schemas: set[str] = set()
+        self._account_id: int | None = None
         self._migrate()
         self.ensure_schemas()
 
@@ -335,6 +400,11 @@ class Store:
                         now_text,
                         now_text,
                         now_text if old_news else None,
+                        self._account_id,
+                        to_db_time(batch.expires_at),
+                        _db_time_or_none(batch.cancel_initiated_at),
+                        _db_time_or_none(batch.archived_at),
+                        batch.results_url,
                     )
                 )
                 if ended_at is not None and ended_normally(batch):
@@ -347,8 +417,9 @@ class Store:
             db.executemany(
                 """
                 INSERT INTO batches (batch_id, processing_status, processing, succeeded, errored, canceled,
-                    expired, created_at, ended_at, first_seen_at, updated_at, end_notified_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    expired, created_at, ended_at, first_seen_at, updated_at, end_notified_at, account_id,
+                    expires_at, cancel_initiated_at, archived_at, results_url)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (batch_id) DO UPDATE SET
                     processing_status = excluded.processing_status,
                     processing = excluded.processing,
@@ -358,7 +429,12 @@ class Store:
                     expired = excluded.expired,
                     created_at = excluded.created_at,
                     ended_at = excluded.ended_at,
-                    updated_at = excluded.updated_at
+                    updated_at = excluded.updated_at,
+                    account_id = coalesce(excluded.account_id, batches.account_id),
+                    expires_at = excluded.expires_at,
+                    cancel_initiated_at = excluded.cancel_initiated_at,
+                    archived_at = excluded.archived_at,
+                    results_url = excluded.results_url
                 """,
                 batch_rows,
             )
@@ -367,6 +443,66 @@ class Store:
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
                 (_LAST_RECORDED, now_text),
+            )
+            if self._account_id is not None:
+                db.execute(
+                    "UPDATE accounts SET saved_at = max(coalesce(saved_at, ''), ?) WHERE account_id = ?",
+                    (now_text, self._account_id),
+                )
+
+    def forget_batches(self, batch_ids: Iterable[str]) -> None:
+        """Drop batches deleted on the service from the saved view (their labels stay, harmlessly)."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM batches WHERE batch_id = ?", [(bid,) for bid in batch_ids])
+
+    # ------------------------------------------------------------------------------------ saved view
+
+    def use_account(self, account: Account) -> SavedAccount:
+        """Record batches for `account` from now on and read what is saved for it (created if new)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO accounts (profile, base_url) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (account.profile, account.base_url),
+            )
+            account_id, saved_at, selected = db.execute(
+                "SELECT account_id, saved_at, selected_batch_id FROM accounts WHERE profile = ? AND base_url = ?",
+                (account.profile, account.base_url),
+            ).fetchone()
+        self._account_id = account_id
+        return SavedAccount(from_db_time(saved_at) if saved_at else None, selected)
+
+    def saved_batches(self) -> list[Batch]:
+        """The account's batches as last seen, newest first: one query on an index, no JSON. Empty
+        before `use_account`: a store never shows batches whose account it does not know."""
+        if self._account_id is None:
+            return []
+        rows = self.query(
+            "SELECT batch_id, processing_status, processing, succeeded, errored, canceled, expired, "
+            "created_at, expires_at, ended_at, cancel_initiated_at, archived_at, results_url "
+            "FROM batches WHERE account_id = ? AND expires_at IS NOT NULL ORDER BY created_at DESC",
+            (self._account_id,),
+        )
+        when = datetime.fromisoformat
+        return [
+            Batch(
+                id=r[0],
+                processing_status=r[1],
+                counts=RequestCounts(r[2], r[3], r[4], r[5], r[6]),
+                created_at=when(r[7]),
+                expires_at=when(r[8]),
+                ended_at=when(r[9]) if r[9] else None,
+                cancel_initiated_at=when(r[10]) if r[10] else None,
+                archived_at=when(r[11]) if r[11] else None,
+                results_url=r[12],
+            )
+            for r in rows
+        ]
+
+    def save_selected(self, batch_id: str | None) -> None:
+        """Remember the batch the cursor is on (called on quit), for this account."""
+        if self._account_id is not None:
+            self.execute(
+                "UPDATE accounts SET selected_batch_id = ? WHERE account_id = ?", (batch_id, self._account_id)
             )
 
     def known_batch_ids(self) -> set[str]:
@@ -389,7 +525,9 @@ class Store:
             if not changed:
                 # Unknown so far: keep a placeholder row so the notice is not repeated when it is recorded.
                 db.execute(
-                    "INSERT INTO batches VALUES (?, 'ended', 0, 0, 0, 0, 0, ?, NULL, ?, ?, ?)",
+                    "INSERT INTO batches (batch_id, processing_status, processing, succeeded, errored, "
+                    "canceled, expired, created_at, ended_at, first_seen_at, updated_at, end_notified_at) "
+                    "VALUES (?, 'ended', 0, 0, 0, 0, 0, ?, NULL, ?, ?, ?)",
                     (batch_id, when, when, when, when),
                 )
 
