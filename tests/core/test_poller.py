@@ -238,3 +238,38 @@ async def test_end_notifications_are_looked_up_once_per_round_not_per_page(
     await poller.poll_once()
     assert store.end_queries == 1
     store.close()
+
+
+async def test_a_saved_view_starts_with_a_quick_round_then_one_sweep_for_deletions(
+    api: BatchApi, emulator: Emulator, clock: ManualClock, store: Store
+) -> None:
+    from batchboard.core.store import Account
+
+    ended_ids, active_ids = populate(emulator, clock, ended=30, active=2)
+    store.use_account(Account.of("default", None))
+    first_run = Poller(api, clock=clock, store=store, list_page_size=10, first_page_size=5)
+    await first_run.poll_once()
+    # While the app was closed: an ended and an active batch are deleted, one is created, time passes.
+    emulator.store.delete(ended_ids[3], clock.now())
+    emulator.store.get(active_ids[0]).deleted = True  # as if canceled, ended and deleted elsewhere
+    new = emulator.add_batch(count=5, created_at=clock.now(), duration=600)
+    clock.advance(60)
+
+    saved = store.saved_batches()
+    assert len(saved) == 32
+    poller = Poller(api, clock=clock, store=store, list_page_size=10, first_page_size=5)
+    poller.seed(saved)
+    emulator.request_log.clear()
+    quick = await poller.poll_once()
+    paths = [path for _, path in emulator.request_log]
+    # One page of new batches (the new one and the 4 newest known), no retrieve of anything ended.
+    assert not any(bid in path for bid in ended_ids for path in paths)
+    assert quick.requests == 2 and {b.id for b in quick.changed} >= {new}
+    assert quick.removed == (active_ids[0],)  # an active batch retrieved: 404, gone
+
+    sweep = await poller.poll_once()  # the one full listing of this start
+    assert sweep.removed == (ended_ids[3],)
+    assert sweep.requests == 4 and sweep.changed == ()  # 31 batches in pages of 10; nothing else moved
+    assert {b.id for b in store.saved_batches()} == set(poller.batches)
+    later = await poller.poll_once()
+    assert later.requests == 1 and later.removed == ()

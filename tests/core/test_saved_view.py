@@ -33,7 +33,7 @@ def batch(n: int, status: str = "in_progress", **fields: object) -> Batch:
 
 
 def test_account_identity_is_profile_and_normalized_base_url() -> None:
-    assert HERE == Account("default", "https://api.anthropic.com")
+    assert Account("default", "https://api.anthropic.com") == HERE
     assert Account.of("work", "HTTP://LocalHost:8000/") == Account("work", "http://localhost:8000")
     assert Account.of("work", None) != Account.of("home", None)
 
@@ -63,19 +63,18 @@ def test_another_profile_or_base_url_never_sees_the_batches() -> None:
         assert [b.id for b in s.saved_batches()] == [batch(2).id, batch(1).id]
 
 
-def test_no_account_named_shows_nothing_and_keeps_the_owner() -> None:
-    with Store.memory() as s:
+def test_no_account_named_shows_nothing_and_keeps_the_owner(tmp_path: Path) -> None:
+    file = tmp_path / "db.sqlite"
+    with Store.open(file) as s:
         s.use_account(HERE)
         s.record_batches([batch(1)], now=T0)
-    with Store.memory() as s:
+    with Store.open(file) as s:
         assert s.saved_batches() == []
-    # A writer that names no account (a CLI submit) does not take a batch away from its account.
-    path_store = Store.memory()
-    path_store.use_account(HERE)
-    path_store.record_batches([batch(1)], now=T0)
-    other = Store(path_store._db, None)  # same database, no account named
-    other.record_batches([batch(1, "ended")], now=T0 + timedelta(hours=1))
-    assert path_store.saved_batches()[0].is_ended
+        # A writer that names no account (a CLI submit) does not take a batch away from its account.
+        s.record_batches([batch(1, "ended")], now=T0 + timedelta(hours=1))
+    with Store.open(file) as s:
+        s.use_account(HERE)
+        assert s.saved_batches() == [batch(1, "ended")]
 
 
 def test_selected_batch_is_kept_per_account(tmp_path: Path) -> None:
@@ -126,9 +125,13 @@ def test_schema_1_store_migrates_and_its_rows_belong_to_no_account(tmp_path: Pat
         again = batch(9, "ended", id="msgbatch_old")
         s.record_batches([again], now=T0)
         assert s.saved_batches() == [again]
-        plan = " ".join(str(r) for r in s.query(
-            "EXPLAIN QUERY PLAN SELECT batch_id FROM batches WHERE account_id = 1 ORDER BY created_at DESC"
-        ))
+        plan = " ".join(
+            str(r)
+            for r in s.query(
+                "EXPLAIN QUERY PLAN SELECT batch_id FROM batches WHERE account_id = 1 "
+                "ORDER BY created_at DESC"
+            )
+        )
         assert "batches_by_account" in plan
 
 

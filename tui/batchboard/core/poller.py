@@ -6,6 +6,13 @@ costs no request. Rounds never overlap (one loop, plus a lock for callers that s
 failed round backs off exponentially up to a cap and reports since when and why the data is stale;
 the loop recovers by itself. `refresh_now()` wakes it early.
 
+Started from a saved view (`seed`, the batches the local store knew when the app last ran), the first
+round is a quick one: the newest pages until one holds a batch already known (new batches), and a
+retrieve for each saved batch that had not ended; the saved ended batches cost nothing. Deletions are
+the one thing that needs a listing: the API has no "does this still exist" for many ids, so the second
+round lists everything once per start (the sweep), and a batch known before it that is not listed is
+removed (the store forgets it). From then on, rounds are as usual.
+
 Each round reports only the batches that changed, plus the ones that ended since we last saw them,
 through a plain callback: the UI turns it into a coalescing message. No Textual here.
 """
@@ -31,6 +38,8 @@ class PollStore(Protocol):
     def record_batches(self, batches: Iterable[Batch], now: datetime | None = None) -> None: ...
 
     def end_notified_ids(self) -> set[str]: ...
+
+    def forget_batches(self, batch_ids: Iterable[str]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +103,8 @@ class Poller:
         self.status = PollStatus()
         self.rounds = 0
         self.listed_all = False
+        #: Started from a saved view: the first round is quick and the second is the deletion sweep.
+        self.seeded = False
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._round_done = asyncio.Condition()
@@ -127,6 +138,13 @@ class Poller:
         async with self._round_done:
             await self._round_done.wait_for(lambda: self.rounds >= round_number)
 
+    def seed(self, batches: Iterable[Batch]) -> None:
+        """Start from the batches the store saved (before the first round): ended ones are final and
+        cost no request; the others are retrieved by the first round."""
+        for batch in batches:
+            self.batches.setdefault(batch.id, batch)
+        self.seeded = bool(self.batches)
+
     def observe(self, batch: Batch) -> None:
         """Take a batch the app got some other way (the answer to a cancel) as the latest known."""
         self.batches[batch.id] = batch
@@ -145,11 +163,15 @@ class Poller:
             first_round = not self.listed_all
             news: tuple[Batch, ...] = ()
             try:
-                if first_round:
-                    await self._list_everything(changed, ended)
+                if first_round and self.seeded and self.rounds == 0:
+                    await self._refresh(changed, ended, removed)
+                elif first_round:
+                    await self._list_everything(changed, ended, removed)
                 else:
                     await self._refresh(changed, ended, removed)
                 news = await self._unnotified(ended)
+                if removed and self.store is not None:
+                    await asyncio.to_thread(self.store.forget_batches, removed)
             except ApiError as exc:
                 error = exc
             except Exception as exc:  # a bug, an unexpected reply or a store error must not end the loop
@@ -190,10 +212,16 @@ class Poller:
             retry_in=self._backoff(failures),
         )
 
-    async def _list_everything(self, changed: dict[str, Batch], ended: dict[str, Batch]) -> None:
+    async def _list_everything(
+        self, changed: dict[str, Batch], ended: dict[str, Batch], removed: list[str]
+    ) -> None:
+        # Known before the listing began and not listed: deleted. A batch observed meanwhile (just
+        # submitted) was not known before, so it is never taken for a deleted one.
+        unlisted = set(self.batches)
         async for page in self.api.list_all(page_size=self.list_page_size):
             page_changed: dict[str, Batch] = {}
             for batch in page.batches:
+                unlisted.discard(batch.id)
                 self._take(batch, page_changed, ended)
             changed.update(page_changed)
             await self._persist(page_changed.values(), ended)
@@ -206,6 +234,7 @@ class Poller:
                     complete=False,
                 )
             )
+        self._remove(unlisted, removed)
         self.listed_all = True
 
     async def _refresh(self, changed: dict[str, Batch], ended: dict[str, Batch], removed: list[str]) -> None:
@@ -235,18 +264,23 @@ class Poller:
 
         results = await asyncio.gather(*(fetch(bid) for bid in pending))
         first_error: ApiError | None = None
+        gone: list[str] = []
         for batch_id, result in results:
             if isinstance(result, Batch):
                 self._take(result, changed, ended)
             elif result.is_not_found:
-                # Deleted elsewhere: drop it rather than fail every round.
-                if self.batches.pop(batch_id, None) is not None:
-                    removed.append(batch_id)
+                gone.append(batch_id)  # deleted elsewhere: drop it rather than fail every round
             elif first_error is None:
                 first_error = result
+        self._remove(gone, removed)
         await self._persist(changed.values(), ended)
         if first_error is not None:
             raise first_error
+
+    def _remove(self, batch_ids: Iterable[str], removed: list[str]) -> None:
+        for batch_id in batch_ids:
+            if self.batches.pop(batch_id, None) is not None:
+                removed.append(batch_id)
 
     def _take(self, batch: Batch, changed: dict[str, Batch], ended: dict[str, Batch]) -> None:
         previous = self.batches.get(batch.id)

@@ -49,7 +49,15 @@ from batchboard.core.models import Batch, Outcome, RequestCounts
 if TYPE_CHECKING:
     from batchboard.core.eta import DurationSample
 
-__all__ = ["DEFAULT_BASE_URL", "MIGRATIONS", "Account", "SavedAccount", "Store", "StoreError", "register_schema"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "MIGRATIONS",
+    "Account",
+    "SavedAccount",
+    "Store",
+    "StoreError",
+    "register_schema",
+]
 
 #: Where the SDK sends requests when neither a profile nor ANTHROPIC_BASE_URL names another place.
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -465,7 +473,8 @@ class Store:
                 (account.profile, account.base_url),
             )
             account_id, saved_at, selected = db.execute(
-                "SELECT account_id, saved_at, selected_batch_id FROM accounts WHERE profile = ? AND base_url = ?",
+                "SELECT account_id, saved_at, selected_batch_id FROM accounts "
+                "WHERE profile = ? AND base_url = ?",
                 (account.profile, account.base_url),
             ).fetchone()
         self._account_id = account_id
