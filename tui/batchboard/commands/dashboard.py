@@ -42,7 +42,7 @@ def _in_thread(function: Callable[[], T]) -> Callable[[], T]:
 def run_dashboard(args: argparse.Namespace) -> int:
     # Imported here: `batchboard --help` must not pay for Textual.
     from batchboard.core.config import ConfigError, load_settings
-    from batchboard.core.store import Store
+    from batchboard.core.store import Account, SavedView, Store
     from batchboard.demo import DemoBackend
 
     settings, problems = load_settings()
@@ -68,12 +68,26 @@ def run_dashboard(args: argparse.Namespace) -> int:
         scratch = tempfile.TemporaryDirectory(prefix="batchboard-demo-")
         os.environ["BATCHBOARD_DATA_DIR"] = scratch.name
     demo = DemoBackend()
-    # The store opens in a thread while the UI modules import: its file creation and syncs overlap them.
-    opening = _in_thread(Store.open)
+    # The saved view belongs to this profile and the place it talks to (never to the key): another
+    # profile, or this one pointed at another base URL, starts from an empty table.
+    account = Account.of(profile.name, profile.base_url or os.environ.get("ANTHROPIC_BASE_URL"))
+
+    def open_store() -> tuple[Store, SavedView]:
+        store = Store.open()
+        try:
+            return store, store.saved_view(account)
+        except BaseException:
+            store.close()
+            raise
+
+    # The store opens and the saved view is read in a thread while the UI modules import: its file
+    # creation, syncs and the 10,000-row read overlap them, and none of it runs on the UI thread.
+    opening = _in_thread(open_store)
     from batchboard.ui.app import make_app
 
-    store = opening()
+    store, saved = opening()
     app = make_app(
+        saved=saved,
         connect=demo.connect if args.demo else connect,
         settings=settings,
         store=store,

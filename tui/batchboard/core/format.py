@@ -91,6 +91,13 @@ def expiry_level(remaining: timedelta, warning_hours: float, critical_hours: flo
     return "ok"
 
 
+def time_of_day(dt: datetime, now: datetime) -> str:
+    """ "14:02 UTC" on the day of `now` (UTC), "2026-12-05 14:02 UTC" on another day."""
+    aware = (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+    same_day = aware.date() == now.astimezone(UTC).date()
+    return aware.strftime("%H:%M UTC" if same_day else "%Y-%m-%d %H:%M UTC")
+
+
 def timestamp(dt: datetime | None) -> str:
     """ "2026-11-23 14:05:09 UTC" whatever the local zone; "—" for None. Naive values are taken as UTC."""
     if dt is None:

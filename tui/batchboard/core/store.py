@@ -54,6 +54,7 @@ __all__ = [
     "MIGRATIONS",
     "Account",
     "SavedAccount",
+    "SavedView",
     "Store",
     "StoreError",
     "register_schema",
@@ -152,6 +153,16 @@ class SavedAccount:
     saved_at: datetime | None
     #: The batch the cursor was on when the app last quit.
     selected_batch_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedView:
+    """One account's table from the last session, read before the first frame."""
+
+    account: Account
+    saved_at: datetime | None
+    selected_batch_id: str | None
+    batches: list[Batch]
 
 
 class StoreError(Exception):
@@ -479,6 +490,11 @@ class Store:
             ).fetchone()
         self._account_id = account_id
         return SavedAccount(from_db_time(saved_at) if saved_at else None, selected)
+
+    def saved_view(self, account: Account) -> SavedView:
+        """`use_account(account)`, then its saved batches: what the first frame shows."""
+        saved = self.use_account(account)
+        return SavedView(account, saved.saved_at, saved.selected_batch_id, self.saved_batches())
 
     def saved_batches(self) -> list[Batch]:
         """The account's batches as last seen, newest first: one query on an index, no JSON. Empty

@@ -16,7 +16,7 @@ from textual.screen import Screen
 
 from batchboard.core.clock import Clock, SystemClock
 from batchboard.core.config import ConfigProblem, Settings
-from batchboard.core.store import Store
+from batchboard.core.store import SavedView, Store
 from batchboard.ui.book import BatchBook
 from batchboard.ui.screens.dashboard import DashboardScreen
 
@@ -45,6 +45,7 @@ class BatchboardApp(App[None]):
         demo: bool = False,
         demo_connect: Connect | None = None,
         problems: Sequence[ConfigProblem] = (),
+        saved: SavedView | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -55,6 +56,8 @@ class BatchboardApp(App[None]):
         self.demo_connect = demo_connect
         self.problems = list(problems)
         self.book = BatchBook(clock, store)
+        if saved is not None:
+            self.book.show_saved(saved)
         self.dashboard = DashboardScreen(self.book, demo=demo)
         if settings.theme in self.available_themes:
             self.theme = settings.theme
@@ -78,6 +81,7 @@ class BatchboardApp(App[None]):
         self.dashboard.first_frame_shown()
 
     async def on_unmount(self) -> None:
+        self.dashboard.remember_cursor()
         # Close the HTTP client on this loop, not at garbage collection after the loop is gone.
         if self.dashboard.api is not None:
             await self.dashboard.api.close()
@@ -170,6 +174,7 @@ def make_app(
     demo: bool = False,
     demo_connect: Connect | None = None,
     problems: Sequence[ConfigProblem] = (),
+    saved: SavedView | None = None,
 ) -> BatchboardApp:
     """The app with its dependencies: tests pass an in-memory store, a ManualClock and a `connect`
     that builds a BatchApi pointed at the emulator; no monkeypatching needed."""
@@ -181,4 +186,5 @@ def make_app(
         demo=demo,
         demo_connect=demo_connect,
         problems=problems,
+        saved=saved,
     )

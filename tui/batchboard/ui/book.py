@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from batchboard.core.clock import Clock
 from batchboard.core.format import printable
 from batchboard.core.models import Batch, Outcome
-from batchboard.core.store import Store
+from batchboard.core.store import SavedView, Store
 
 if TYPE_CHECKING:
     from batchboard.core.cost import BatchCost
@@ -181,6 +181,10 @@ class BatchBook:
         self._labels = Labels(store.labels(), self._stale.add)
         self.status: PollStatus | None = None  # None until the first round has answered
         self.connected = False
+        self.saved_at: datetime | None = None
+        """When the table shown came from the store (the last session's), until the first round lands."""
+        self.saved_selection: str | None = None
+        """The batch the cursor is on (at start: was on when the app last quit), saved on quit."""
         self.active_count = 0
         self.in_flight = 0
         self._ended_on: Counter[date] = Counter()
@@ -211,6 +215,19 @@ class BatchBook:
         self._ordering = None  # every label may differ: the search fields are built again when needed
 
     # -- state -----------------------------------------------------------------------------------
+
+    def show_saved(self, saved: SavedView) -> None:
+        """Start from the last session's table: its batches as last seen, the cursor's batch."""
+        for batch in saved.batches:
+            self.apply(batch)
+        if saved.batches:
+            self.saved_at = saved.saved_at or self.clock.now()
+        self.saved_selection = saved.selected_batch_id
+
+    @property
+    def showing_saved(self) -> bool:
+        """The rows are the saved view: no round has landed yet."""
+        return self.saved_at is not None and self.status is None
 
     def apply(self, batch: Batch) -> Batch | None:
         """Take the latest state of a batch; returns the previous one."""

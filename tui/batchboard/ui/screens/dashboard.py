@@ -1,13 +1,16 @@
 """The main screen: every batch, live. Owns the connection, the poll worker and the batch actions.
 
-Start-up never waits for the SDK: the first frame shows the summary ("connecting…") and the empty table
-only. Once it is on screen (`first_frame_shown`), the footer and the filter input are mounted and a
-thread worker imports the SDK and builds the client; then one async worker runs the poll loop for the
-life of the app.
+Start-up never waits for the SDK: the first frame shows the summary ("connecting…") and the table only:
+empty, or the saved view (the last session's rows for this profile and base URL, read from the store in
+a thread before the app starts; the header says "saved view from 14:02 · connecting…" until the first
+round lands, and keys that need the API say that they wait). Once it is on screen (`first_frame_shown`),
+the footer and the filter input are mounted and a thread worker imports the SDK and builds the client;
+then one async worker runs the poll loop for the life of the app.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sqlite3
 from collections.abc import Callable
@@ -45,6 +48,16 @@ SEVERITY = {
     Outcome.EXPIRED: "warning",
     Outcome.CANCELED: "information",
     Outcome.FAILED: "error",
+}
+
+
+#: Actions that need the API, and what to say when they are asked for before it is connected. Not queued:
+#: a cancel or retry chosen on a saved row, possibly out of date, must not run later by itself.
+NEEDS_API = {
+    "cancel_batch": "the cancel will be offered once connected",
+    "retry": "the retry will be offered once connected",
+    "submit": "submitting will be offered once connected",
+    "refresh": "the first refresh runs as soon as it is connected",
 }
 
 
@@ -173,8 +186,24 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(SummaryBar).show_summary()
         self._show_view()
-        self.table.focus()
+        table = self.table
+        table.focus()
+        if self.book.saved_selection is not None:
+            table.move_cursor(key=self.book.saved_selection)
         self.set_interval(1.0, self.tick)
+
+    def remember_cursor(self) -> None:
+        """On quit: the batch the cursor is on, for the next start's saved view (best effort: a store
+        locked by another batchboard must not hold up or break quitting)."""
+        with contextlib.suppress(sqlite3.Error):
+            self.book.store.save_selected(self.book.saved_selection)
+
+    def waits_for_connection(self, action: str) -> bool:
+        """True (and says so) when `action` needs the API and it is not connected yet."""
+        if self.api is not None or action not in NEEDS_API:
+            return False
+        self.notify(f"Connecting… {NEEDS_API[action]}.", title="Not connected yet", timeout=4)
+        return True
 
     def first_frame_shown(self) -> None:
         """The app's first frame is on screen (Textual's `Ready`): mount the rest and connect.
@@ -249,6 +278,8 @@ class DashboardScreen(Screen[None]):
             on_update=self._on_poll_update,
             interval=self.app.settings.poll_interval,
         )
+        if self.book.saved_at is not None:
+            self.poller.seed(self.book.batches.values())  # saved ended batches cost no request
         self.book.connected = True
         self.query_one(SummaryBar).show_summary()
         self.poll()
@@ -303,12 +334,24 @@ class DashboardScreen(Screen[None]):
             self.load_sources()  # new batches: sent from here, by another batchboard, or elsewhere
         changed = [self._keep_optimistic(b) for b in pending.changed.values()]
         self.show_batches(changed, pending.removed)
+        if pending.removed:
+            self._say_removed(sorted(pending.removed))
         for batch in pending.ended.values():
             self._announce_end(batch)
         if pending.status is not None:
             self._show_status(pending.status)
             if pending.status.ok and self.fetcher is not None:
                 self.fetcher.offer(pending.changed.values(), known=self.book.batches)
+
+    def _say_removed(self, batch_ids: list[str]) -> None:
+        names = ", ".join(fmt.short_id(bid) for bid in batch_ids[:3])
+        more = f" and {len(batch_ids) - 3} more" if len(batch_ids) > 3 else ""
+        what = "1 batch is" if len(batch_ids) == 1 else f"{len(batch_ids)} batches are"
+        self.notify(
+            f"{what} no longer on the service (deleted elsewhere) and left the table: {names}{more}",
+            title="Batches removed",
+            markup=False,
+        )
 
     def _keep_optimistic(self, batch: Batch) -> Batch:
         optimistic = self._canceling.get(batch.id)
@@ -446,8 +489,6 @@ class DashboardScreen(Screen[None]):
             return batch is not None and batch.can_cancel
         if action == "set_label":
             return self.selected is not None
-        if action == "refresh":
-            return self.poller is not None
         if action in ("problems", "download"):
             batch = self.selected
             return batch is not None and batch.is_ended
@@ -465,7 +506,8 @@ class DashboardScreen(Screen[None]):
         return True
 
     @on(BatchTable.RowHighlighted)
-    def _highlighted(self) -> None:
+    def _highlighted(self, event: BatchTable.RowHighlighted) -> None:
+        self.book.saved_selection = event.key
         self.refresh_bindings()
 
     @on(BatchTable.RowSelected)
@@ -550,6 +592,8 @@ class DashboardScreen(Screen[None]):
         open_chat(self.app, partial(chat_screen_for, self.app))
 
     def action_refresh(self) -> None:
+        if self.waits_for_connection("refresh"):
+            return
         if self.poller is not None:
             self.poller.refresh_now()
             self.notify("Refreshing…", timeout=1.5)
@@ -572,6 +616,8 @@ class DashboardScreen(Screen[None]):
             self.request_label(batch.id)
 
     def action_submit(self) -> None:
+        if self.waits_for_connection("submit"):
+            return
         from batchboard.ui.screens.submit import push_submit
 
         push_submit(self.app)
@@ -607,6 +653,8 @@ class DashboardScreen(Screen[None]):
         batch = self.book.batches.get(batch_id)
         if batch is None or not batch.can_retry:
             self.notify("Only an ended batch with failed items can be retried.", severity="warning")
+            return
+        if self.waits_for_connection("retry"):
             return
         service = self.book.results
         if service is None:
@@ -699,6 +747,8 @@ class DashboardScreen(Screen[None]):
         from batchboard.ui.modals.cancel import CancelConfirm
 
         batch = self.book.batches.get(batch_id)
+        if batch is not None and batch.can_cancel and self.waits_for_connection("cancel_batch"):
+            return
         if batch is None or not batch.can_cancel or self.api is None:
             self.notify("Only a batch still in progress can be canceled.", severity="warning")
             return

@@ -79,6 +79,9 @@ class BatchTable(VirtualTable):
     def on_mount(self) -> None:
         self.palette = Palette.from_variables(self.app.theme_variables)
         self.watch(self.app, "theme", self._theme_changed, init=False)
+        if self.book.batches:  # the saved view: its rows are in the first frame
+            self._show_label_column()
+            self.refilter()
 
     def _theme_changed(self) -> None:
         self.palette = Palette.from_variables(self.app.theme_variables)

@@ -40,7 +40,7 @@ class SummaryBar(Static):
         parts: list[Content] = []
         if self.demo:
             parts.append(Content.styled(" DEMO ", "bold $background on $accent"))
-        if not book.connected:
+        if not book.connected and book.saved_at is None:
             parts.append(Content(self.connect_message))
             self.set_class(False, "-stale")
             return Content(" ").join(parts)
@@ -64,13 +64,24 @@ class SummaryBar(Static):
         status = book.status
         stale = status is not None and not status.ok
         self.set_class(stale, "-stale")
-        if status is None:
+        if book.showing_saved and book.saved_at is not None:
+            # First, before any freshness: these rows are the last session's, not the service's yet.
+            waiting = self.connect_message if not book.connected else "connecting…"
+            parts.append(
+                Content.from_markup(
+                    "[b $warning]saved view from $when[/] · $waiting",
+                    when=fmt.time_of_day(book.saved_at, now),
+                    waiting=waiting,
+                )
+            )
+        elif status is None:
             parts.append(Content.styled("loading…", "$text-muted"))
         elif status.ok:
             ago = fmt.age(now - status.last_success) if status.last_success else "—"
             parts.append(Content.styled(f"updated {ago} ago", "$text-muted"))
         else:
-            since = status.stale_since or now
+            # Never reached this start: stale since the saved view was taken.
+            since = (book.saved_at if status.last_success is None else None) or status.stale_since or now
             retry = f" · retrying in {status.retry_in:.0f}s" if status.retry_in is not None else ""
             parts.append(
                 Content.from_markup(
