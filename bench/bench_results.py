@@ -9,6 +9,10 @@ Targets (issue 4), all measured in one run against the same emulator batch:
   its rows within 50 ms of the keypress, reported next to the same measure for an empty Screen (Pilot, same
   app, interleaved; the first opening of each, which loads CSS, is dropped).
 
+And what checking structured outputs costs (no target: so the cost is known): the ingest of a 10,000-result
+batch whose every request asked for a JSON schema, with its requests stored (so every answer is validated)
+against the same ingest without them (nothing validated), interleaved rounds, median of the per-round ratios.
+
 Each contender runs in its own child process (timed inside the child, after its imports) while the emulator
 serves from a thread of this process. Baseline and ingest alternate for `--repeat` rounds; each round's
 ratio is computed from its own pair and the median round is the figure (the machines are shared and noisy).
@@ -186,11 +190,63 @@ def spread(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(values), min(values), max(values)
 
 
+def measure_schemas(count: int, rounds: int) -> str:
+    """The ingest of `count` answers to JSON-schema requests with their requests stored (each answer is
+    validated) over the same ingest without them; interleaved rounds, each in its own child and data dir."""
+    import orjson
+
+    from batchboard.core.clock import ManualClock
+    from batchboard.core.store import Store
+    from batchboard.core.submit.intents import attach_file
+    from batchboard.emulator import Emulator, EmulatorSettings
+    from batchboard.emulator.demo import INVOICE_SCHEMA
+
+    clock = ManualClock(datetime.now(UTC))
+    emu = Emulator(EmulatorSettings(seed=2, demo=False), clock=clock)
+    batch_id = emu.add_batch(
+        count=count,
+        model="claude-sonnet-5-5",
+        created_at=clock.now() - timedelta(hours=3),
+        duration=3600,
+        kind="extract",
+        schema=INVOICE_SCHEMA,
+        schema_share=1.0,
+        invalid_output_rate=0.02,
+    )
+    requests = [orjson.loads(line) for line in emu.request_lines(batch_id)]
+    rows = [(r["custom_id"], n + 1, orjson.dumps(r["params"])) for n, r in enumerate(requests)]
+    emulated = emu.store.get(batch_id)
+    rendered = list(emulated.result_lines(emu.settings.seed))
+    emulated.result_lines = lambda seed: iter(rendered)  # type: ignore[method-assign]
+    plain, checked = [], []
+    with tempfile.TemporaryDirectory() as tmp, emu.running_in_thread() as base_url:
+        for attempt in range(rounds):
+            plain.append(run_child("ingest", base_url, batch_id, Path(tmp) / f"plain{attempt}"))
+            data_dir = Path(tmp) / f"checked{attempt}"
+            data_dir.mkdir()
+            with Store.open(data_dir / "batchboard.sqlite3") as store:
+                attach_file(store, batch_id, rows, source_path="requests.jsonl")
+            checked.append(run_child("ingest", base_url, batch_id, data_dir))
+        with Store.open(Path(tmp) / "checked0" / "batchboard.sqlite3") as store:
+            found = store.query("SELECT count FROM result_unusable WHERE unusable = 'invalid_output'")
+    ratios = [c["seconds"] / p["seconds"] for p, c in zip(plain, checked, strict=True)]
+    invalid = found[0][0] if found else 0
+    return (
+        f"{count:,} answers to JSON-schema requests: ingest with every answer validated "
+        f"{statistics.median([c['seconds'] for c in checked]):.2f} s, without (requests not stored) "
+        f"{statistics.median([p['seconds'] for p in plain]):.2f} s; ratio {statistics.median(ratios):.2f}x "
+        f"({min(ratios):.2f}-{max(ratios):.2f}); {invalid:,} invalid found"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5, help="interleaved baseline/ingest rounds")
     parser.add_argument("--sdk-repeat", type=int, default=2, help="runs of the SDK's typed iteration")
+    parser.add_argument(
+        "--schema-requests", type=int, default=10_000, help="size of the structured-output batch (0: skip)"
+    )
     args = parser.parse_args()
 
     from batchboard.core.clock import ManualClock
@@ -275,6 +331,8 @@ def main() -> int:
         f"(target <= {OPEN_TARGET_MS} ms); "
         f"empty Screen: {millis(blank)}; ratio of medians {problems[0] / blank[0]:.1f}x",
     ]
+    if args.schema_requests:
+        lines.append(measure_schemas(args.schema_requests, args.repeat))
     for line in lines:
         print(line)
     for name, ok in checks.items():

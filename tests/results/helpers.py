@@ -88,3 +88,76 @@ def chunked(data: bytes, size: int) -> Any:
         yield (data[i : i + size] for i in range(0, len(data), size))
 
     return source
+
+
+def answer(
+    custom_id: str,
+    content: list[dict[str, Any]] | str,
+    stop_reason: str = "end_turn",
+    *,
+    stop_details: dict[str, Any] | None = None,
+    model: str = "claude-sonnet-4-6",
+    **usage: Any,
+) -> dict[str, Any]:
+    """A succeeded line with the given content (a string: one text block) and stop reason."""
+    line = succeeded(custom_id, model, **usage)
+    message = line["result"]["message"]
+    message["content"] = [{"type": "text", "text": content}] if isinstance(content, str) else content
+    message["stop_reason"] = stop_reason
+    if stop_details is not None:
+        message["stop_details"] = stop_details
+    return line
+
+
+#: A schema like the ones `client.messages.parse(output_format=...)` sends.
+ORDER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "customer": {"type": "string"},
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "price": {"type": "number"}},
+                "required": ["name", "price"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["customer", "items"],
+    "additionalProperties": False,
+}
+WEATHER_TOOL: dict[str, Any] = {
+    "name": "record_weather",
+    "description": "Record a forecast",
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "celsius": {"type": "number"}},
+        "required": ["city", "celsius"],
+    },
+}
+
+
+def params(prompt: str = "hello", *, max_tokens: int = 1024, **extra: Any) -> dict[str, Any]:
+    return {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": max_tokens,
+        "messages": [{"role": "user", "content": prompt}],
+        **extra,
+    }
+
+
+def schema_params(schema: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    return params(
+        output_config={"format": {"type": "json_schema", "schema": schema or ORDER_SCHEMA}}, **extra
+    )
+
+
+def tool_params(choice: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    return params(
+        tools=[WEATHER_TOOL], tool_choice=choice or {"type": "tool", "name": "record_weather"}, **extra
+    )
+
+
+def tool_call(name: str, arguments: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"type": "tool_use", "id": f"toolu_{name}", "name": name, "input": arguments}]

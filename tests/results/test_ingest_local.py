@@ -249,10 +249,10 @@ def test_outcomes_and_custom_ids_in_file_order(index: ResultsIndex) -> None:
     ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 64))
     assert index.custom_ids(batch.id) == [line["custom_id"] for line in lines]
     problems = index.outcomes(batch.id, problems_only=True)
-    assert [cid for cid, _, _ in problems] == [
+    assert [cid for cid, _, _, _ in problems] == [
         line["custom_id"] for line in lines if line["result"]["type"] != "succeeded"
     ]
-    assert ("bad-1", "errored", "invalid_request_error") in problems
+    assert ("bad-1", "errored", "invalid_request_error", "") in problems
     assert index.outcomes("msgbatch_never") == [] and index.cost_sums("msgbatch_never") == (0.0, 0.0)
 
 
@@ -339,6 +339,8 @@ def test_a_database_from_before_items_files_is_migrated_by_ingest(tmp_path: Path
 
     from tests.results.test_ingest_review import LEGACY_DDL
 
+    from batchboard.core.results.schema import LEGACY_COLUMNS
+
     lines = mixed_lines()
     batch = ended_batch("msgbatch_legacy", lines)
     directory = tmp_path / "results"
@@ -349,7 +351,7 @@ def test_a_database_from_before_items_files_is_migrated_by_ingest(tmp_path: Path
     legacy = sqlite3.connect(tmp_path / "db.sqlite3")
     legacy.executescript(LEGACY_DDL)
     legacy.execute("ATTACH DATABASE ? AS old", (str(index.items_path(batch.id)),))
-    legacy.execute("INSERT INTO result_items SELECT ?, * FROM old.items", (batch.id,))
+    legacy.execute(f"INSERT INTO result_items SELECT ?, {LEGACY_COLUMNS} FROM old.items", (batch.id,))
     legacy.commit()
     legacy.execute("DETACH DATABASE old")
     legacy.execute("DELETE FROM meta WHERE key = 'results_version'")

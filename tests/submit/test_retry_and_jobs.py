@@ -48,7 +48,7 @@ def ingest_now(store: Store, emulator: Emulator, batch_id: str) -> None:
 
 
 def outcomes(store: Store, batch_id: str) -> dict[str, tuple[str, str]]:
-    return {cid: (rtype, etype) for cid, rtype, etype in ResultsIndex(store).outcomes(batch_id)}
+    return {cid: (rtype, etype) for cid, rtype, etype, _ in ResultsIndex(store).outcomes(batch_id)}
 
 
 async def test_retry_carries_exactly_the_failed_retryable_items_and_records_its_parent(

@@ -132,7 +132,7 @@ async def test_R_sends_exactly_the_retryable_failures_as_a_child_batch(
         await asyncio.to_thread(ingest, parent, ResultsIndex(store), client=sync)
     failed = {
         cid
-        for cid, _, etype in ResultsIndex(store).outcomes(parent, problems_only=True)
+        for cid, _, etype, _ in ResultsIndex(store).outcomes(parent, problems_only=True)
         if etype in RETRYABLE_ERRORS or not etype
     }
     assert failed

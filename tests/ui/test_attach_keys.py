@@ -79,7 +79,7 @@ def retryable_failures(store: Store, batch_id: str) -> set[str]:
     rows = ResultsIndex(store).outcomes(batch_id)
     return {
         cid
-        for cid, result_type, error_type in rows
+        for cid, result_type, error_type, _ in rows
         if (result_type == "errored" and error_type in RETRYABLE_ERRORS) or result_type == "expired"
     }
 

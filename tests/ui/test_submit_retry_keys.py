@@ -84,7 +84,7 @@ def failed_ids(store: Store, batch_id: str, *, canceled: bool = False, invalid: 
     rows = ResultsIndex(store).outcomes(batch_id)
     return {
         cid
-        for cid, result_type, error_type in rows
+        for cid, result_type, error_type, _ in rows
         if (result_type == "errored" and error_type in wanted) or result_type in result_types
     }
 

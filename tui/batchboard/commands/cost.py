@@ -18,7 +18,9 @@ from batchboard.commands._results_common import (
 )
 
 if TYPE_CHECKING:
-    from batchboard.core.cost import BatchCost
+    from batchboard.core.config import Settings
+    from batchboard.core.cost import BatchCost, Spend
+    from batchboard.core.results.index import ResultsIndex
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,10 +52,13 @@ def run(args: argparse.Namespace) -> int:
 
             ensure_local(args, index)
             cost = batch_cost(args.batch_id, index.usage_groups(args.batch_id), settings)
+            unusable = _unusable_costs(index, settings, args.batch_id)
             if args.json:
-                print(json.dumps(cost.as_dict(), indent=2, ensure_ascii=False))
+                report = {**cost.as_dict(), "unusable": _unusable_json(unusable)}
+                print(json.dumps(report, indent=2, ensure_ascii=False))
             else:
                 _print_batch(cost)
+                _print_unusable(unusable)
             return 0
     except CommandError as error:
         return fail(error)
@@ -61,13 +66,67 @@ def run(args: argparse.Namespace) -> int:
     usage = index.usage_groups()
     costs = {b: batch_cost(b, usage, settings) for b, f in files.items() if f.indexed}
     result = totals(costs, {b: files[b].ended_at for b in costs}, datetime.now(UTC))
+    unusable = _unusable_costs(index, settings, None)
     if args.json:
+        batches = {
+            b: {**c.as_dict(), "unusable": _unusable_json(_unusable_costs(index, settings, b))}
+            for b, c in costs.items()
+        }
         print(
-            json.dumps({**result.as_dict(), "batches": {b: c.as_dict() for b, c in costs.items()}}, indent=2)
+            json.dumps(
+                {**result.as_dict(), "unusable_all_time": _unusable_json(unusable), "batches": batches},
+                indent=2,
+            )
         )
         return 0
     _print_totals(result, costs)
+    _print_unusable(unusable, "all time")
     return 0
+
+
+#: How each class of unusable answer is named in the report.
+UNUSABLE_NAMES = {"truncated": "truncated", "invalid_output": "invalid output", "refused": "refused"}
+
+
+def _unusable_costs(index: ResultsIndex, settings: Settings, batch_id: str | None) -> dict[str, Spend]:
+    """Class -> what the succeeded but unusable answers cost (of one batch, or of every batch here)."""
+    from batchboard.core.cost import Spend, batch_cost
+
+    result: dict[str, Spend] = {}
+    for name, groups in index.unusable_usage(batch_id).items():
+        spend = Spend()
+        for member in sorted({g.batch_id for g in groups}):
+            spend = spend.plus(batch_cost(member, groups, settings))
+        result[name] = spend
+    return result
+
+
+def _unusable_json(costs: dict[str, Spend]) -> dict[str, Any]:
+    return {
+        name: {
+            "requests": spend.requests,
+            "batch_cost_usd": spend.cost,
+            "standard_cost_usd": spend.cost + spend.saving,
+            "complete": not spend.incomplete,
+        }
+        for name, spend in costs.items()
+    }
+
+
+def _print_unusable(costs: dict[str, Spend], when: str = "") -> None:
+    from batchboard.core.format import human_int, usd
+
+    if not costs:
+        return
+    scope = f", {when}" if when else ""
+    print(f"\n  succeeded but unusable (billed all the same{scope}):")
+    width = max(len(UNUSABLE_NAMES.get(n, n)) for n in costs)
+    for name, spend in costs.items():
+        flag = " (some models: price unknown)" if spend.incomplete else ""
+        print(
+            f"    {UNUSABLE_NAMES.get(name, name):<{width}}  {human_int(spend.requests):>8} requests  "
+            f"{usd(spend.cost)} at batch price{flag}"
+        )
 
 
 def _print_batch(cost: BatchCost) -> None:

@@ -55,6 +55,7 @@ def summary(current: Job) -> dict[str, Any]:
         "attempts": current.attempts,
         "requests": len(current.latest),
         "latest": dict(current.totals),
+        "done": current.done,
         "without_results": current.without_results,
         "cost_batch_usd": round(current.cost_batch, 6),
         "cost_standard_usd": round(current.cost_standard, 6),
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{member}" + (f"  (retry of {parent})" if parent else "  (original)"))
     totals = ", ".join(f"{count:,} {kind}" for kind, count in current.totals.most_common())
     print(f"{len(current.latest):,} requests, latest outcomes: {totals or 'none yet'}")
+    print(f"done (a usable answer): {current.done:,} of {len(current.latest):,}")
     print(
         f"cost across the chain: ${current.cost_batch:,.4f} at batch price "
         f"(${current.cost_standard:,.4f} at standard price)"
@@ -96,7 +98,7 @@ def export_job(args: argparse.Namespace, index: ResultsIndex) -> int:
     current, notes = load_job(args, index)
     lines = merged_lines(index.store, current)
     if args.only:
-        wanted = {cid for cid, (_, kind, _) in current.latest.items() if kind == args.only}
+        wanted = {cid for cid, latest in current.latest.items() if _is_kind(latest, args.only)}
         lines = (line for line in lines if _custom_id(line) in wanted)
     if args.output == "-":
         count = sum(sys.stdout.buffer.write(line) > 0 for line in lines)
@@ -113,6 +115,13 @@ def export_job(args: argparse.Namespace, index: ResultsIndex) -> int:
             json.dumps({**summary(current), "written": count, "notes": notes}, indent=2, ensure_ascii=False)
         )
     return 0
+
+
+def _is_kind(latest: tuple[str, str, str, str], only: str) -> bool:
+    from batchboard.core.results.index import matches_only
+
+    _, result_type, _, unusable = latest
+    return matches_only(only, result_type, unusable)
 
 
 def _custom_id(line: bytes) -> str | None:

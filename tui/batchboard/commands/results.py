@@ -22,7 +22,7 @@ from batchboard.commands._results_common import (
 if TYPE_CHECKING:
     from batchboard.core.results.index import ResultsIndex
 
-ONLY_CHOICES = ("succeeded", "errored", "canceled", "expired")
+ONLY_CHOICES = ("succeeded", "usable", "errored", "canceled", "expired", "truncated", "invalid", "refused")
 PROBLEM_TYPES = ("errored", "canceled", "expired", "invalid")
 
 
@@ -44,7 +44,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="where to write (default: BATCH_ID.jsonl here; '-' for standard output). With --split, the "
         "base name: FILE.succeeded.jsonl and FILE.problems.jsonl",
     )
-    parser.add_argument("--only", choices=ONLY_CHOICES, help="write only results of this type")
+    parser.add_argument(
+        "--only",
+        choices=ONLY_CHOICES,
+        help="write only results of this type: a result type as the API gives it (succeeded counts every "
+        "answer), usable (succeeded, none of the next three), or a class of unusable answer: truncated "
+        "(cut at max_tokens or the context window), invalid (does not parse or fit its JSON schema or "
+        "tool), refused",
+    )
     parser.add_argument(
         "--split",
         action="store_true",
@@ -82,8 +89,10 @@ def run(args: argparse.Namespace) -> int:
             {
                 "result_type": g.key.result_type,
                 "error_type": g.key.error_type or None,
+                "unusable": g.key.unusable or None,
                 "count": g.count,
                 "retryable": g.retryability.value,
+                **({"first_problem": g.sample_message} if g.is_unusable and g.sample_message else {}),
             }
             for g in index.groups(args.batch_id)
         ]
@@ -115,8 +124,7 @@ def export(args: argparse.Namespace, index: ResultsIndex) -> dict[str, int]:
             name: write_lines_atomic(Path(name), index.lines_of(batch_id, types))
             for name, types in targets.items()
         }
-    types = (args.only,) if args.only else None
-    lines = index.lines_of(batch_id, types)
+    lines = index.lines_only(batch_id, args.only) if args.only else index.lines_of(batch_id)
     if args.output == "-":
         count = 0
         out = sys.stdout.buffer

@@ -604,6 +604,15 @@ def _attach(args: argparse.Namespace) -> int:
             _say(args, "their failures cannot be retried")
         if extra:
             _say(args, f"{extra:,} request(s) in {args.file} are not in {args.batch_id}")
+    if attached.outputs is not None and attached.outputs.checked:
+        checked = attached.outputs
+        result["outputs_checked"] = checked.checked
+        result["invalid_outputs"] = checked.invalid
+        _say(
+            args,
+            f"checked {checked.checked:,} answer(s) against their JSON schema or forced tool: "
+            f"{checked.invalid:,} invalid ('batchboard results {args.batch_id} --only invalid')",
+        )
     _say(args, f"attached {args.file} ({attached.requests:,} requests) to {args.batch_id}")
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))

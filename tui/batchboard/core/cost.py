@@ -176,6 +176,8 @@ class Spend:
     saving: float = 0.0
     batches: int = 0
     incomplete: bool = False
+    requests: int = 0
+    """Billed (succeeded) requests."""
 
     def plus(self, cost: BatchCost) -> Spend:
         return Spend(
@@ -183,6 +185,7 @@ class Spend:
             self.saving + cost.saving,
             self.batches + 1,
             self.incomplete or not cost.complete,
+            self.requests + cost.requests,
         )
 
 

@@ -90,7 +90,9 @@ def plan_retry(store: Store, batch_id: str, selection: Selection) -> RetryPlan:
         outcomes = index.outcomes(batch_id, problems_only=True)
     plan = RetryPlan(batch_id)
     chosen: list[str] = []
-    for custom_id, result_type, error_type in outcomes:
+    for custom_id, result_type, error_type, unusable in outcomes:
+        if unusable:
+            continue  # succeeded but unusable: not resent yet
         group = error_type or result_type
         if custom_id in plan.groups_by_id:
             continue  # a custom_id listed twice in one batch's results is still sent once
@@ -190,11 +192,14 @@ def _sent_order(store: Store, batch_id: str) -> str:
 
 @dataclass
 class Job:
-    """A batch and its retries as one: per custom_id the latest outcome, totals, and cost across the chain."""
+    """A batch and its retries as one: per custom_id the latest outcome, totals, and cost across the chain.
+
+    An answer that succeeded but is unusable (truncated, invalid output, refused) is not done: it counts
+    under its class, not as succeeded, until a later attempt gives a usable answer."""
 
     batch_ids: list[str]
-    latest: dict[str, tuple[str, str, str]]
-    """custom_id -> (batch_id, result_type, error_type) of its latest result."""
+    latest: dict[str, tuple[str, str, str, str]]
+    """custom_id -> (batch_id, result_type, error_type, unusable) of its latest result."""
     without_results: list[str]
     """Batches in the chain whose results are not in the index (still running, or not downloaded)."""
     cost_batch: float
@@ -202,7 +207,14 @@ class Job:
 
     @property
     def totals(self) -> Counter[str]:
-        return Counter(result_type for _, result_type, _ in self.latest.values())
+        """Latest outcomes: succeeded (usable answers only), truncated, invalid_output, refused, errored,
+        canceled, expired."""
+        return Counter(unusable or result_type for _, result_type, _, unusable in self.latest.values())
+
+    @property
+    def done(self) -> int:
+        """custom_ids whose latest attempt gave a usable answer."""
+        return sum(1 for _, kind, _, unusable in self.latest.values() if kind == "succeeded" and not unusable)
 
     @property
     def attempts(self) -> int:
@@ -212,7 +224,7 @@ class Job:
 def job(store: Store, batch_id: str) -> Job:
     store.ensure_schemas()
     batch_ids = chain(store, batch_id)
-    latest: dict[str, tuple[str, str, str]] = {}
+    latest: dict[str, tuple[str, str, str, str]] = {}
     without: list[str] = []
     cost_batch = cost_standard = 0.0
     with ResultsIndex(store) as index:
@@ -221,8 +233,8 @@ def job(store: Store, batch_id: str) -> Job:
             if not index.is_complete(member):
                 without.append(member)
                 continue
-            for custom_id, result_type, error_type in index.outcomes(member):
-                latest[custom_id] = (member, result_type, error_type)
+            for custom_id, result_type, error_type, unusable in index.outcomes(member):
+                latest[custom_id] = (member, result_type, error_type, unusable)
             member_batch, member_standard = index.cost_sums(member)
             cost_batch += member_batch
             cost_standard += member_standard
@@ -232,7 +244,7 @@ def job(store: Store, batch_id: str) -> Job:
 def merged_lines(store: Store, current: Job) -> Iterator[bytes]:
     """The job's results, one line per custom_id: the line from the batch that holds its latest outcome."""
     wanted: dict[str, set[str]] = {}
-    for custom_id, (member, _, _) in current.latest.items():
+    for custom_id, (member, *_) in current.latest.items():
         wanted.setdefault(member, set()).add(custom_id)
     with ResultsIndex(store) as index:  # reads raw files only, but closes whatever it opened
         for member in current.batch_ids:

@@ -1,9 +1,11 @@
 """What is known of each batch's results, and the triage queries over them.
 
-`ResultsIndex` answers the triage views: problem groups with counts, a group's items (custom_id filter,
-keyset paging), one item by custom_id, one item's raw line, every item's outcome in file order (retries,
-jobs), usage sums for cost. Nothing else reads the items files (see `schema` for their layout; `ingest`
-writes them). Everything read from results (custom_ids, error messages, model output) is untrusted text.
+`ResultsIndex` answers the triage views: problem groups with counts (the API's error types, canceled,
+expired, and the succeeded answers that are unusable: truncated, invalid output, refused), a group's items
+(custom_id filter, keyset paging), one item by custom_id, one item's raw line, every item's outcome in file
+order (retries, jobs), usage sums for cost. Nothing else reads the items files (see `schema` for their
+layout; `ingest` writes them). Everything read from results (custom_ids, error messages, model output) is
+untrusted text.
 """
 
 from __future__ import annotations
@@ -23,7 +25,16 @@ from batchboard.core import fsio, paths
 from batchboard.core.cost import UsageGroup
 from batchboard.core.models import Batch
 from batchboard.core.pricing import TokenCounts
-from batchboard.core.results.schema import INVALID, RESULT_TYPES, RETRYABLE_ERRORS
+from batchboard.core.results.schema import (
+    INVALID,
+    INVALID_OUTPUT,
+    ITEMS_VERSION,
+    REFUSED,
+    RESULT_TYPES,
+    RETRYABLE_ERRORS,
+    TRUNCATED,
+    UNUSABLE,
+)
 from batchboard.core.store import Store, from_db_time, to_db_time
 
 DEFAULT_PAGE = 200
@@ -40,8 +51,10 @@ class Retryability(StrEnum):
     NOT_APPLICABLE = "-"  # succeeded
 
 
-def retryability(result_type: str, error_type: str = "") -> Retryability:
+def retryability(result_type: str, error_type: str = "", unusable: str = "") -> Retryability:
     """Whether a group's items can be resubmitted unchanged (the resubmit issue acts on this)."""
+    if unusable:
+        return Retryability.ON_REQUEST  # succeeded but unusable: resent only when asked (`retry --types`)
     if result_type == "expired":
         return Retryability.RETRYABLE
     if result_type == "canceled":
@@ -53,14 +66,33 @@ def retryability(result_type: str, error_type: str = "") -> Retryability:
     return Retryability.NOT_APPLICABLE
 
 
+#: The words `--only` takes besides the result types: usable answers, and each unusable class by a short
+#: name (`invalid` is an invalid output; lines that are not results are the result type `invalid`).
+USABLE = "usable"
+CLASS_WORDS = {"truncated": TRUNCATED, "invalid": INVALID_OUTPUT, "refused": REFUSED}
+ONLY_WORDS = (*RESULT_TYPES, USABLE, *CLASS_WORDS)
+
+
+def matches_only(word: str, result_type: str, unusable: str) -> bool:
+    """Whether a line with this result type and class is what `--only WORD` asks for. `succeeded` is every
+    succeeded line, as the API counts them; `usable` leaves out the truncated, invalid and refused ones."""
+    if word == USABLE:
+        return result_type == "succeeded" and not unusable
+    if word in CLASS_WORDS:
+        return unusable == CLASS_WORDS[word]
+    return result_type == word
+
+
 @dataclass(frozen=True, slots=True)
 class GroupKey:
     result_type: str
     error_type: str = ""
+    unusable: str = ""
+    """A succeeded answer's class when it is unusable (truncated, invalid_output, refused); '' otherwise."""
 
     @property
     def label(self) -> str:
-        return self.error_type or self.result_type
+        return self.unusable or self.error_type or self.result_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +103,7 @@ class ResultGroup:
 
     @property
     def retryability(self) -> Retryability:
-        return retryability(self.key.result_type, self.key.error_type)
+        return retryability(self.key.result_type, self.key.error_type, self.key.unusable)
 
     @property
     def retryable(self) -> bool:
@@ -79,7 +111,12 @@ class ResultGroup:
 
     @property
     def is_problem(self) -> bool:
-        return self.key.result_type != "succeeded"
+        """Not a usable answer: an error, canceled, expired, an unreadable line, or succeeded but unusable."""
+        return self.key.result_type != "succeeded" or bool(self.key.unusable)
+
+    @property
+    def is_unusable(self) -> bool:
+        return bool(self.key.unusable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +133,10 @@ class ResultItem:
     cost_batch: float | None
     offset: int
     length: int
+    unusable: str = ""
+    """Succeeded but unusable: truncated, invalid_output or refused; '' otherwise."""
+    unusable_detail: str | None = None
+    """invalid_output: the first violation, led by its JSON path; refused: the reason it gave, if any."""
 
     @property
     def cursor(self) -> tuple[str, int]:
@@ -143,6 +184,7 @@ class ResultsIndex:
         self._directory = directory
         self._items_lock = threading.RLock()
         self._items_open: dict[str, tuple[tuple[int, int, int], sqlite3.Connection]] = {}
+        self._layouts: dict[str, tuple[tuple[int, int, int], bool]] = {}  # file key -> of the current layout
         self._migrate_lock = threading.Lock()
         self._migrated = False
 
@@ -202,20 +244,51 @@ class ResultsIndex:
 
     def is_complete(self, batch_id: str) -> bool:
         """Complete, with the raw file and its items file here: every query can be answered."""
-        return self.has_local_copy(batch_id) and self.items_path(batch_id).is_file()
+        return self.has_local_copy(batch_id) and self.items_current(batch_id)
 
     # -------------------------------------------------------------------------------------- triage
 
     def groups(self, batch_id: str, *, include_succeeded: bool = True) -> list[ResultGroup]:
-        """Groups by result and error type, problems first (most items first), succeeded last."""
+        """Groups by result and error type, problems first (most items first), then the succeeded answers
+        that are unusable (truncated, invalid output, refused), then succeeded: the usable ones only (the
+        group is left out when none is)."""
         rows = self.store.query(
             "SELECT result_type, error_type, count, sample_message FROM result_groups WHERE batch_id = ?",
             (batch_id,),
         )
-        groups = [ResultGroup(GroupKey(r[0], r[1]), r[2], r[3]) for r in rows]
+        unusable = self.unusable_counts(batch_id)
+        groups = []
+        for result_type, error_type, count, sample in rows:
+            if result_type == "succeeded" and not error_type:
+                count -= sum(c for c, _ in unusable.values())
+                if count <= 0:
+                    continue
+            groups.append(ResultGroup(GroupKey(result_type, error_type), count, sample))
+        groups += [
+            ResultGroup(GroupKey("succeeded", "", name), count, sample)
+            for name, (count, sample) in unusable.items()
+        ]
         groups = [g for g in groups if include_succeeded or g.is_problem]
-        groups.sort(key=lambda g: (not g.is_problem, -g.count, g.key.result_type, g.key.error_type))
+        groups.sort(key=_group_order)
         return groups
+
+    def unusable_counts(self, batch_id: str) -> dict[str, tuple[int, str | None]]:
+        """Class -> (count, first detail) of the batch's succeeded answers that are unusable, in the order
+        truncated, invalid_output, refused; empty when there are none (or the batch is not indexed)."""
+        rows = self.store.query(
+            "SELECT unusable, count, sample_detail FROM result_unusable WHERE batch_id = ?", (batch_id,)
+        )
+        found = {r[0]: (int(r[1]), r[2]) for r in rows if r[1]}
+        return {name: found[name] for name in sorted(found, key=_unusable_order)}
+
+    def all_unusable_counts(self) -> dict[str, dict[str, int]]:
+        """batch_id -> class -> count, for every batch with unusable answers (one query, for the table)."""
+        result: dict[str, dict[str, int]] = {}
+        for batch_id, name, count in self.store.query(
+            "SELECT batch_id, unusable, count FROM result_unusable WHERE count > 0"
+        ):
+            result.setdefault(batch_id, {})[name] = int(count)
+        return result
 
     def problem_groups(self, batch_id: str) -> list[ResultGroup]:
         return self.groups(batch_id, include_succeeded=False)
@@ -230,8 +303,8 @@ class ResultsIndex:
         limit: int = DEFAULT_PAGE,
     ) -> list[ResultItem]:
         """One page of a group's items in custom_id order (index range scan, never a sort)."""
-        sql = [f"SELECT {_ITEM_COLUMNS} FROM items WHERE result_type = ? AND error_type = ?"]
-        params: list[Any] = [group.result_type, group.error_type]
+        sql = [f"SELECT {_ITEM_COLUMNS} FROM items WHERE {_group_where(group)}"]
+        params: list[Any] = [group.result_type, group.error_type, group.unusable]
         if after is not None:
             sql.append("AND (custom_id, line) > (?, ?)")
             params += [after[0], after[1]]
@@ -247,22 +320,47 @@ class ResultsIndex:
         for group in self.groups(batch_id):
             rows = self._query_items(
                 batch_id,
-                f"SELECT {_ITEM_COLUMNS} FROM items WHERE result_type = ? AND error_type = ? "
+                f"SELECT {_ITEM_COLUMNS} FROM items WHERE {_group_where(group.key)} "
                 "AND custom_id = ? ORDER BY line LIMIT 1",
-                (group.key.result_type, group.key.error_type, custom_id),
+                (group.key.result_type, group.key.error_type, group.key.unusable, custom_id),
             )
             if rows:
                 return _result_item(batch_id, rows[0])
         return None
 
-    def outcomes(self, batch_id: str, *, problems_only: bool = False) -> list[tuple[str, str, str]]:
-        """(custom_id, result_type, error_type) of every item (or every one that did not succeed), in
-        file order."""
-        where = " WHERE result_type != 'succeeded'" if problems_only else ""
+    def outcomes(self, batch_id: str, *, problems_only: bool = False) -> list[Outcome]:
+        """(custom_id, result_type, error_type, unusable) of every item (or of every one that is not a
+        usable answer), in file order."""
+        where = " WHERE result_type != 'succeeded' OR unusable != ''" if problems_only else ""
         rows = self._query_items(
-            batch_id, f"SELECT custom_id, result_type, error_type FROM items{where} ORDER BY line"
+            batch_id, f"SELECT custom_id, result_type, error_type, unusable FROM items{where} ORDER BY line"
         )
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def lines_only(self, batch_id: str, word: str) -> Iterator[bytes]:
+        """Raw lines in file order of what `--only WORD` asks for (ONLY_WORDS)."""
+        if word == USABLE:
+            return self.unusable_lines(batch_id, None)
+        if word in CLASS_WORDS:
+            return self.unusable_lines(batch_id, CLASS_WORDS[word])
+        return self.lines_of(batch_id, (word,))
+
+    def unusable_lines(self, batch_id: str, unusable: str | None = None) -> Iterator[bytes]:
+        """Raw lines (with their newline) of the succeeded answers of one unusable class (None: usable
+        ones), in file order: their places come from the index, then one read each."""
+        key = GroupKey("succeeded", "", unusable or "")
+        rows = self._query_items(
+            batch_id,
+            f"SELECT offset, length FROM items WHERE {_group_where(key)} ORDER BY line",
+            (key.result_type, key.error_type, key.unusable),
+        )
+        if not rows:
+            return
+        path = self.local_copy(batch_id) or self.raw_path(batch_id)
+        with open(path, "rb") as handle:
+            for offset, length in rows:
+                handle.seek(offset)
+                yield handle.read(length)
 
     def custom_ids(self, batch_id: str) -> list[str]:
         """Every item's custom_id, in file order."""
@@ -319,6 +417,22 @@ class ResultsIndex:
         )
         return [UsageGroup(r[0], r[1], r[3], TokenCounts(*r[4:9]), bool(r[2])) for r in rows]
 
+    def unusable_usage(self, batch_id: str | None = None) -> dict[str, list[UsageGroup]]:
+        """Class -> the usage groups of the unusable answers (of one batch, or of all), for their cost."""
+        sql = (
+            "SELECT unusable, batch_id, model, long_prompt, requests, input_tokens, output_tokens, "
+            "cache_write_5m, cache_write_1h, cache_read FROM result_unusable_usage"
+        )
+        rows = (
+            self.store.query(sql + " WHERE batch_id = ?", (batch_id,)) if batch_id else self.store.query(sql)
+        )
+        result: dict[str, list[UsageGroup]] = {}
+        for r in sorted(rows, key=lambda r: _unusable_order(r[0])):
+            result.setdefault(r[0], []).append(
+                UsageGroup(r[1], r[2], r[4], TokenCounts(*r[5:10]), bool(r[3]))
+            )
+        return result
+
     # ------------------------------------------------------------------------------------ items files
 
     def _query_items(self, batch_id: str, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -334,14 +448,35 @@ class ResultsIndex:
             cached = self._items_open.get(batch_id)
             if cached is None or cached[0] != key:
                 self.forget(batch_id)
+                known = self._layouts.get(batch_id)
+                if known is not None and known == (key, False):
+                    return []  # an older layout, seen already
                 # Read-only and immutable: the file is replaced by a rename, never written in place, so
                 # SQLite can skip locking it; a replaced file is noticed by its inode and reopened.
                 uri = f"{path.absolute().as_uri()}?mode=ro&immutable=1"
                 connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                current = connection.execute("PRAGMA user_version").fetchone()[0] >= ITEMS_VERSION
+                self._layouts[batch_id] = (key, current)
+                if not current:
+                    connection.close()  # written before the unusable classes: not read until migrated
+                    return []
                 if len(self._items_open) >= OPEN_ITEMS_FILES:
                     self.forget(next(iter(self._items_open)))
                 cached = self._items_open[batch_id] = (key, connection)
             return cached[1].execute(sql, parameters).fetchall()
+
+    def items_current(self, batch_id: str) -> bool:
+        """The batch's items file is here and of the current layout (an older one waits for `migrate`).
+        A stat, and the file's version read once per file."""
+        path = self.items_path(batch_id)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return False
+        known = self._layouts.get(batch_id)
+        if known is not None and known[0] == (stat.st_ino, stat.st_mtime_ns, stat.st_size):
+            return known[1]
+        return bool(self._query_items(batch_id, "SELECT 1"))
 
     def forget(self, batch_id: str) -> None:
         """Close the batch's items file if it is open here (before it is replaced or removed)."""
@@ -409,13 +544,52 @@ def _checked(batch_id: str) -> str:
 
 _ITEM_COLUMNS = (
     "line, custom_id, result_type, error_type, error_message, model, stop_reason, input_tokens, "
-    "output_tokens, cache_write_5m, cache_write_1h, cache_read, cost_batch, offset, length"
+    "output_tokens, cache_write_5m, cache_write_1h, cache_read, cost_batch, offset, length, unusable, "
+    "unusable_detail"
 )
+
+Outcome = tuple[str, str, str, str]
+"""(custom_id, result_type, error_type, unusable) of one result line."""
+
+
+def _group_where(key: GroupKey) -> str:
+    """The SQL condition of a group's items (bind result_type, error_type, unusable). A class of unusable
+    answers is read off its partial index: `+` keeps SQLite from the bigger one, where that class's rows
+    would be looked for among every succeeded row."""
+    if key.unusable:
+        return "+result_type = ? AND +error_type = ? AND unusable = ? AND unusable != ''"
+    return "result_type = ? AND error_type = ? AND unusable = ?"
+
+
+def _group_order(group: ResultGroup) -> tuple[int, int, str, str]:
+    key = group.key
+    if group.is_unusable:
+        return (1, _unusable_order(key.unusable), "", "")
+    if group.is_problem:
+        return (0, -group.count, key.result_type, key.error_type)
+    return (2, 0, key.result_type, key.error_type)
+
+
+def _unusable_order(name: str) -> int:
+    return UNUSABLE.index(name) if name in UNUSABLE else len(UNUSABLE)
 
 
 def _result_item(batch_id: str, r: tuple[Any, ...]) -> ResultItem:
     return ResultItem(
-        batch_id, r[0], r[1], r[2], r[3], r[4], r[5], r[6], TokenCounts(*r[7:12]), r[12], r[13], r[14]
+        batch_id,
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        r[6],
+        TokenCounts(*r[7:12]),
+        r[12],
+        r[13],
+        r[14],
+        r[15],
+        r[16],
     )
 
 

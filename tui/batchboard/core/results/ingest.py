@@ -29,6 +29,7 @@ from batchboard.core.models import Batch
 from batchboard.core.results.index import FileState, ResultsIndex
 from batchboard.core.results.parse import Pass, Truncated
 from batchboard.core.results.source import ChunkSource, file_chunks
+from batchboard.core.results.usable import OutputCheck, load_checks
 from batchboard.core.results.writers import Dates, ItemsWriter, RawWriter, commit
 
 if TYPE_CHECKING:
@@ -121,7 +122,16 @@ def ingest(
         # without asking the API.
         dates = (existing.created_at, existing.ended_at, existing.archived_at)
         return _index_local_copy(
-            batch_id, index, local, dates, settings, progress, cancel, existing.items or None, now, started
+            batch_id,
+            index,
+            local,
+            dates,
+            settings,
+            progress,
+            cancel,
+            existing.items or None,
+            now,
+            started,
         )
     if batch is None:
         if client is None:
@@ -155,6 +165,7 @@ def ingest(
 
     fsio.ensure_dir(path.parent)
     _remove_stale_temps(path.parent, batch_id)
+    checks = load_checks(index.store, batch_id).by_custom_id  # what its stored requests ask for, if any
     last_problem = ""
     for attempt in range(1, attempts + 1):
         fd, temp = fsio.temp_beside(path, ".part", prefix=f".{batch_id}.")
@@ -162,7 +173,7 @@ def ingest(
         try:
             with os.fdopen(fd, "wb") as out:
                 state = _run_pass(
-                    batch_id, settings, source, progress, cancel, expected, attempt, out, items_temp
+                    batch_id, settings, checks, source, progress, cancel, expected, attempt, out, items_temp
                 )
             fsio.replace(temp, path)
             index._install_items(batch_id, items_temp)
@@ -220,6 +231,7 @@ def _index_local_copy(
     now: Callable[[], datetime],
     started: float,
 ) -> IngestReport:
+    checks = load_checks(index.store, batch_id).by_custom_id
     directory = fsio.ensure_dir(index.items_path(batch_id).parent)  # the raw file may be elsewhere
     _remove_stale_temps(directory, batch_id)
     fd, items_temp = fsio.temp_beside(index.items_path(batch_id), ".items.part", prefix=f".{batch_id}.")
@@ -229,6 +241,7 @@ def _index_local_copy(
             state = _run_pass(
                 batch_id,
                 settings,
+                checks,
                 lambda: file_chunks(handle),
                 progress,
                 cancel,
@@ -274,6 +287,7 @@ def _discard(temp: Path | None, items_temp: Path) -> None:
 def _run_pass(
     batch_id: str,
     settings: Settings | None,
+    checks: dict[str, OutputCheck],
     source: ChunkSource,
     progress: ProgressCallback | None,
     cancel: threading.Event | None,
@@ -285,7 +299,7 @@ def _run_pass(
     """One pass: raw bytes to `out` (synced to disk) and the items file written and synced at
     `items_temp`. The caller renames both into place, then records the batch as complete."""
     writer = ItemsWriter(items_temp)
-    state = Pass(batch_id, writer, settings)
+    state = Pass(batch_id, writer, settings, checks)
     last_report = 0.0
     raw = RawWriter(out)
     try:

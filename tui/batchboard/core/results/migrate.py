@@ -1,8 +1,9 @@
 """Moving an older database's results to the current layout (`schema.RESULTS_VERSION`).
 
 From version 1 (every batch's items were rows of one shared table, `result_items`) to 2 (each batch has
-its own items file): slow for a big database, so it runs in a thread (`ingest` runs it first), never when
-the store or the index is opened.
+its own items file), and from 2 to 3 (items files say which succeeded answers are unusable, and the store
+keeps their counts and usage): slow for a big database, so it runs in a thread (`ingest` runs it first),
+never when the store or the index is opened.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from batchboard.core.results.schema import (
     LEGACY_ITEMS_TABLE,
     RESULTS_VERSION,
     RESULTS_VERSION_KEY,
+    UNUSABLE_FROM_STOPS,
     VACUUM_FREE_FRACTION,
 )
 from batchboard.core.results.writers import ItemsWriter
@@ -33,7 +35,13 @@ def upgrade(index: ResultsIndex) -> None:
     in one transaction with the new version number, is the table dropped. A crash on the way leaves
     the table as it was, and the next call carries on. The rows keep their byte offsets, so a batch
     whose raw file is gone (archived since) can still be browsed, only not its full lines. The freed
-    space is given back to the disk (VACUUM) when it is a large share of the file."""
+    space is given back to the disk (VACUUM) when it is a large share of the file.
+
+    To 3: every complete batch's items file of the older layout is rewritten with the unusable columns
+    (`recheck.upgrade_items_file`: truncated and refused from the stop reasons), its counts and usage
+    sums go to the store, and a batch whose stored requests ask for a JSON schema or a tool has its
+    outputs checked (`recheck.recheck_outputs`). Each step can be done again, so an interrupted move
+    carries on where it stopped; the version is written last."""
     store = index.store
     store.ensure_schemas()
     rows = store.query("SELECT value FROM meta WHERE key = ?", (RESULTS_VERSION_KEY,))
@@ -48,6 +56,7 @@ def upgrade(index: ResultsIndex) -> None:
             if _has_legacy_table(index):
                 raise
             # another batchboard on this database finished the move meanwhile
+    _classify_unusable(index)
     with store.transaction() as db:
         db.execute(f"DROP TABLE IF EXISTS {LEGACY_ITEMS_TABLE}")
         db.execute(
@@ -56,6 +65,26 @@ def upgrade(index: ResultsIndex) -> None:
             (RESULTS_VERSION_KEY, str(RESULTS_VERSION)),
         )
     _reclaim_space(index)
+
+
+def _classify_unusable(index: ResultsIndex) -> None:
+    """Version 3: the unusable classes of every complete batch indexed before it."""
+    from batchboard.core.results.recheck import recheck_outputs, refresh_unusable, upgrade_items_file
+    from batchboard.core.results.usable import load_checks
+
+    complete = index.store.query("SELECT batch_id FROM result_files WHERE state = 'complete'")
+    for (batch_id,) in complete:
+        try:
+            if not index.items_path(batch_id).is_file():
+                continue  # rebuilt from the raw file (with every class) when the batch is next opened
+        except ValueError:
+            continue  # not a name a file can have
+        upgrade_items_file(index, batch_id)
+        checks = load_checks(index.store, batch_id)
+        if len(checks) and index.is_complete(batch_id):
+            recheck_outputs(index, batch_id, checks)  # writes the store's rows too
+        else:
+            refresh_unusable(index, batch_id)
 
 
 def _has_legacy_table(index: ResultsIndex) -> bool:
@@ -94,14 +123,17 @@ def _copy_legacy_rows(index: ResultsIndex, batch_id: str, items: sqlite3.Connect
     store = index.store
     if store.path is None:  # an in-memory store (tests): no other connection can see it
         rows = store.query(f"SELECT {LEGACY_COLUMNS} FROM {LEGACY_ITEMS_TABLE} {where}", (batch_id,))
-        items.executemany(f"INSERT INTO items VALUES ({','.join('?' * 17)})", rows)
+        items.executemany(f"INSERT INTO items ({LEGACY_COLUMNS}) VALUES ({','.join('?' * 17)})", rows)
+        items.execute(UNUSABLE_FROM_STOPS.format(table="items"))
         return
     items.execute("ATTACH DATABASE ? AS store", (str(store.path),))
     try:
         items.execute(
-            f"INSERT INTO items SELECT {LEGACY_COLUMNS} FROM store.{LEGACY_ITEMS_TABLE} {where}",
+            f"INSERT INTO items ({LEGACY_COLUMNS}) SELECT {LEGACY_COLUMNS} "
+            f"FROM store.{LEGACY_ITEMS_TABLE} {where}",
             (batch_id,),
         )
+        items.execute(UNUSABLE_FROM_STOPS.format(table="items"))  # truncated, refused: from stop reasons
     finally:
         items.execute("COMMIT")  # DETACH cannot run inside the load's transaction (no journal: no cost)
         items.execute("DETACH DATABASE store")

@@ -1,7 +1,8 @@
 """The line parser of one streamed pass over a results file: every result line becomes a row of the
 items file (custom_id, result and error type, message, model, stop reason, usage, where it sits in the raw
-file), and the groups' counts are kept as it goes. Lines are parsed with orjson; a line that is not a valid
-result is kept, flagged invalid, so nothing is silently lost.
+file, and whether a succeeded answer is unusable: see `usable`), and the groups' counts are kept as it goes.
+Lines are parsed with orjson; a line that is not a valid result is kept, flagged invalid, so nothing is
+silently lost.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ import orjson
 
 from batchboard.core.config import Settings
 from batchboard.core.pricing import price_for
-from batchboard.core.results.schema import INVALID, RESULT_TYPES
+from batchboard.core.results.schema import (
+    INVALID,
+    INVALID_OUTPUT,
+    REFUSED,
+    RESULT_TYPES,
+    TRUNCATED,
+    TRUNCATING_STOPS,
+)
+from batchboard.core.results.usable import OutputCheck, refusal_detail
 from batchboard.core.results.writers import ROW_VALUES, ItemsWriter, price_row
 
 ROWS_PER_INSERT = 10_000
@@ -31,15 +40,23 @@ class Pass:
     """State of one streamed pass over a results file: parsing, buffering rows for the items file.
 
     `_index_lines` runs once per result line (100,000 times for a full batch), so it sticks to dict lookups
-    on plain values and appends to one flat list; the costs are computed by SQLite as the rows go in."""
+    on plain values and appends to one flat list; the costs are computed by SQLite as the rows go in.
+    `checks` (custom_id -> the output check its stored request asks for) is empty unless the batch's
+    requests are known and ask for a schema or a tool: only those lines pay for validation."""
 
     batch_id: str
     writer: ItemsWriter
     settings: Settings | None
+    checks: dict[str, OutputCheck] = field(default_factory=dict)
     priced: set[str] = field(default_factory=set)
     values: list[Any] = field(default_factory=list)
     groups: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    unusable: dict[str, list[Any]] = field(default_factory=dict)
+    """Class -> [count, first detail] of the succeeded lines that are unusable."""
+    details: list[tuple[str, int]] = field(default_factory=list)
+    """(detail, line) of the buffered rows that have one: a violation, a refusal's reason."""
     usage: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    unusable_usage: dict[tuple[str, str, int], list[int]] = field(default_factory=dict)
     pending: bytes = b""
     offset: int = 0  # file offset of `pending`'s first byte
     line: int = 0
@@ -65,12 +82,15 @@ class Pass:
         if self.pending.strip():
             raise Truncated("the download ended in the middle of a line")
         self.flush()
-        self.usage = self.writer.finish()
+        self.usage, self.unusable_usage = self.writer.finish()
 
     def flush(self) -> None:
         if self.values:
             self.writer.insert(self.values)
             self.values = []
+        if self.details:
+            self.writer.add_details(self.details)
+            self.details = []
 
     def _index_lines(self, lines: list[bytes]) -> None:
         """Index complete lines (without their newline) that follow `self.offset` in the file.
@@ -81,6 +101,9 @@ class Pass:
         decode_error = orjson.JSONDecodeError
         extend = self.values.extend
         groups = self.groups
+        unusable_groups = self.unusable
+        checks = self.checks
+        truncating = TRUNCATING_STOPS
         priced = self.priced
         result_types = _RESULT_TYPE_SET
         empty = _EMPTY
@@ -111,8 +134,8 @@ class Pass:
                 line += 1
                 offset += length
                 continue
-            error_type = ""
-            error_message = model = stop_reason = None
+            error_type = unusable = ""
+            error_message = model = stop_reason = detail = None
             inp = out = m5 = h1 = read = 0
             try:
                 if result_type == "succeeded":
@@ -146,8 +169,18 @@ class Pass:
                             model = str(model)
                         if model not in priced:
                             self.price(model)
-                    if stop_reason is not None and type(stop_reason) is not str:
-                        stop_reason = str(stop_reason)
+                    if stop_reason is not None and stop_reason != "end_turn":
+                        if type(stop_reason) is not str:
+                            stop_reason = str(stop_reason)
+                        if stop_reason in truncating:
+                            unusable = TRUNCATED
+                        elif stop_reason == "refusal":
+                            unusable = REFUSED
+                            detail = refusal_detail(message)
+                    if checks and not unusable and custom_id in checks:
+                        detail = checks[custom_id].violation(message)
+                        if detail is not None:
+                            unusable = INVALID_OUTPUT
                 elif result_type == "errored":
                     envelope = result.get("error") or empty
                     inner = envelope.get("error")
@@ -167,6 +200,14 @@ class Pass:
                 groups[(result_type, error_type)] = [1, error_message]
             else:
                 group[0] += 1
+            if unusable:
+                group = unusable_groups.get(unusable)
+                if group is None:
+                    unusable_groups[unusable] = [1, detail]
+                else:
+                    group[0] += 1
+                if detail is not None:
+                    self.details.append((detail, line))
             extend(
                 (
                     line,
@@ -183,6 +224,7 @@ class Pass:
                     read,
                     offset,
                     length,
+                    unusable,
                 )
             )
             line += 1
@@ -201,6 +243,7 @@ class Pass:
         self.values.extend(
             (line, custom_id, INVALID, "invalid_line", message, None, None, 0, 0, 0, 0, 0, offset, length)
         )
+        self.values.append("")  # not a succeeded answer: no unusable class
 
 
 _RESULT_TYPE_SET = frozenset(RESULT_TYPES)

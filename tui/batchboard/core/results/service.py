@@ -76,7 +76,7 @@ class ResultsService:
     def is_indexed(self, batch_id: str) -> bool:
         """Its items can be browsed now (False when the items file must first be rebuilt by `ensure`)."""
         info = self.index.file(batch_id)
-        return info is not None and info.indexed and self.index.items_path(batch_id).is_file()
+        return info is not None and info.indexed and self.index.items_current(batch_id)
 
     def unavailable_reason(self, batch_id: str) -> str | None:
         info = self.index.file(batch_id)

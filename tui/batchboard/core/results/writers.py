@@ -55,14 +55,27 @@ def price_row(model: str, price: ModelPrice) -> tuple[Any, ...]:
 
 
 #: Values bound per row: line, custom_id, result_type, error_type, error_message, model, stop_reason,
-#: the five token counts, offset, length. The `items` view computes the rest (long_prompt and both costs).
-ROW_VALUES = 14
+#: the five token counts, offset, length, unusable. The `items` view computes the rest (long_prompt and
+#: both costs). `unusable_detail` is set afterwards for the few rows that have one (`add_details`): binding
+#: a NULL for every row costs more than a quarter of the inserts' time.
+ROW_VALUES = 15
+_ROW_NAMES = (
+    "line, custom_id, result_type, error_type, error_message, model, stop_reason, input_tokens, "
+    "output_tokens, cache_write_5m, cache_write_1h, cache_read, offset, length, unusable"
+)
+
+Usage = dict[tuple[str, int], list[int]]
+"""(model, long prompt) -> [requests, input, output, cache writes 5m and 1h, cache reads]."""
+UnusableUsage = dict[tuple[str, str, int], list[int]]
+"""The same per (class, model, long prompt), for the succeeded lines that are unusable."""
+UnusableGroups = dict[str, list[Any]]
+"""Class -> [count, the first line's detail]."""
 
 
 def _insert_sql(rows: int) -> str:
     """Insert `rows` rows of `ROW_VALUES` values into `item_rows` (the `items` view prices them)."""
     one = "(" + ",".join("?" * ROW_VALUES) + ")"
-    return f"INSERT INTO item_rows VALUES {','.join([one] * rows)}"
+    return f"INSERT INTO item_rows ({_ROW_NAMES}) VALUES {','.join([one] * rows)}"
 
 
 _INSERT_FULL = _insert_sql(ROWS_PER_STATEMENT)
@@ -100,27 +113,79 @@ class ItemsWriter:
         if full < len(values):
             execute(_insert_sql((len(values) - full) // ROW_VALUES), values[full:])
 
-    def finish(self) -> dict[tuple[str, int], list[int]]:
-        """Index the items, commit, sync the file to disk and close it; returns the usage sums per
-        (model, long prompt) of the succeeded items."""
+    def add_details(self, details: list[tuple[str, int]]) -> None:
+        """Set the unusable_detail of rows inserted already: (detail, line) pairs."""
+        self.db.executemany("UPDATE item_rows SET unusable_detail = ? WHERE line = ?", details)
+
+    def finish(self) -> tuple[Usage, UnusableUsage]:
+        """Index the items, commit, sync the file to disk and close it; returns the usage sums of the
+        succeeded items, and those of the unusable ones per class."""
         db = self.db
-        db.execute(self.index_sql)
-        usage = {
-            (r[0], r[1]): list(r[2:])
-            for r in db.execute(
-                "SELECT model, long_prompt, count(*), sum(input_tokens), sum(output_tokens), "
-                "sum(cache_write_5m), sum(cache_write_1h), sum(cache_read) FROM items "
-                "WHERE result_type = 'succeeded' AND model IS NOT NULL GROUP BY model, long_prompt"
-            )
-        }
+        for sql in self.index_sql:
+            db.execute(sql)
+        usage, unusable = usage_sums(db)
         db.execute("COMMIT")
         db.close()
         fsio.fsync_path(self.temp)
-        return usage
+        return usage, unusable
 
     def discard(self) -> None:
         self.db.close()
         self.temp.unlink(missing_ok=True)
+
+
+_SUMS = (
+    "count(*), sum(input_tokens), sum(output_tokens), sum(cache_write_5m), sum(cache_write_1h), "
+    "sum(cache_read)"
+)
+
+
+def usage_sums(db: sqlite3.Connection) -> tuple[Usage, UnusableUsage]:
+    """The usage sums of an items file's succeeded items per (model, long prompt), and of its unusable
+    ones per (class, model, long prompt): one scan, and one over the (few) unusable rows."""
+    usage: Usage = {
+        (r[0], r[1]): list(r[2:])
+        for r in db.execute(
+            f"SELECT model, long_prompt, {_SUMS} FROM items "
+            "WHERE result_type = 'succeeded' AND model IS NOT NULL GROUP BY model, long_prompt"
+        )
+    }
+    unusable: UnusableUsage = {
+        (r[0], r[1], r[2]): list(r[3:])
+        for r in db.execute(
+            f"SELECT unusable, model, long_prompt, {_SUMS} FROM items WHERE unusable != '' "
+            "AND +result_type = 'succeeded' AND model IS NOT NULL GROUP BY unusable, model, long_prompt"
+        )
+    }
+    return usage, unusable
+
+
+def unusable_groups(db: sqlite3.Connection) -> UnusableGroups:
+    """Class -> [count, first detail] of an items file's unusable lines (off their partial index)."""
+    groups: UnusableGroups = {}
+    for unusable, count, first in db.execute(
+        "SELECT unusable, count(*), min(line) FROM items WHERE unusable != '' "
+        "AND +result_type = 'succeeded' AND +error_type = '' GROUP BY unusable"
+    ).fetchall():
+        detail = db.execute("SELECT unusable_detail FROM items WHERE line = ?", (first,)).fetchone()
+        groups[unusable] = [count, detail[0] if detail else None]
+    return groups
+
+
+def record_unusable(
+    db: sqlite3.Connection, batch_id: str, groups: UnusableGroups, usage: UnusableUsage
+) -> None:
+    """Replace the batch's unusable counts and usage sums in the store (inside the caller's transaction)."""
+    db.execute("DELETE FROM result_unusable WHERE batch_id = ?", (batch_id,))
+    db.execute("DELETE FROM result_unusable_usage WHERE batch_id = ?", (batch_id,))
+    db.executemany(
+        "INSERT INTO result_unusable VALUES (?, ?, ?, ?)",
+        [(batch_id, unusable, v[0], v[1]) for unusable, v in groups.items()],
+    )
+    db.executemany(
+        "INSERT INTO result_unusable_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(batch_id, u, model, band, *sums) for (u, model, band), sums in usage.items()],
+    )
 
 
 class RawWriter:
@@ -212,6 +277,7 @@ def commit(index: ResultsIndex, batch_id: str, dates: Dates, path: Path, state: 
     """Groups, usage sums and the file record, in one transaction: only now does the batch count as done."""
     created_at, ended_at, archived_at = dates
     with index.store.transaction() as db:
+        record_unusable(db, batch_id, state.unusable, state.unusable_usage)
         db.execute("DELETE FROM result_groups WHERE batch_id = ?", (batch_id,))
         db.execute("DELETE FROM result_usage WHERE batch_id = ?", (batch_id,))
         db.executemany(

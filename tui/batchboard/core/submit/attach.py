@@ -1,6 +1,7 @@
 """Linking the source file of a batch submitted elsewhere: read a checked file's requests, store them as the
 batch's requests (`submit.attach_file`), and compare its custom_ids with the batch's results when they are
-indexed. Blocking (the file and the store): the TUI calls it from a thread worker.
+indexed; then the answers to requests that asked for a JSON schema or forced a tool are checked against them
+(`results.recheck`). Blocking (the file and the store): the TUI calls it from a thread worker.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import orjson
 
 from batchboard.core.clock import Clock
 from batchboard.core.results.index import ResultsIndex
+from batchboard.core.results.recheck import Recheck, recheck_outputs
 from batchboard.core.store import Store
 from batchboard.core.submit.intents import SubmitError, attach_file
 from batchboard.core.submit.jsonl import Report, iter_chunk
@@ -32,6 +34,8 @@ class Attached:
     """custom_ids in the batch's results that the file lacks (their failures cannot be retried), in order."""
     extra: list[str] = field(default_factory=list)
     """custom_ids in the file that the batch's results do not have, in file order."""
+    outputs: Recheck | None = None
+    """The answers checked against the file's schemas and forced tools (when the results are indexed)."""
 
 
 def result_custom_ids(store: Store, batch_id: str) -> list[str] | None:
@@ -73,6 +77,8 @@ def attach_report(store: Store, batch_id: str, report: Report, *, clock: Clock |
     submission = attach_file(store, batch_id, rows, source_path=str(report.path.resolve()), clock=clock)
     if batch_ids is None:
         return Attached(batch_id, submission.id, len(rows), compared=False)
+    with ResultsIndex(store) as index:
+        outputs = recheck_outputs(index, batch_id)  # invalid outputs, now that the schemas are known
     return Attached(
         batch_id,
         submission.id,
@@ -80,6 +86,7 @@ def attach_report(store: Store, batch_id: str, report: Report, *, clock: Clock |
         compared=True,
         missing=list(dict.fromkeys(cid for cid in batch_ids if cid not in in_file)),
         extra=[cid for cid in file_ids if cid not in in_batch],
+        outputs=outputs,
     )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -231,21 +231,31 @@ def submission_for_batch(store: Store, batch_id: str) -> Submission | None:
     return load_submission(store, rows[0][0]) if rows else None
 
 
-def stored_requests(store: Store, batch_id: str, custom_ids: Iterable[str] | None = None) -> dict[str, bytes]:
-    """custom_id -> params JSON as sent, for the requests of `batch_id` known locally."""
+def stored_requests(
+    store: Store,
+    batch_id: str,
+    custom_ids: Iterable[str] | None = None,
+    *,
+    containing: Sequence[bytes] = (),
+) -> dict[str, bytes]:
+    """custom_id -> params JSON as sent, for the requests of `batch_id` known locally; with `containing`,
+    only those whose JSON contains one of these byte strings (searched by SQLite, without parsing)."""
     _ready(store)
     sql = (
         "SELECT r.custom_id, r.params FROM submission_chunks c JOIN submission_requests r "
         "ON r.submission_id = c.submission_id AND r.chunk = c.chunk WHERE c.batch_id = ?"
     )
+    if containing:
+        sql += " AND (" + " OR ".join("instr(r.params, ?) > 0" for _ in containing) + ")"
     if custom_ids is None:
-        return {cid: bytes(params) for cid, params in store.query(sql, (batch_id,))}
+        return {cid: bytes(params) for cid, params in store.query(sql, (batch_id, *containing))}
     found: dict[str, bytes] = {}
     wanted = list(custom_ids)
     for start in range(0, len(wanted), 500):  # SQLite caps the number of bound parameters
         part = wanted[start : start + 500]
         marks = ",".join("?" * len(part))
-        for cid, params in store.query(f"{sql} AND r.custom_id IN ({marks})", (batch_id, *part)):
+        query = f"{sql} AND r.custom_id IN ({marks})"
+        for cid, params in store.query(query, (batch_id, *containing, *part)):
             found[cid] = bytes(params)
     return found
 

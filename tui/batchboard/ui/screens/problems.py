@@ -47,8 +47,14 @@ _MARKERS = {
 }
 
 
+#: The triage titles of the classes of succeeded but unusable answers.
+UNUSABLE_TITLES = {"truncated": "✂ truncated", "invalid_output": "{} invalid output", "refused": "⊘ refused"}
+
+
 def group_title(group: ResultGroup) -> str:
     key = group.key
+    if key.unusable:
+        return UNUSABLE_TITLES.get(key.unusable, printable(key.unusable))
     if key.result_type == "errored":
         return printable(key.error_type)  # from the results file: untrusted
     if key.result_type == "invalid":
@@ -416,4 +422,4 @@ class ProblemsScreen(Screen[None]):
 
 
 def _group_id(key: GroupKey) -> str:
-    return f"{key.result_type}:{key.error_type}"
+    return f"{key.result_type}:{key.error_type}:{key.unusable}"
