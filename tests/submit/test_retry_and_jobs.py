@@ -145,3 +145,26 @@ def test_a_custom_id_listed_twice_in_the_results_is_retried_once(tmp_path: Path,
     attach_file(store, "b1", iter([("a", 1, b"{}"), ("b", 2, b"{}")]), source_path="f.jsonl")
     plan = plan_retry(store, "b1", Selection.parse(None))
     assert [cid for cid, _ in plan.requests] == ["a", "b"] and plan.groups == {"overloaded_error": 2}
+
+
+def test_an_unusable_answer_is_not_done_until_a_later_attempt_answers_it_usably(store: Store) -> None:
+    from tests.results.helpers import answer, chunked, ended_batch, jsonl, succeeded
+
+    from batchboard.core.submit.intents import _set_chunk, attach_file
+
+    first = [succeeded("ok"), answer("cut", "stops in the mi", "max_tokens"), answer("no", "", "refusal")]
+    ingest("b1", ResultsIndex(store), batch=ended_batch("b1", first), source=chunked(jsonl(first), 64))
+    attach_file(store, "b1", iter([("ok", 1, b"{}"), ("cut", 2, b"{}"), ("no", 3, b"{}")]), source_path="f")
+    current = job(store, "b1")
+    assert current.totals == Counter({"succeeded": 1, "truncated": 1, "refused": 1})
+    assert current.done == 1
+
+    # The retry answers "cut" in full; "no" is refused again.
+    retry = prepare_requests(store, [("cut", b"{}"), ("no", b"{}")], parent_batch_id="b1")
+    _set_chunk(store, retry.id, 0, batch_id="b2", state="created")
+    second = [succeeded("cut"), answer("no", "", "refusal")]
+    ingest("b2", ResultsIndex(store), batch=ended_batch("b2", second), source=chunked(jsonl(second), 64))
+    current = job(store, "b1")
+    assert current.batch_ids == ["b1", "b2"]
+    assert current.totals == Counter({"succeeded": 2, "refused": 1})
+    assert current.done == 2 and len(current.latest) == 3

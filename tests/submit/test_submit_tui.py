@@ -246,7 +246,7 @@ async def test_the_job_view_shows_the_chain_latest_outcomes_and_cost(
     expected = job(store, parent)
     assert f"{parent}  original" in text
     assert f"{child}  retry of {parent}  (results not downloaded)" in text
-    assert "10 requests; latest outcomes: " in text
+    assert f"10 requests, {expected.done} done (a usable answer); latest outcomes: " in text
     for kind, count in expected.totals.items():
         assert f"{count:,} {kind}" in text
 

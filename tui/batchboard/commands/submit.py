@@ -71,12 +71,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Build a new batch from the locally stored original requests of BATCH_ID's failed items. By "
             "default: retryable errors (overloaded_error, api_error, rate_limit_error, timeout_error) and "
-            "expired items. --types chooses: retryable, expired, canceled, errored (every error type), or "
-            "an error type by name (invalid_request_error is only retried when named: it needs a fix first)."
+            "expired items. --types chooses: retryable, expired, canceled, errored (every error type), "
+            "an error type by name (invalid_request_error is only retried when named: it needs a fix first), "
+            "or succeeded answers that are unusable: truncated, invalid, refused. Truncated answers that "
+            "stopped at max_tokens are resent with max_tokens doubled (or --max-tokens), capped at the "
+            "model's output limit; the rest are resent exactly as they were sent."
         ),
     )
     retry.add_argument("batch_id", metavar="BATCH_ID")
     retry.add_argument("--types", metavar="T1,T2", help="which failed items (default: retryable,expired)")
+    retry.add_argument(
+        "--max-tokens",
+        type=_positive_int,
+        metavar="N",
+        help="max_tokens for the truncated items (default: twice their own, up to the model's limit)",
+    )
     retry.add_argument("--label", help="label for the new batch (default: the parent's label)")
     retry.add_argument("--dry-run", action="store_true", help="show what would be sent; send nothing")
     retry.add_argument("--yes", "-y", action="store_true", help="send without asking for confirmation")
@@ -98,6 +107,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     attach.add_argument("--json", action="store_true", help="print the report as JSON on standard output")
     add_profile_option(attach)
     attach.set_defaults(handler=run_attach)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of tokens above 0, got {text!r}")
+    return value
 
 
 def _count_option(parser: argparse.ArgumentParser) -> None:
@@ -510,7 +529,7 @@ async def _retry(args: argparse.Namespace) -> int:
     with open_store() as store:
         await asyncio.to_thread(ensure_local, args, ResultsIndex(store))
         try:
-            plan = plan_retry(store, args.batch_id, selection)
+            plan = plan_retry(store, args.batch_id, selection, max_tokens=args.max_tokens)
         except SubmitError as error:
             raise CommandError(str(error)) from error
         result: dict[str, Any] = {
@@ -518,9 +537,13 @@ async def _retry(args: argparse.Namespace) -> int:
             "chosen": dict(plan.groups),
             "left_out": dict(plan.left_out),
             "missing_requests": plan.missing,
+            "max_tokens_raised": len(plan.raised),
+            "notes": plan.notes(),
         }
         for group, count in sorted(plan.groups.items()):
             _say(args, f"retrying {count:,} {group}")
+        for note in plan.notes():
+            _say(args, note)
         for group, count in sorted(plan.left_out.items()):
             _say(args, f"leaving out {count:,} {group} (add it to --types to include it)")
         if plan.missing:
@@ -541,6 +564,10 @@ async def _retry(args: argparse.Namespace) -> int:
                 yield orjson.loads(params)
 
         tallies = await asyncio.to_thread(tally_params, requests())  # parses every request: off the loop
+        if args.dry_run:  # each request exactly as it would be sent
+            result["requests"] = [
+                {"custom_id": cid, "params": orjson.loads(params)} for cid, params in plan.requests
+            ]
         question = f"Send {len(plan.requests):,} requests again as a retry of {args.batch_id}?"
         if not await _estimate_and_confirm(args, settings, tallies, requests, result, question):
             return 0

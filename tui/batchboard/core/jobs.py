@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from batchboard.core.results.index import ResultsIndex
-from batchboard.core.results.schema import RETRYABLE_ERRORS
+from batchboard.core.results.index import CLASS_WORDS, ResultsIndex
+from batchboard.core.results.schema import MAX_TOKENS_STOP, RETRYABLE_ERRORS, TRUNCATED, UNUSABLE
 from batchboard.core.store import Store
 from batchboard.core.submit.intents import SubmitError, stored_requests, submission_for_batch
 
@@ -26,25 +26,31 @@ DEFAULT_TYPES = (RETRYABLE, EXPIRED)
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """Which failed items a retry takes: result types (expired, canceled) and error types."""
+    """Which items a retry takes: result types (expired, canceled), error types, and classes of succeeded
+    but unusable answers (truncated, invalid_output, refused)."""
 
     result_types: frozenset[str]
     error_types: frozenset[str]
     all_errors: bool = False
+    unusable: frozenset[str] = frozenset()
 
     @classmethod
     def parse(cls, text: str | None) -> Selection:
         """From `--types T1,T2`: retryable (the retryable error types), expired, canceled, errored (every
-        error type), or an error type by name such as invalid_request_error."""
+        error type), an error type by name such as invalid_request_error, or a class of unusable answer:
+        truncated, invalid (or invalid_output), refused."""
         words = [w.strip() for w in (text or ",".join(DEFAULT_TYPES)).split(",") if w.strip()]
         if not words:
             raise ValueError("--types needs at least one type")
         result_types: set[str] = set()
         error_types: set[str] = set()
+        unusable: set[str] = set()
         all_errors = False
         for word in words:
             if word in (EXPIRED, CANCELED):
                 result_types.add(word)
+            elif word in CLASS_WORDS or word in UNUSABLE:
+                unusable.add(CLASS_WORDS.get(word, word))
             elif word == ERRORED:
                 all_errors = True
             elif word == RETRYABLE:
@@ -53,9 +59,11 @@ class Selection:
                 error_types.add(word)
             else:
                 raise ValueError(f"--types: {word!r} is not a result or error type")
-        return cls(frozenset(result_types), frozenset(error_types), all_errors)
+        return cls(frozenset(result_types), frozenset(error_types), all_errors, frozenset(unusable))
 
-    def wants(self, result_type: str, error_type: str) -> bool:
+    def wants(self, result_type: str, error_type: str, unusable: str = "") -> bool:
+        if unusable:
+            return unusable in self.unusable
         if result_type == ERRORED:
             return self.all_errors or error_type in self.error_types
         return result_type in self.result_types
@@ -75,12 +83,50 @@ class RetryPlan:
     """Failed items not chosen, per group (for example invalid_request_error, which needs a fix first)."""
     groups_by_id: dict[str, str] = field(default_factory=dict)
     """Chosen custom_id -> its group."""
+    raised: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Truncated items (stop_reason max_tokens) resent with more room: custom_id -> (max_tokens, new)."""
+    at_limit: Counter[int] = field(default_factory=Counter)
+    """Truncated items already at their model's output limit, resent unchanged: limit -> count."""
+    no_limit: int = 0
+    """Truncated items whose model's output limit is not known: max_tokens raised without a cap."""
+    window: int = 0
+    """Truncated items that hit the model's context window: resent unchanged (more output tokens will not
+    help; a shorter prompt would)."""
+    capped: Counter[int] = field(default_factory=Counter)
+    """An explicit max_tokens above the model's output limit: items given the limit instead, per limit."""
+
+    def notes(self) -> list[str]:
+        """What the plan did to the truncated items, in plain words (empty when it took none)."""
+        lines = []
+        if self.raised:
+            new = sorted({after for _, after in self.raised.values()})
+            to = f"{new[0]:,}" if len(new) == 1 else f"{new[0]:,}-{new[-1]:,}"
+            lines.append(f"{len(self.raised):,} truncated item(s) resent with max_tokens raised to {to}")
+        for limit, count in sorted(self.capped.items()):
+            lines.append(f"{count:,} item(s) capped at their model's {limit:,}-token output limit")
+        for limit, count in sorted(self.at_limit.items()):
+            lines.append(f"{count:,} item(s) already at the model's {limit:,}-token limit: resent unchanged")
+        if self.no_limit:
+            lines.append(
+                f"{self.no_limit:,} item(s) of a model whose output limit is not known: raised uncapped"
+            )
+        if self.window:
+            lines.append(
+                f"{self.window:,} item(s) stopped at the model's context window "
+                "(model_context_window_exceeded): resent unchanged; more output tokens will not help them"
+            )
+        return lines
 
 
-def plan_retry(store: Store, batch_id: str, selection: Selection) -> RetryPlan:
+def plan_retry(
+    store: Store, batch_id: str, selection: Selection, *, max_tokens: int | None = None
+) -> RetryPlan:
     """Choose `batch_id`'s failed items per `selection` and find their original requests.
 
-    Needs the batch's results in the index (`results.ingest`); raises SubmitError otherwise.
+    Truncated items that stopped at `max_tokens` are resent with more room: `max_tokens` (an explicit
+    value) or their own doubled, either capped at the model's output limit (`model_limits`). Every other
+    chosen item is resent exactly as it was sent. Needs the batch's results in the index
+    (`results.ingest`); raises SubmitError otherwise.
     """
     store.ensure_schemas()  # the results and submissions tables, if the store was opened before import
     with ResultsIndex(store) as index:
@@ -88,15 +134,14 @@ def plan_retry(store: Store, batch_id: str, selection: Selection) -> RetryPlan:
         if not index.is_complete(batch_id):
             raise SubmitError(f"the results of {batch_id} are not in the local index yet")
         outcomes = index.outcomes(batch_id, problems_only=True)
+        stops = index.stop_reasons(batch_id, TRUNCATED) if TRUNCATED in selection.unusable else {}
     plan = RetryPlan(batch_id)
     chosen: list[str] = []
     for custom_id, result_type, error_type, unusable in outcomes:
-        if unusable:
-            continue  # succeeded but unusable: not resent yet
-        group = error_type or result_type
+        group = unusable or error_type or result_type
         if custom_id in plan.groups_by_id:
             continue  # a custom_id listed twice in one batch's results is still sent once
-        if selection.wants(result_type, error_type):
+        if selection.wants(result_type, error_type, unusable):
             chosen.append(custom_id)
             plan.groups[group] += 1
             plan.groups_by_id[custom_id] = group
@@ -107,9 +152,42 @@ def plan_retry(store: Store, batch_id: str, selection: Selection) -> RetryPlan:
         params = found.get(custom_id)
         if params is None:
             plan.missing.append(custom_id)
-        else:
-            plan.requests.append((custom_id, params))
+            continue
+        if custom_id in stops:
+            params = _more_room(plan, custom_id, params, stops[custom_id], max_tokens)
+        plan.requests.append((custom_id, params))
     return plan
+
+
+def _more_room(plan: RetryPlan, custom_id: str, params: bytes, stop: str, wanted: int | None) -> bytes:
+    """A truncated request's params for the retry: max_tokens raised when that is what stopped it (and the
+    model allows more), else unchanged. Counts what it did in `plan`."""
+    from batchboard.core.model_limits import max_output_tokens
+
+    if stop != MAX_TOKENS_STOP:
+        plan.window += 1
+        return params
+    request = orjson.loads(params)
+    current = request.get("max_tokens") if isinstance(request, dict) else None
+    if not isinstance(current, int) or isinstance(current, bool):
+        return params  # not a request the API took: sent as it was
+    model = request.get("model")
+    limit = max_output_tokens(model) if isinstance(model, str) else None
+    target = wanted if wanted is not None else current * 2
+    if limit is None:
+        plan.no_limit += 1
+    elif target > limit:
+        if current >= limit:
+            plan.at_limit[limit] += 1
+            return params
+        if wanted is not None:
+            plan.capped[limit] += 1
+        target = limit
+    if target == current:
+        return params
+    request["max_tokens"] = target
+    plan.raised[custom_id] = (current, target)
+    return orjson.dumps(request)
 
 
 # ------------------------------------------------------------------------------------------ lineage

@@ -337,6 +337,17 @@ class ResultsIndex:
         )
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
+    def stop_reasons(self, batch_id: str, unusable: str) -> dict[str, str]:
+        """custom_id -> stop_reason of the succeeded answers of one unusable class (the first line of a
+        custom_id listed twice), off the class's partial index."""
+        key = GroupKey("succeeded", "", unusable)
+        rows = self._query_items(
+            batch_id,
+            f"SELECT custom_id, stop_reason FROM items WHERE {_group_where(key)} ORDER BY line DESC",
+            (key.result_type, key.error_type, key.unusable),
+        )
+        return {r[0]: r[1] or "" for r in rows}
+
     def lines_only(self, batch_id: str, word: str) -> Iterator[bytes]:
         """Raw lines in file order of what `--only WORD` asks for (ONLY_WORDS)."""
         if word == USABLE:

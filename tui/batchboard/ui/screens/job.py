@@ -65,7 +65,12 @@ class JobScreen(ModalScreen[None]):
             lines.append(Static(Content(f"{member}  {role}{missing}")))
         totals = ", ".join(f"{count:,} {kind}" for kind, count in current.totals.most_common()) or "none yet"
         lines += [
-            Static(Content(f"{len(current.latest):,} requests; latest outcomes: {totals}")),
+            Static(
+                Content(
+                    f"{len(current.latest):,} requests, {current.done:,} done (a usable answer); "
+                    f"latest outcomes: {totals}"
+                )
+            ),
             Static(
                 Content(
                     f"cost across the chain: ${current.cost_batch:,.4f} at batch price "
