@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -118,3 +119,41 @@ def test_cli_dry_run_json_carries_each_request_as_it_would_be_sent(
         main(["retry", batch_id, "--max-tokens", "0", "--dry-run"])
     assert usage.value.code == 2
     assert "--max-tokens: expected a whole number of tokens above 0, got '0'" in capsys.readouterr().err
+
+
+async def test_the_retry_screen_toggles_the_unusable_groups_and_steps_max_tokens(tmp_path: Path) -> None:
+    from textual.app import App
+    from textual.widgets import Static
+
+    from batchboard.core.clock import ManualClock
+    from batchboard.core.config import Settings
+    from batchboard.ui.screens.submit import RetryScreen
+
+    with Store.open(tmp_path / "db.sqlite3") as store:
+        batch_id = world(store)
+        screen = RetryScreen(store, lambda: None, Settings(), ManualClock(), batch_id)
+
+        class Host(App[None]):
+            def on_mount(self) -> None:
+                self.push_screen(screen)
+
+        async def planned(pilot: Any, test: Any) -> None:
+            for _ in range(200):
+                await pilot.pause(0.02)
+                if screen.plan is not None and test(screen.plan):
+                    return
+            raise AssertionError(f"no such plan: {screen.plan}")
+
+        app = Host()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await planned(pilot, lambda plan: plan.groups == Counter({"overloaded_error": 1}))
+            assert screen.plan is not None and screen.plan.left_out["truncated"] == 5
+            await pilot.press("t", "r")
+            await planned(pilot, lambda plan: plan.groups["truncated"] == 5 and plan.groups["refused"] == 1)
+            assert screen.types == "expired,retryable,truncated,refused"
+            assert sent(screen.plan)["cut-small"]["max_tokens"] == 600
+            report = " ".join(str(s.render()) for s in screen.query("#report Static").results(Static))
+            assert "model_context_window_exceeded" in report and "resent unchanged" in report
+            await pilot.press("m")
+            await planned(pilot, lambda plan: sent(plan)["cut-small"]["max_tokens"] == 8192)
+            assert "max_tokens 8,192" in str(screen.query_one("#choices", Static).render())

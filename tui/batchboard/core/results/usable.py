@@ -53,6 +53,19 @@ def refusal_detail(message: Any) -> str | None:
     return None
 
 
+def output_text(message: Any) -> str:
+    """What the model wrote, as it wrote it: the text blocks joined, then each tool call's name and input
+    (pretty JSON). Untrusted text: show it literally."""
+    parts = ["".join(b["text"] for b in _blocks(message, "text") if isinstance(b.get("text"), str))]
+    for call in _blocks(message, "tool_use"):
+        try:
+            arguments = orjson.dumps(call.get("input"), option=orjson.OPT_INDENT_2).decode("utf-8")
+        except TypeError:
+            arguments = repr(call.get("input"))
+        parts.append(f"[tool call {_show(call.get('name'))}]\n{arguments}")
+    return "\n".join(part for part in parts if part)
+
+
 # ------------------------------------------------------------------------------------------ the checks
 
 

@@ -1,5 +1,6 @@
-"""Error triage for one batch: result groups (errored by error type, canceled, expired, and succeeded for spot
-checks) with counts and a retryable marker, then the items of a group, then one item in the inspector.
+"""Error triage for one batch: result groups (errored by error type, canceled, expired, the succeeded answers
+that are unusable: truncated, invalid output, refused; and the usable ones for spot checks) with counts and a
+retryable marker, then the items of a group, then one item in the inspector.
 
 Everything shown comes from the local results index (index range scans, never a full scan), so a group of
 100,000 items opens as fast as a group of ten. custom_ids and error messages are untrusted: they go in as
@@ -148,6 +149,8 @@ def item_cells(item: ResultItem) -> tuple[Text, Text]:
         return Text(printable(item.error_type)), Text(_one_line(item.error_message))
     if item.result_type == "succeeded":
         detail = f"{item.model or '?'}  ·  {human_int(item.tokens.output)} output tokens"
+        if item.unusable_detail:  # a schema violation (JSON path first), a refusal's reason: untrusted
+            detail = f"{_one_line(item.unusable_detail)}  ·  {detail}"
         return Text(printable(item.stop_reason or "")), Text(printable(detail))
     return Text(item.result_type), Text("")
 

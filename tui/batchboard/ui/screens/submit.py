@@ -35,6 +35,11 @@ if TYPE_CHECKING:
     from batchboard.core.submit.jsonl import Report
     from batchboard.core.submit.recovery import Recovered
 
+#: The retry screen's toggles of succeeded but unusable answers (`--types` words), and the max_tokens `m`
+#: steps through for the truncated ones (None: each one's own doubled; all capped at the model's limit).
+UNUSABLE_TOGGLES = ("truncated", "invalid_output", "refused")
+MAX_TOKENS_STEPS: tuple[int | None, ...] = (None, 8_192, 16_384, 32_768, 65_536, 131_072)
+
 #: Returns the connected SDK client, or None while the app is still connecting.
 ClientSource = Callable[[], "AsyncAnthropic | None"]
 MAX_SHOWN_PROBLEMS = 200
@@ -284,7 +289,8 @@ class SubmitScreen(_SendingScreen):
 class RetryScreen(_SendingScreen):
     """`R`: the failed items of a batch that will be resent, their estimate, and `y` to send them as a new
     batch that records its parent. By default the retryable errors and expired items; `c` adds canceled
-    items and `i` the invalid requests (which usually need a fix first)."""
+    items and `i` the invalid requests (which usually need a fix first); `t`, `o` and `r` the succeeded
+    answers that are truncated, invalid outputs or refused, and `m` sets the truncated ones' max_tokens."""
 
     DEFAULT_CSS = DEFAULT_CSS
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -299,6 +305,24 @@ class RetryScreen(_SendingScreen):
             "Invalid",
             tooltip="Include invalid_request_error items (they usually need a fix first)",
             id="retry.invalid",
+        ),
+        Binding(
+            "t", "include('truncated')", "Truncated", tooltip="Include truncated answers", id="retry.cut"
+        ),
+        Binding(
+            "o",
+            "include('invalid_output')",
+            "Bad output",
+            tooltip="Include invalid outputs",
+            id="retry.output",
+        ),
+        Binding("r", "include('refused')", "Refused", tooltip="Include refused answers", id="retry.refused"),
+        Binding(
+            "m",
+            "more_tokens",
+            "max_tokens",
+            tooltip="max_tokens of the truncated answers: doubled, or a fixed value (up to the model limit)",
+            id="retry.max_tokens",
         ),
     ]
 
@@ -318,7 +342,12 @@ class RetryScreen(_SendingScreen):
         words = {w.strip() for w in (types or ",".join(DEFAULT_TYPES)).split(",") if w.strip()}
         self.include_canceled = "canceled" in words
         self.include_invalid = "invalid_request_error" in words
-        self.base_types = [w for w in words if w not in ("canceled", "invalid_request_error")]
+        self.unusable = {w for w in UNUSABLE_TOGGLES if w in words}
+        """The classes of succeeded but unusable answers that are resent."""
+        self.max_tokens: int | None = None
+        """max_tokens for the truncated answers (None: each doubled); `m` steps through MAX_TOKENS_STEPS."""
+        toggled = ("canceled", "invalid_request_error", *UNUSABLE_TOGGLES)
+        self.base_types = [w for w in words if w not in toggled]
         self.plan: RetryPlan | None = None
 
     @property
@@ -329,6 +358,7 @@ class RetryScreen(_SendingScreen):
             words.append("canceled")
         if self.include_invalid:
             words.append("invalid_request_error")
+        words += [w for w in UNUSABLE_TOGGLES if w in self.unusable]
         return ",".join(words)
 
     def compose(self) -> ComposeResult:
@@ -339,7 +369,10 @@ class RetryScreen(_SendingScreen):
             yield Static(self.choices_text(), id="choices")
             yield VerticalScroll(id="report")
             yield Static(
-                Content("y: send · c: include canceled · i: include invalid requests · escape: back"),
+                Content(
+                    "y: send · c: canceled · i: invalid requests · t: truncated · o: invalid outputs · "
+                    "r: refused · m: max_tokens · escape: back"
+                ),
                 classes="hint",
             )
             yield Footer()
@@ -351,18 +384,31 @@ class RetryScreen(_SendingScreen):
         def box(on: bool) -> str:
             return "[x]" if on else "[ ]"
 
+        room = "doubled" if self.max_tokens is None else f"{self.max_tokens:,}"
         return Content(
             f"resend: [x] retryable errors and expired   {box(self.include_canceled)} canceled (c)   "
-            f"{box(self.include_invalid)} invalid_request_error (i)"
+            f"{box(self.include_invalid)} invalid_request_error (i)\n"
+            f"        {box('truncated' in self.unusable)} ✂ truncated (t, max_tokens {room}: m)   "
+            f"{box('invalid_output' in self.unusable)} {{}} invalid output (o)   "
+            f"{box('refused' in self.unusable)} ⊘ refused (r)"
         )
 
     def action_include(self, which: str) -> None:
         if which == "canceled":
             self.include_canceled = not self.include_canceled
+        elif which in UNUSABLE_TOGGLES:
+            self.unusable ^= {which}
         else:
             self.include_invalid = not self.include_invalid
         self.query_one("#choices", Static).update(self.choices_text())
         self.replan()
+
+    def action_more_tokens(self) -> None:
+        steps = MAX_TOKENS_STEPS
+        self.max_tokens = steps[(steps.index(self.max_tokens) + 1) % len(steps)]
+        self.query_one("#choices", Static).update(self.choices_text())
+        if "truncated" in self.unusable:
+            self.replan()
 
     def replan(self) -> None:
         self.ready = False
@@ -371,27 +417,27 @@ class RetryScreen(_SendingScreen):
         self.workers.cancel_group(self, "retry-estimate")
         self.clear()
         self.show("Looking at the failed items…")
-        self.make_plan(self.types)
+        self.make_plan(self.types, self.max_tokens)
 
     @work(thread=True, exclusive=True, group="retry-plan", exit_on_error=False)
-    def make_plan(self, types: str) -> None:
+    def make_plan(self, types: str, max_tokens: int | None = None) -> None:
         from batchboard.core.jobs import Selection, plan_retry
         from batchboard.core.submit.intents import SubmitError
 
         try:
-            plan = plan_retry(self.store, self.batch_id, Selection.parse(types))
+            plan = plan_retry(self.store, self.batch_id, Selection.parse(types), max_tokens=max_tokens)
         except SubmitError as error:
             message = f"{error}: download its results first (d), then retry."
             self.app.call_from_thread(self._plan_failed, message)
             return
-        self.app.call_from_thread(self.planned, plan, types)
+        self.app.call_from_thread(self.planned, plan, types, max_tokens)
 
     def _plan_failed(self, message: str) -> None:
         self.clear()
         self.show(_problem_line(message, "error"))
 
-    def planned(self, plan: RetryPlan, types: str | None = None) -> None:
-        if types is not None and types != self.types:
+    def planned(self, plan: RetryPlan, types: str | None = None, max_tokens: int | None = None) -> None:
+        if types is not None and (types, max_tokens) != (self.types, self.max_tokens):
             return  # the choices changed while this plan was made: a newer one is on its way
         self.plan = plan
         self.clear()
@@ -401,11 +447,15 @@ class RetryScreen(_SendingScreen):
         hints = {
             "canceled": " (c includes them)",
             "invalid_request_error": " (needs a fix first? i includes them)",
+            "truncated": " (t includes them, with more room)",
+            "invalid_output": " (o includes them)",
+            "refused": " (r includes them)",
         }
         lines += [
             f"leave out {count:,} {group}{hints.get(group, ' (needs a fix first, or not asked for)')}"
             for group, count in sorted(plan.left_out.items())
         ]
+        lines += plan.notes()
         if plan.missing:
             lines.append(
                 _problem_line(
