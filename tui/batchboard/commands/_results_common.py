@@ -48,8 +48,30 @@ def add_profile_option(parser: argparse.ArgumentParser) -> None:
 
 
 def fail(error: CommandError) -> int:
-    print(f"batchboard: {printable(str(error))}", file=sys.stderr)
+    """Print `batchboard: <message>`; when an API call gave up under it, add what to do (the advice of
+    `gateway.errors.classify`: the service is failing, try again in a minute, the status page...)."""
+    text = str(error)
+    advice = _advice_under(error)
+    if advice and advice not in text:
+        text = f"{text.rstrip('. ')}. {advice}"
+    print(f"batchboard: {printable(text)}", file=sys.stderr)
     return error.code
+
+
+def _advice_under(error: BaseException) -> str:
+    """The advice for the first API failure in `error`'s chain of causes ('' when there is none)."""
+    from batchboard.core.gateway.errors import ApiError, classify
+
+    seen: set[int] = set()
+    cause: BaseException | None = error.__cause__ or error.__context__
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ApiError):
+            return cause.failure.advice if cause.failure is not None else ""
+        if type(cause).__module__.startswith("anthropic"):
+            return classify(cause).advice
+        cause = cause.__cause__ or cause.__context__
+    return ""
 
 
 def load_settings_quietly() -> Settings:

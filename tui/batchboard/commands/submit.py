@@ -152,15 +152,16 @@ def _api_failure(exc: Exception, what: str) -> CommandError | None:
     from batchboard.core.gateway.errors import ApiError, sdk_error
 
     if isinstance(exc, ApiError):
-        said = exc.message
+        error = exc
     elif "anthropic" in sys.modules and isinstance(exc, sdk_error()):  # an SDK error means the SDK is loaded
-        said = ApiError.from_sdk(exc).message
+        error = ApiError.from_sdk(exc)
     else:
         return None
+    advice = error.failure.advice if error.failure is not None else ""
+    todo = advice or "Check the connection and key, then run it again."
     return CommandError(
-        f"{what} stopped: the API could not be reached or refused ({said}). Nothing was sent twice; "
-        "check the connection and key, then run it again (a recorded submission carries on with "
-        "'batchboard submit --resume SUBMISSION_ID')."
+        f"{what} stopped: the API could not be reached or refused ({error.message}). {todo} Nothing was "
+        "sent twice: a recorded submission carries on with 'batchboard submit --resume SUBMISSION_ID'."
     )
 
 

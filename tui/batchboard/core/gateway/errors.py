@@ -9,6 +9,7 @@ untrusted: it is made `printable`, and the UI must still show it as text, never 
 from __future__ import annotations
 
 import errno
+import os
 from dataclasses import dataclass
 
 from batchboard.core.format import printable
@@ -16,8 +17,11 @@ from batchboard.core.format import printable
 #: Statuses where the same request may succeed later (timeout, conflict, rate limit; 5xx below).
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 OVERLOADED = 529
-#: Disk errors that last (a full or read-only disk stays so for a while): not worth trying again now.
-LASTING_DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+#: Disk errors that last (a full or read-only disk, a file at the size limit, stay so for a while): not
+#: worth trying again now.
+LASTING_DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+#: Where to look when the service itself is failing.
+STATUS_PAGE = "https://status.anthropic.com"
 
 _HEADLINES = {
     529: "The API is overloaded",
@@ -58,6 +62,15 @@ class Failure:
     explanation: str
     """The same in a sentence, where there is room (the chat pane): "Rate limited (HTTP 429,
     rate_limit_error): ... [request req_...]"."""
+    advice: str = ""
+    """What happened and what to do, for a caller that gives up (the CLI's reads, a failed download):
+    "The service is failing on its side...: try again in a minute...". Empty when the message says it
+    all (a 4xx names the request's fault)."""
+
+    @property
+    def in_full(self) -> str:
+        """`message` and then `advice`: what a caller that gives up prints."""
+        return f"{self.message}. {self.advice}" if self.advice else self.message
 
     @property
     def did_nothing(self) -> bool:
@@ -74,8 +87,9 @@ def sdk_error() -> type[Exception]:
     return AnthropicError
 
 
-def classify(exc: BaseException) -> Failure:
-    """Classify any exception raised by an SDK call (or by the disk while handling its answer)."""
+def classify(exc: BaseException, path: str | os.PathLike[str] | None = None) -> Failure:
+    """Classify any exception raised by an SDK call (or by the disk while handling its answer). `path`
+    names the file being written when the error does not (a failed `write` carries no file name)."""
     status = getattr(exc, "status_code", None)
     if isinstance(status, int):
         return _status_failure(exc, status)
@@ -83,7 +97,8 @@ def classify(exc: BaseException) -> Failure:
     never_reached = _never_reached_server(exc)
     if "Timeout" in name:
         text = "The API did not answer in time (timeout)."
-        return Failure("timeout", None, "timeout", None, None, True, never_reached, False, text, text)
+        advice = f"Check the network connection, then try again in a minute (service status: {STATUS_PAGE})."
+        return Failure("timeout", None, "timeout", None, None, True, never_reached, False, text, text, advice)
     if "Connection" in name:
         return Failure(
             "connection",
@@ -96,20 +111,11 @@ def classify(exc: BaseException) -> Failure:
             False,
             printable(f"Could not reach the API: {exc}"),
             printable(f"Could not reach the API ({name}): {exc}"),
+            "Check the network connection and the profile's base_url, then try again "
+            f"(service status: {STATUS_PAGE}).",
         )
     if isinstance(exc, OSError):
-        return Failure(
-            "disk",
-            None,
-            "unexpected",
-            None,
-            None,
-            exc.errno not in LASTING_DISK_ERRORS,
-            never_reached,
-            False,
-            printable(f"{name}: {exc}"),
-            printable(f"Unexpected error ({name}): {exc}"),
-        )
+        return _disk_failure(exc, never_reached, path)
     return Failure(
         "unexpected",
         None,
@@ -160,7 +166,78 @@ def _status_failure(exc: BaseException, status: int) -> Failure:
         rejected=status < 500 or status == OVERLOADED,
         message=printable(short),
         explanation=printable(long),
+        advice=printable(_status_advice(status, request_id)),
     )
+
+
+def _status_advice(status: int, request_id: str | None) -> str:
+    quote = f"; quote request {request_id} if you report it" if request_id else ""
+    if status == OVERLOADED:
+        return (
+            "The service is overloaded (not a fault in the request): try again in a few minutes; "
+            f"service status: {STATUS_PAGE}{quote}."
+        )
+    if status >= 500:
+        return (
+            "The service is failing on its side (not a fault in the request): try again in a minute; "
+            f"if it goes on, see {STATUS_PAGE}{quote}."
+        )
+    if status == 429:
+        return "The rate limit was reached: wait a minute, then try again."
+    if status == 408:
+        return f"The service took too long: try again in a minute (service status: {STATUS_PAGE})."
+    return ""
+
+
+#: What to do about a lasting disk error.
+_DISK_ADVICE = {
+    errno.ENOSPC: "Free some space on that disk (or move the data directory), then try again.",
+    errno.EDQUOT: "Free some space under your disk quota (or move the data directory), then try again.",
+    errno.EROFS: "Make that file system writable (or move the data directory), then try again.",
+    errno.EFBIG: "Raise the limit (or move the data directory to a file system that allows larger files), "
+    "then try again.",
+}
+
+
+def _disk_failure(exc: OSError, never_reached: bool, path: str | os.PathLike[str] | None) -> Failure:
+    name = type(exc).__name__
+    code = exc.errno
+    if code is None or code not in _DISK_ADVICE:
+        at = f" ({os.fsdecode(path)})" if path is not None and exc.filename is None else ""
+        return Failure(
+            "disk",
+            None,
+            "unexpected",
+            None,
+            None,
+            code not in LASTING_DISK_ERRORS,
+            never_reached,
+            False,
+            printable(f"{name}: {exc}{at}"),
+            printable(f"Unexpected error ({name}): {exc}{at}"),
+        )
+    where = exc.filename if exc.filename is not None else path
+    target = os.fsdecode(where) if where is not None else "a file"
+    text = f"Cannot write {target}: {exc.strerror or os.strerror(code)} ({errno.errorcode[code]})"
+    if code == errno.EFBIG:
+        text += f"; the limit is {file_size_limit()}"
+    text = printable(text)
+    return Failure(
+        "disk", None, "disk", None, None, False, never_reached, False, text, text, _DISK_ADVICE[code]
+    )
+
+
+def file_size_limit() -> str:
+    """The limit a file hit when writing it failed with EFBIG: this process's `ulimit -f` when one is
+    set, else the file system's own largest file."""
+    try:
+        import resource
+    except ImportError:  # no such limit here (Windows)
+        return "the file system's largest file size"
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if soft == resource.RLIM_INFINITY or soft < 0:
+        return "the file system's largest file size"
+    return f"the process's file size limit, {soft:,} bytes (ulimit -f)"
 
 
 def retry_after(exc: BaseException) -> float | None:
@@ -244,6 +321,11 @@ class ApiError(Exception):
     @property
     def is_not_found(self) -> bool:
         return self.status == 404
+
+    @property
+    def in_full(self) -> str:
+        """The message and what to do (`Failure.in_full`), for a caller that gives up."""
+        return self.failure.in_full if self.failure is not None else self.message
 
     @classmethod
     def from_sdk(cls, exc: BaseException) -> ApiError:

@@ -185,9 +185,9 @@ def ingest(
             _discard(temp, items_temp)
             if isinstance(exc, IngestCancelled):
                 raise
-            failure = classify(exc)
+            failure = classify(exc, path=path)  # a failed write names no file: this one is being written
             if not failure.retryable:
-                raise IngestError(failure.message) from exc
+                raise IngestError(failure.in_full) from exc
             last_problem = failure.message
         except BaseException:  # KeyboardInterrupt, a worker being torn down: still leave nothing behind
             _discard(temp, items_temp)

@@ -1,0 +1,169 @@
+"""What a failure says: a read that gives up says what happened and what to do (gateway's `classify`),
+and a file that reached its size limit (EFBIG) is reported at once like a full disk, naming the limit and
+the path."""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.results.helpers import chunked, ended_batch, jsonl, succeeded
+
+from batchboard.cli import main
+from batchboard.core.gateway.errors import LASTING_DISK_ERRORS, STATUS_PAGE, ApiError, classify
+from batchboard.core.results.index import ResultsIndex
+from batchboard.core.results.ingest import IngestError, ingest
+from batchboard.core.store import Store
+from batchboard.emulator import Emulator, Fault
+
+from .conftest import API_KEY
+
+
+class StatusError(Exception):
+    """What the SDK raises for an error answer, by the attributes `classify` reads."""
+
+    def __init__(self, status: int, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status
+        self.type = kind
+        self.api_message = message
+        self.request_id = "req_test"
+
+
+@pytest.fixture
+def listed(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+    assert emulator.base_url is not None
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", emulator.base_url)
+    return emulator
+
+
+# ------------------------------------------------------------------------------------ reads that give up
+
+
+def test_a_list_that_gives_up_on_500s_says_the_service_is_failing_and_what_to_do(
+    listed: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The SDK tries 3 times (2 retries); every attempt gets a 500.
+    listed.faults.add(Fault(kind="api_error", method="GET", path="/v1/messages/batches", times=3))
+    assert main(["list"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.startswith("batchboard: HTTP 500 api_error: Internal server error")
+    assert "(request req_" in err  # the request id to quote
+    assert "The service is failing on its side" in err and "try again in a minute" in err
+    assert STATUS_PAGE in err and "quote request req_" in err
+    listed.faults.clear()
+    assert main(["list"]) == 0  # once the service answers, the same command works
+
+
+def test_a_list_that_cannot_connect_says_to_check_the_network(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+    assert main(["list"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("batchboard: Could not reach the API") and "Check the network connection" in err
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "said"),
+    [
+        (500, "api_error", "The service is failing on its side (not a fault in the request): try again in a"),
+        (503, "api_error", "The service is failing on its side"),
+        (529, "overloaded_error", "The service is overloaded (not a fault in the request): try again"),
+        (429, "rate_limit_error", "The rate limit was reached: wait a minute, then try again."),
+    ],
+)
+def test_classify_says_what_happened_and_what_to_do(status: int, kind: str, said: str) -> None:
+    failure = classify(StatusError(status, kind, "Something"))
+    assert failure.advice.startswith(said)
+    assert failure.in_full == f"{failure.message}. {failure.advice}"
+    assert failure.message == f"HTTP {status} {kind}: Something (request req_test)"  # the short form stays
+    error = ApiError.from_sdk(StatusError(status, kind, "Something"))
+    assert error.in_full == failure.in_full
+    if status >= 500:
+        assert STATUS_PAGE in failure.advice and "quote request req_test" in failure.advice
+
+
+def test_a_request_the_api_refuses_needs_no_advice_beyond_its_message() -> None:
+    failure = classify(StatusError(400, "invalid_request_error", "max_tokens: too large"))
+    assert failure.advice == "" and failure.in_full == failure.message
+
+
+def test_a_timeout_says_to_check_the_network() -> None:
+    class APITimeoutError(Exception):
+        pass
+
+    failure = classify(APITimeoutError("timed out"))
+    assert failure.kind == "timeout" and "try again in a minute" in failure.advice
+    assert STATUS_PAGE in failure.advice
+
+
+# ---------------------------------------------------------------------------------------------- EFBIG
+
+
+def test_efbig_is_lasting_like_enospc_and_names_the_path_and_the_limit(tmp_path: Path) -> None:
+    assert {errno.ENOSPC, errno.EFBIG} <= LASTING_DISK_ERRORS
+    target = tmp_path / "results" / "msgbatch_x.jsonl"
+    failure = classify(OSError(errno.EFBIG, os.strerror(errno.EFBIG)), path=target)
+    assert failure.kind == "disk" and not failure.retryable
+    assert failure.message.startswith(f"Cannot write {target}: File too large (EFBIG); the limit is ")
+    assert "Raise the limit" in failure.advice
+    full = classify(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target)))
+    assert not full.retryable and full.message == f"Cannot write {target}: No space left on device (ENOSPC)"
+
+
+def test_a_real_file_size_limit_is_named_in_bytes(tmp_path: Path) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    caught: OSError | None = None
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))  # Python ignores SIGXFSZ: write raises EFBIG
+    try:
+        with open(tmp_path / "big.bin", "wb", buffering=0) as out:
+            out.write(b"x" * 4096)
+            out.write(b"x")
+    except OSError as exc:
+        caught = exc
+        failure = classify(exc, path=tmp_path / "big.bin")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert caught is not None and caught.errno == errno.EFBIG
+    assert "the process's file size limit, 4,096 bytes (ulimit -f)" in failure.message
+    assert str(tmp_path / "big.bin") in failure.message
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[ResultsIndex]:
+    store = Store.open(tmp_path / "db.sqlite3")
+    yield ResultsIndex(store, tmp_path / "results")
+    store.close()
+
+
+def test_an_ingest_that_hits_the_file_size_limit_is_not_retried_and_says_where(
+    index: ResultsIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [succeeded(f"ok-{i}") for i in range(20)]
+    batch = ended_batch("msgbatch_big", lines)
+    opened = 0
+
+    def source() -> Any:
+        nonlocal opened
+        opened += 1
+        return chunked(jsonl(lines), 37)()
+
+    def too_big(fd: int, buffers: Any) -> int:
+        raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
+
+    monkeypatch.setattr(os, "writev", too_big)
+    with pytest.raises(IngestError) as info:
+        ingest(batch.id, index, batch=batch, source=source, attempts=3, sleep=lambda _: None)
+    assert opened == 1  # reported at once, not "after 3 attempts ... try again later"
+    said = str(info.value)
+    assert "File too large (EFBIG)" in said and str(index.directory) in said and "the limit is" in said
+    assert "try again later" not in said and "Raise the limit" in said
+    assert index.file(batch.id) is None and list(index.directory.iterdir()) == []
