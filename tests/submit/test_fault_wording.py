@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import os
 import resource
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,15 @@ import pytest
 from tests.results.helpers import chunked, ended_batch, jsonl, succeeded
 
 from batchboard.cli import main
+from batchboard.core import paths
+from batchboard.core import store as store_module
 from batchboard.core.gateway.errors import LASTING_DISK_ERRORS, STATUS_PAGE, ApiError, classify
 from batchboard.core.results.index import ResultsIndex
 from batchboard.core.results.ingest import IngestError, ingest
 from batchboard.core.store import Store
 from batchboard.emulator import Emulator, Fault
 
-from .conftest import API_KEY
+from .conftest import API_KEY, write_jsonl
 
 
 class StatusError(Exception):
@@ -167,3 +170,27 @@ def test_an_ingest_that_hits_the_file_size_limit_is_not_retried_and_says_where(
     assert "File too large (EFBIG)" in said and str(index.directory) in said and "the limit is" in said
     assert "try again later" not in said and "Raise the limit" in said
     assert index.file(batch.id) is None and list(index.directory.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------------ a locked store
+
+
+def test_a_store_locked_by_another_process_stops_submit_plainly_and_sends_nothing(
+    listed: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", 3)
+    Store.open().close()
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT", 0.2)
+    holder = sqlite3.connect(paths.database_file(), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another batchboard in the middle of a long write
+    try:
+        assert main(["submit", str(path), "--yes"]) == 1
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "database is locked" in err
+    assert f"the local store ({paths.database_file()}) could not be written" in err
+    assert "Another batchboard process" in err and "try again when it is done" in err
+    assert listed.store.all() == []  # nothing was sent
+    assert main(["submit", str(path), "--yes"]) == 0  # once it is free, the same command sends

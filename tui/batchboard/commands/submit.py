@@ -165,14 +165,40 @@ def _api_failure(exc: Exception, what: str) -> CommandError | None:
     )
 
 
+def _store_failure(exc: Exception, what: str) -> CommandError | None:
+    """A plain message for the local store refusing a write (locked by another process, full, read-only),
+    None for anything else. What was recorded before stays: the intent to send is written before a create,
+    so a create whose answer could not be recorded is found by the next `--resume` or dashboard start."""
+    import sqlite3
+
+    from batchboard.core import paths
+
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    said = str(exc)
+    if "locked" in said or "busy" in said:
+        todo = (
+            "Another batchboard process (a dashboard or another command) held it for too long: try again "
+            "when it is done."
+        )
+    else:
+        todo = "Check the disk (space, permissions, a read-only file system), then try again."
+    return CommandError(
+        f"{what} stopped: the local store ({paths.database_file()}) could not be written: {said}. {todo} "
+        "Nothing was sent twice: a recorded submission carries on with 'batchboard submit --resume "
+        "SUBMISSION_ID'."
+    )
+
+
 def _plainly(what: str, work: Callable[[], int]) -> int:
-    """Run a command's work; a CommandError, an API or a network error ends it with a plain message."""
+    """Run a command's work; a CommandError, an API or a network error, or the local store refusing a
+    write, ends it with a plain message."""
     try:
         return work()
     except CommandError as error:
         return fail(error)
     except Exception as exc:
-        if (plain := _api_failure(exc, what)) is None:
+        if (plain := _api_failure(exc, what) or _store_failure(exc, what)) is None:
             raise
         return fail(plain)
 

@@ -165,6 +165,10 @@ class SavedView:
     batches: list[Batch]
 
 
+#: Seconds a statement waits for another process's write lock before failing with 'database is locked'.
+BUSY_TIMEOUT = 5.0
+
+
 class StoreError(Exception):
     """The database cannot be used (for example it was written by a newer batchboard)."""
 
@@ -268,7 +272,7 @@ class Store:
         fsio.ensure_dir(file.parent)
         tightened = fsio.make_private(_private_paths(file, default=path is None))
         fsio.create_private(file)
-        connection = sqlite3.connect(file, check_same_thread=False, timeout=5.0)
+        connection = sqlite3.connect(file, check_same_thread=False, timeout=BUSY_TIMEOUT)
         try:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; much faster commits
