@@ -22,7 +22,7 @@ from batchboard.core.gateway.errors import LASTING_DISK_ERRORS, STATUS_PAGE, Api
 from batchboard.core.results.index import ResultsIndex
 from batchboard.core.results.ingest import IngestError, ingest
 from batchboard.core.store import Store
-from batchboard.emulator import Emulator, Fault
+from batchboard.emulator import Emulator, EmulatorSettings, Fault
 
 from .conftest import API_KEY, write_jsonl
 
@@ -194,3 +194,35 @@ def test_a_store_locked_by_another_process_stops_submit_plainly_and_sends_nothin
     assert "Another batchboard process" in err and "try again when it is done" in err
     assert listed.store.all() == []  # nothing was sent
     assert main(["submit", str(path), "--yes"]) == 0  # once it is free, the same command sends
+
+
+@pytest.fixture
+def live(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """An emulator on the system clock, the CLI's own: the send window is measured on both."""
+    emu = Emulator(EmulatorSettings(seed=4, demo=False, error_rate=0.0))
+    with emu.running_in_thread() as base_url:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", base_url)
+        yield emu
+
+
+def test_one_batch_that_fits_two_lost_chunks_is_taken_for_neither_and_said_so(
+    live: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listed = live
+    path = write_jsonl(tmp_path / "in.jsonl", 3)
+    create = "/v1/messages/batches"
+    listed.faults.add(Fault(kind="drop_before", method="POST", path=create))  # never created
+    assert main(["submit", str(path), "--yes"]) == 1
+    first = capsys.readouterr().err
+    assert "it was most likely never created" in first
+    listed.faults.add(Fault(kind="drop_after", method="POST", path=create))  # the same file again: created
+    assert main(["submit", str(path), "--yes"]) == 1
+    out, err = capsys.readouterr()
+    [batch] = listed.store.all()
+    # Both lost chunks fit the one batch: neither takes it, and each says why (the earlier one's old
+    # explanation is not quoted inside the new one).
+    said = out + err
+    assert f"the one batch created after the send began with its 3 requests ({batch.id})" in err
+    assert "fits another chunk whose answer was lost too" in said and "1 batches" not in said
+    assert "its create answer was lost (batch 1 of 1" not in said

@@ -253,9 +253,15 @@ def _recovered_message(where: str, chunk: ChunkState, batch: Batch) -> str:
     )
 
 
+def _cause(chunk: ChunkState) -> str:
+    """Why the answer was lost, as the create's failure said it (only while it is being looked for: once
+    unresolved, `error` holds the last explanation, not to be quoted inside the next one)."""
+    return f" ({chunk.error})" if chunk.state == SENDING and chunk.error else ""
+
+
 def _none_message(where: str, chunk: ChunkState) -> str:
     return (
-        f"{where}: its create answer was lost ({chunk.error or 'no answer'}), and no batch created after "
+        f"{where}: its create answer was lost{_cause(chunk)}, and no batch created after "
         f"the send began has its {_requests(chunk.request_count)}: it was most likely never created. "
         "Nothing was sent twice, and nothing is taken for it. Send it again with "
         f"'batchboard submit --resume {chunk.submission_id}' (it looks once more, then asks), or leave it."
@@ -263,6 +269,14 @@ def _none_message(where: str, chunk: ChunkState) -> str:
 
 
 def _ambiguous_message(where: str, chunk: ChunkState, ids: tuple[str, ...]) -> str:
+    if len(ids) == 1:  # one batch, but another open chunk of the same size, sent in the same window, fits it too
+        return (
+            f"{where}: its create answer was lost{_cause(chunk)}, and the one batch created after the send "
+            f"began with its {_requests(chunk.request_count)} ({ids[0]}) fits another chunk whose answer was "
+            "lost too: batchboard cannot tell whose it is, so it took it for neither. Look at it (the "
+            "dashboard, 'batchboard list'); then send the chunk again with 'batchboard submit --resume "
+            f"{chunk.submission_id}' (it asks first), or leave it."
+        )
     shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
     return (
         f"{where}: its create answer was lost, and {len(ids)} batches created after the send began have "
