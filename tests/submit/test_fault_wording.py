@@ -226,3 +226,17 @@ def test_one_batch_that_fits_two_lost_chunks_is_taken_for_neither_and_said_so(
     assert f"the one batch created after the send began with its 3 requests ({batch.id})" in err
     assert "fits another chunk whose answer was lost too" in said and "1 batches" not in said
     assert "its create answer was lost (batch 1 of 1" not in said
+
+
+def test_a_download_that_gives_up_on_500s_says_what_to_do(index: ResultsIndex) -> None:
+    lines = [succeeded("ok-1")]
+    batch = ended_batch("msgbatch_fails", lines)
+
+    def failing() -> Any:
+        raise StatusError(500, "api_error", "Internal server error")
+
+    with pytest.raises(IngestError) as info:
+        ingest(batch.id, index, batch=batch, source=failing, attempts=3, sleep=lambda _: None)
+    said = str(info.value)
+    assert "after 3 attempts: HTTP 500 api_error: Internal server error (request req_test)" in said
+    assert "Nothing was kept. The service is failing on its side" in said and STATUS_PAGE in said

@@ -167,6 +167,7 @@ def ingest(
     _remove_stale_temps(path.parent, batch_id)
     checks = load_checks(index.store, batch_id).by_custom_id  # what its stored requests ask for, if any
     last_problem = ""
+    last_advice = ""
     for attempt in range(1, attempts + 1):
         fd, temp = fsio.temp_beside(path, ".part", prefix=f".{batch_id}.")
         items_temp = temp.with_suffix(".items.part")
@@ -181,6 +182,7 @@ def ingest(
         except Truncated as exc:
             _discard(temp, items_temp)
             last_problem = str(exc)
+            last_advice = ""
         except Exception as exc:
             _discard(temp, items_temp)
             if isinstance(exc, IngestCancelled):
@@ -189,6 +191,7 @@ def ingest(
             if not failure.retryable:
                 raise IngestError(failure.in_full) from exc
             last_problem = failure.message
+            last_advice = failure.advice
         except BaseException:  # KeyboardInterrupt, a worker being torn down: still leave nothing behind
             _discard(temp, items_temp)
             raise
@@ -199,7 +202,7 @@ def ingest(
             sleep(backoff * 2 ** (attempt - 1))
     raise IngestError(
         f"could not download the results of {batch_id} after {attempts} attempts: {last_problem}. "
-        "Nothing was kept; try again later."
+        f"Nothing was kept. {last_advice or 'Try again later.'}"
     )
 
 

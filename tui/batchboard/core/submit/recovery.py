@@ -269,7 +269,7 @@ def _none_message(where: str, chunk: ChunkState) -> str:
 
 
 def _ambiguous_message(where: str, chunk: ChunkState, ids: tuple[str, ...]) -> str:
-    if len(ids) == 1:  # one batch, but another open chunk of the same size, sent in the same window, fits it too
+    if len(ids) == 1:  # one batch, but another open chunk of that size, sent in that window, fits it too
         return (
             f"{where}: its create answer was lost{_cause(chunk)}, and the one batch created after the send "
             f"began with its {_requests(chunk.request_count)} ({ids[0]}) fits another chunk whose answer was "
