@@ -9,11 +9,13 @@ import pytest
 from batchboard.core.eta import Eta
 from batchboard.core.format import (
     age,
+    cell_width,
     countdown,
     eta_range,
     expiry_level,
     human_int,
     short_id,
+    shorten,
     timestamp,
     usd,
 )
@@ -117,3 +119,44 @@ def test_eta_range() -> None:
     )
     assert eta_range(Eta(now, now, 8, reason="x", overdue=True), now) == "any moment"
     assert eta_range(Eta(None, None, 2, reason="too little history"), now) == "—"
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "expected"),
+    [
+        ("max_tokens: 900000 > 64000", 26, "max_tokens: 900000 > 64000"),  # fits: whole
+        ("max_tokens: 900000 > 64000", 25, "max_tokens: 900000 >…"),  # never "> 6400…"
+        ("max_tokens: 900000 > 64000", 24, "max_tokens: 900000 >…"),
+        ("max_tokens: 900000 > 64000", 16, "max_tokens:…"),  # never "900…"
+        ("spend $1,234.56 today", 12, "spend…"),  # "$1,2…" would be a different amount
+        ("12.5% of 40", 4, "…"),
+        ("overloaded", 1, "…"),
+        ("overloaded", 0, ""),
+        ("日本語のラベル", 7, "日本語…"),  # wide characters count two cells
+    ],
+)
+def test_shorten_marks_the_cut_and_never_cuts_a_number(text: str, width: int, expected: str) -> None:
+    assert shorten(text, width) == expected
+    assert cell_width(shorten(text, width)) <= width
+
+
+def test_shorten_in_the_middle_keeps_both_ends() -> None:
+    url = "https://api.anthropic.com/v1/messages/batches/msgbatch_01234/results"
+    short = shorten(url, 40, middle=True)
+    assert short == "https://api.anthropi…batch_01234/results" and len(short) <= 40
+    assert shorten("results-msgbatch_013Zva2CMHLNnXjNJJKqJ2EF.jsonl", 30, middle=True).endswith(".jsonl")
+    # the tail never starts inside a number either
+    assert shorten("limit 12345678 tokens", 12, middle=True) == "limit…tokens"
+
+
+def test_every_shortening_fits_and_keeps_numbers_whole() -> None:
+    text = "HTTP 529 overloaded_error: retry after 30s (request req_0123456789) $5.98"
+    numbers = {"529", "30", "0123456789", "$5.98"}
+    for width in range(len(text) + 1):
+        for middle in (False, True):
+            short = shorten(text, width, middle=middle)
+            assert cell_width(short) <= width
+            if short != text:
+                assert short.count("…") == 1 or width == 0
+            for token in __import__("re").findall(r"\$?\d[\d.,]*\d|\d", short):
+                assert token in numbers, (width, middle, short)

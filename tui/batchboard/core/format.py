@@ -6,6 +6,8 @@ Everything here is pure and locale-independent, so snapshots and tests are stabl
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -151,3 +153,82 @@ def printable(text: str, *, one_line: bool = False) -> str:
         return f"\\x{code:02x}"
 
     return _CONTROL.sub(visible, text.replace("\r\n", "\n"))
+
+
+# A number as a reader sees it: "$5.98", "64,000", "12.5%", "3.2k". Cutting one would show a different value.
+_NUMBER = re.compile(r"[$€£]?\d(?:[\d,._]*\d)?%?")
+
+
+def cell_width(text: str) -> int:
+    """Terminal cells `text` takes: East Asian wide and full-width characters two, combining marks none."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in "WF" else 1
+    return width
+
+
+def shorten(text: str, width: int, *, middle: bool = False, cells: Callable[[str], int] = cell_width) -> str:
+    """`text` in at most `width` cells, the cut marked with `…`; a number is never cut, it goes whole.
+
+    The one shortening rule of batchboard (table cells, the header, dialogs, file names): a cut that would
+    fall inside a number ("64000" shown as "640") moves to before it, so what is left can never read as a
+    different value. `middle` keeps the start and the end (a URL, a file name with its extension).
+    `cells` measures display width (the UI passes Rich's, which knows the terminal's wide characters).
+    """
+    cut = cut_points(text, width, middle=middle, cells=cells)
+    if cut is None:
+        return text
+    head, tail = cut
+    return text[:head] + ELLIPSIS + text[tail:] if width > 0 else ""
+
+
+def cut_points(
+    text: str, width: int, *, middle: bool = False, cells: Callable[[str], int] = cell_width
+) -> tuple[int, int] | None:
+    """Where `shorten` cuts: `text[:head] + "…" + text[tail:]` fits `width`; None when `text` fits whole."""
+    if cells(text) <= width:
+        return None
+    if width <= 1:
+        return 0, len(text)
+    if middle and width >= 5:
+        head = _head(text, width - 1 - (width - 1) // 2, cells)
+        return head, _tail(text, width - 1 - cells(text[:head]), cells)
+    return _head(text, width - 1, cells), len(text)
+
+
+def _head(text: str, room: int, cells: Callable[[str], int]) -> int:
+    """The end of the longest start of `text` within `room` cells, neither inside a number nor on a space."""
+    end = 0
+    used = 0
+    for char in text:
+        used += cells(char)
+        if used > room:
+            break
+        end += 1
+    end = _outside_numbers(text, end, to_start=True)
+    return len(text[:end].rstrip())
+
+
+def _tail(text: str, room: int, cells: Callable[[str], int]) -> int:
+    """The start of the longest end of `text` within `room` cells, neither inside a number nor on a space."""
+    start = len(text)
+    used = 0
+    for char in reversed(text):
+        used += cells(char)
+        if used > room:
+            break
+        start -= 1
+    start = _outside_numbers(text, start, to_start=False)
+    return len(text) - len(text[start:].lstrip())
+
+
+def _outside_numbers(text: str, at: int, *, to_start: bool) -> int:
+    """`at`, or the start (`to_start`) or end of the number that `at` falls inside."""
+    for match in _NUMBER.finditer(text):
+        if match.start() >= at:
+            break
+        if at < match.end():
+            return match.start() if to_start else match.end()
+    return at

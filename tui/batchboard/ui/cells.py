@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from batchboard.core import format as fmt
@@ -16,6 +17,28 @@ from batchboard.ui.palette import Palette
 
 if TYPE_CHECKING:
     from batchboard.core.eta import Eta
+
+
+def shorten(text: str, width: int, *, middle: bool = False) -> str:
+    """`format.shorten` measured in the terminal's cells: cut with `…`, numbers dropped whole."""
+    return fmt.shorten(text, width, middle=middle, cells=cell_len)
+
+
+def shorten_text(text: Text, width: int, *, middle: bool = False) -> Text:
+    """Styled `text` in at most `width` cells, cut as `shorten` cuts (styles kept on what is left)."""
+    cut = fmt.cut_points(text.plain, width, middle=middle, cells=cell_len)
+    if cut is None:
+        return text
+    head, tail = cut
+    if width <= 0:
+        return Text("", end="")
+    line = text[:head]
+    line.end = ""
+    line.no_wrap = True
+    line.append(fmt.ELLIPSIS)
+    if tail < len(text.plain):
+        line.append_text(text[tail:])
+    return line
 
 
 def outcome_style(outcome: Outcome, palette: Palette) -> str | object:

@@ -11,6 +11,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -480,22 +481,39 @@ def header_spend(service: ResultsService | None) -> tuple[str, str]:
     """The header's spend and saving texts: this month's, with today and all time beside it; "—" until some
     batch of this month has been priced (a zero would claim more than is known). "+?" marks a total that
     leaves out a model with no price, "no price" one with nothing priced (as in the table)."""
-    from batchboard.core.format import DASH
+    texts = spend_texts(service)
+    if texts is None:
+        from batchboard.core.format import DASH
+
+        return DASH, DASH
+    return f"{texts.month} (today {texts.today}, all time {texts.all_time})", texts.saved
+
+
+@dataclass(frozen=True, slots=True)
+class SpendTexts:
+    """The header's amounts as texts (this month, today, all time, this month's saving)."""
+
+    month: str
+    today: str
+    all_time: str
+    saved: str
+
+
+def spend_texts(service: ResultsService | None) -> SpendTexts | None:
+    """The amounts `header_spend` shows, one by one (the header drops them whole when narrow); None until
+    some batch of this month has been priced."""
     from batchboard.ui.book import cost_text
 
     if service is None:
-        return DASH, DASH
+        return None
     totals = service.totals()
     month = totals.this_month
     if month.batches == 0:
-        return DASH, DASH
-
-    def amount(cost: float, incomplete: bool) -> str:
-        return cost_text(cost, not incomplete)
-
+        return None
     today, every = totals.today, totals.all_time
-    spend = (
-        f"{amount(month.cost, month.incomplete)} (today {amount(today.cost, today.incomplete)}, "
-        f"all time {amount(every.cost, every.incomplete)})"
+    return SpendTexts(
+        month=cost_text(month.cost, not month.incomplete),
+        today=cost_text(today.cost, not today.incomplete),
+        all_time=cost_text(every.cost, not every.incomplete),
+        saved=cost_text(month.saving, not month.incomplete),
     )
-    return spend, cost_text(month.saving, not month.incomplete)

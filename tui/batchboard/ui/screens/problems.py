@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 
 from batchboard.core.format import human_int, printable
 from batchboard.core.results.index import GroupKey, ResultGroup, ResultItem, ResultsIndex, Retryability
+from batchboard.ui.cells import shorten
 from batchboard.ui.screens.inspector import InspectorScreen, RequestLookup
 from batchboard.ui.widgets.table_layout import Column
 from batchboard.ui.widgets.virtual_table import VirtualTable
@@ -38,7 +39,9 @@ MESSAGE_WIDTH = 200
 #: and anything cut to fit, end in an ellipsis).
 CUSTOM_ID_WIDTH = 32
 KIND_WIDTH = 22
-DETAIL_WIDTH = 40
+DETAIL_WIDTH = 56
+#: A custom_id up to this long is never cut to make room (the message is cut first, then the kind goes).
+CUSTOM_ID_KEPT = 24
 
 _MARKERS = {
     Retryability.RETRYABLE: "↻ retryable",
@@ -78,7 +81,8 @@ def item_columns(longest: Mapping[str, int]) -> tuple[Column, ...]:
     """The items table's columns, as wide as the loaded items' longest texts (`longest`, by column) within
     bounds. The custom_id stays at the left; the message has the first claim on the width and takes what
     is spare; the kind (the group's title already says it for errors) goes first when narrow and is
-    reached by scrolling sideways."""
+    reached by scrolling sideways. At 80 columns a row is its custom_id (whole up to `CUSTOM_ID_KEPT`)
+    and the message."""
 
     def wanted(key: str, least: int, most: int) -> int:
         return max(least, min(longest.get(key, 0), most))
@@ -88,7 +92,7 @@ def item_columns(longest: Mapping[str, int]) -> tuple[Column, ...]:
             "custom_id",
             "custom_id",
             wanted("custom_id", 12, CUSTOM_ID_WIDTH),
-            min_width=12,
+            min_width=min(wanted("custom_id", 12, CUSTOM_ID_WIDTH), CUSTOM_ID_KEPT),
             priority=3,
             frozen=True,
         ),
@@ -165,14 +169,14 @@ class LateFooter(Footer):
 def _one_line(value: str | None, width: int = MESSAGE_WIDTH) -> str:
     if not value:
         return ""
-    flat = printable(" ".join(value.split()))
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    return shorten(printable(" ".join(value.split())), width)
 
 
 class ProblemsScreen(Screen[None]):
     """A batch's results by group, then items; `enter` inspects one item."""
 
     CSS_PATH = "../results.tcss"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] | None = [(0, "-narrow"), (100, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", tooltip="Back (or leave the filter)", id="problems.back"),
         Binding(

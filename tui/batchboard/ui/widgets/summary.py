@@ -1,25 +1,78 @@
-"""The line above the table: demo marker, what is running, and how fresh the data is."""
+"""The line above the table: demo marker, how fresh the data is, what is running, and the spend.
+
+Parts have priorities: as the width shrinks, the spend and the counts shorten, then drop whole (a number is
+never cut); the connection state never drops. STALE keeps its age and next retry on the first line; its
+reason takes a second line when one line has no room for it (cut with `…` only if it is longer than that).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
+from textual import events
 from textual.content import Content
 from textual.widgets import Static
 
 from batchboard.core import format as fmt
 from batchboard.ui.book import BatchBook
+from batchboard.ui.cells import shorten
+
+SEPARATOR = Content(" · ")
+
+
+@dataclass
+class Part:
+    """One part of the header: its texts from the longest to the shortest; `None` last if it may drop."""
+
+    variants: Sequence[Content | None]
+    level: int = 0
+
+    @property
+    def shown(self) -> Content | None:
+        return self.variants[self.level]
+
+    def step(self) -> bool:
+        """Shorten (or drop) once; False when it cannot go further."""
+        if self.level + 1 >= len(self.variants):
+            return False
+        self.level += 1
+        return True
+
+
+#: Which part gives way next while the line is too wide: first the spend's extras, then the counts'
+#: words, then whole counts; the state shortens last and never drops.
+GIVE_WAY = ("spend", "flight", "ended", "spend", "state", "spend", "flight", "ended", "spend", "state")
+
+
+def fit_parts(parts: dict[str, Part], width: int, order: Sequence[str] = GIVE_WAY) -> Content:
+    """The parts (in their order) joined on one line, shortened by `order` until they fit `width`."""
+
+    def line() -> Content:
+        return SEPARATOR.join(p.shown for p in parts.values() if p.shown is not None)
+
+    joined = line()
+    for name in order:
+        if width <= 0 or joined.cell_length <= width:
+            break
+        part = parts.get(name)
+        if part is not None and part.step():
+            joined = line()
+    return joined
 
 
 class SummaryBar(Static):
-    """Active batches, requests in flight, ended today, this month's spend and savings, freshness."""
+    """Freshness (or STALE and why), active batches, requests in flight, ended today, spend and savings."""
 
     DEFAULT_CSS = """
     SummaryBar {
-        height: 1;
+        height: auto;
+        max-height: 2;
         padding: 0 1;
         background: $panel;
         color: $foreground;
+        text-wrap: nowrap;
     }
     SummaryBar.-stale {
         background: $error 30%;
@@ -31,65 +84,137 @@ class SummaryBar(Static):
         self.book = book
         self.demo = demo
         self.connect_message = "connecting…"
+        self._stale_full = Content()
 
     def show_summary(self) -> None:
         self.update(self.summary(self.book.clock.now()))
 
+    def on_resize(self, event: events.Resize) -> None:
+        self.show_summary()
+
+    @property
+    def line_width(self) -> int:
+        """Cells for the text (0 before the first layout: no shortening then)."""
+        return self.content_size.width
+
     def summary(self, now: datetime) -> Content:
         book = self.book
-        parts: list[Content] = []
-        if self.demo:
-            parts.append(Content.styled(" DEMO ", "bold $background on $accent"))
+        width = self.line_width
+        demo = Content.styled(" DEMO ", "bold $background on $accent") if self.demo else None
         if not book.connected and book.saved_at is None:
-            parts.append(Content(self.connect_message))
             self.set_class(False, "-stale")
-            return Content(" ").join(parts)
-        spend, saved = fmt.DASH, fmt.DASH
+            room = width - (demo.cell_length + 1 if demo is not None else 0) if width else 0
+            message = Content(shorten(self.connect_message, room) if room > 0 else self.connect_message)
+            return Content(" ").join([demo, message] if demo is not None else [message])
+        status = book.status
+        stale = status is not None and not status.ok
+        self.set_class(stale, "-stale")
+        parts: dict[str, Part] = {}
+        if demo is not None:
+            parts["demo"] = Part([demo])
+        reason: str | None = None
+        if book.showing_saved and book.saved_at is not None:
+            # First, before any freshness: these rows are the last session's, not the service's yet.
+            waiting = self.connect_message if not book.connected else "connecting…"
+            when = fmt.time_of_day(book.saved_at, now)
+            parts["state"] = Part(
+                [
+                    Content.from_markup("[b $warning]saved view from $when[/] · $waiting", when=when, waiting=waiting),
+                    Content.from_markup("[b $warning]saved $when[/] · connecting…", when=when),
+                ]
+            )
+        elif status is None:
+            parts["state"] = Part([Content.styled("loading…", "$text-muted")])
+        elif status.ok:
+            ago = fmt.age(now - status.last_success) if status.last_success else fmt.DASH
+            parts["state"] = Part(
+                [
+                    Content.styled(f"updated {ago} ago", "$text-muted"),
+                    Content.styled(f"{ago} ago", "$text-muted"),
+                ]
+            )
+        else:
+            # Never reached this start: stale since the saved view was taken.
+            since = (book.saved_at if status.last_success is None else None) or status.stale_since or now
+            age = fmt.age(now - since)
+            retry = f" · retrying in {status.retry_in:.0f}s" if status.retry_in is not None else ""
+            short_retry = f" · retry in {status.retry_in:.0f}s" if status.retry_in is not None else ""
+            reason = status.error or "unknown error"
+            self._stale_full = Content.from_markup(
+                "[b $error]STALE[/] since $since ($age): $why$retry",
+                since=fmt.timestamp(since),
+                age=age,
+                why=reason,
+                retry=retry,
+            )
+            parts["state"] = Part(
+                [
+                    Content.from_markup(
+                        "[b $error]STALE[/] since $since ($age)$retry",
+                        since=fmt.timestamp(since),
+                        age=age,
+                        retry=retry,
+                    ),
+                    Content.from_markup("[b $error]STALE[/] $age$retry", age=age, retry=short_retry),
+                ]
+            )
+        parts.update(self._count_parts(now))
+        if reason is not None:
+            one_line = self._stale_on_one_line(parts, width)
+            if one_line is not None:
+                return one_line
+            first = fit_parts(parts, width)
+            return Content("\n").join([first, Content(shorten(reason, width) if width else reason)])
+        return fit_parts(parts, width)
+
+    def _count_parts(self, now: datetime) -> dict[str, Part]:
+        book = self.book
+        active = fmt.human_int(book.active_count)
+        flight = fmt.human_int(book.in_flight)
+        ended = fmt.human_int(book.ended_on(now.date()))
+        texts = None
         if book.results is not None:
             # Imported once results exist (after connecting): it is heavy, and the first frame must be fast.
             from batchboard.ui import results_actions
 
-            spend, saved = results_actions.header_spend(book.results)
-        parts.append(
-            Content.from_markup(
-                "[b]$active[/b] active · [b]$flight[/b] requests in flight · [b]$ended[/b] ended today"
-                " · spend this month [b]$spend[/b] · saved [b]$saved[/b]",
-                active=fmt.human_int(book.active_count),
-                flight=fmt.human_int(book.in_flight),
-                ended=fmt.human_int(book.ended_on(now.date())),
-                spend=spend,
-                saved=saved,
-            )
+            texts = results_actions.spend_texts(book.results)
+        month, today, every, saved = (
+            (texts.month, texts.today, texts.all_time, texts.saved) if texts else (fmt.DASH,) * 4
         )
-        status = book.status
-        stale = status is not None and not status.ok
-        self.set_class(stale, "-stale")
-        if book.showing_saved and book.saved_at is not None:
-            # First, before any freshness: these rows are the last session's, not the service's yet.
-            waiting = self.connect_message if not book.connected else "connecting…"
-            parts.append(
-                Content.from_markup(
-                    "[b $warning]saved view from $when[/] · $waiting",
-                    when=fmt.time_of_day(book.saved_at, now),
-                    waiting=waiting,
-                )
+        bold = "[b]$n[/b]"
+        spend_variants: list[Content | None] = [
+            Content.from_markup(
+                "spend this month [b]$m[/b] (today $t, all time $a) · saved [b]$s[/b]",
+                m=month,
+                t=today,
+                a=every,
+                s=saved,
             )
-        elif status is None:
-            parts.append(Content.styled("loading…", "$text-muted"))
-        elif status.ok:
-            ago = fmt.age(now - status.last_success) if status.last_success else "—"
-            parts.append(Content.styled(f"updated {ago} ago", "$text-muted"))
-        else:
-            # Never reached this start: stale since the saved view was taken.
-            since = (book.saved_at if status.last_success is None else None) or status.stale_since or now
-            retry = f" · retrying in {status.retry_in:.0f}s" if status.retry_in is not None else ""
-            parts.append(
-                Content.from_markup(
-                    "[b $error]STALE[/] since $since ($ago): $why$retry",
-                    since=fmt.timestamp(since),
-                    ago=fmt.age(now - since),
-                    why=status.error or "unknown error",
-                    retry=retry,
-                )
-            )
-        return Content(" · ").join(parts)
+            if texts
+            else Content.from_markup("spend this month [b]$m[/b] · saved [b]$s[/b]", m=month, s=saved),
+            Content.from_markup("spend this month [b]$m[/b] · saved [b]$s[/b]", m=month, s=saved),
+            Content.from_markup("[b]$m[/b] this month · saved [b]$s[/b]", m=month, s=saved),
+            Content.from_markup("[b]$m[/b] this month", m=month),
+            None,
+        ]
+        return {
+            "active": Part([Content.from_markup(f"{bold} active", n=active)]),
+            "flight": Part(
+                [
+                    Content.from_markup(f"{bold} requests in flight", n=flight),
+                    Content.from_markup(f"{bold} in flight", n=flight),
+                    None,
+                ]
+            ),
+            "ended": Part([Content.from_markup(f"{bold} ended today", n=ended), None]),
+            "spend": Part(spend_variants),
+        }
+
+    def _stale_on_one_line(self, parts: dict[str, Part], width: int) -> Content | None:
+        """The whole STALE text and its reason on one line with the active count, if that fits."""
+        with_reason = self._stale_full
+        trial = {k: Part([with_reason] if k == "state" else p.variants, p.level) for k, p in parts.items()}
+        line = fit_parts(trial, width)
+        if width <= 0 or line.cell_length <= width:
+            return line
+        return None

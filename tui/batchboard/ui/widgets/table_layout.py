@@ -12,6 +12,8 @@ from typing import Literal
 
 from rich.text import Text
 
+from batchboard.ui.cells import shorten_text
+
 Justify = Literal["left", "right", "center"]
 
 #: Blank cells either side of each column's text.
@@ -231,14 +233,13 @@ def layout_columns(
 
 
 def fit(text: Text, width: int, justify: Justify) -> Text:
-    """`text` in exactly `width` cells on one line: cut with `…` if longer, padded as justified."""
+    """`text` in exactly `width` cells on one line: cut as `shorten_text` cuts, padded as justified."""
     for breaker in ("\n", "\t"):  # one line: breaks and tabs become spaces
         if breaker in text.plain:
             text = Text(" ").join(text.split(breaker, allow_blank=True))
     length = text.cell_len
     if length > width:
-        text = text.copy()
-        text.truncate(width, overflow="ellipsis")
+        text = shorten_text(text, width)
         length = text.cell_len
     if length == width:
         return text
