@@ -347,3 +347,24 @@ async def test_a_429_on_create_counts_down_on_the_submit_screen_then_sends(
         await settle(pilot, lambda: app.result != "not dismissed")
     assert isinstance(app.result, list) and len(app.result) == 1
     assert len([b async for b in client.messages.batches.list()]) == 1
+
+
+async def test_at_80x24_the_estimate_is_in_view_with_the_report(
+    tmp_path: Path, store: Store, client: anthropic.AsyncAnthropic, clock: ManualClock
+) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", 6)
+    screen = SubmitScreen(store, lambda: client, Settings(), clock, path=str(path))
+    async with Host(screen).run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        await settle(pilot, lambda: screen.ready)
+        await pilot.pause()
+        assert screen.has_class("-narrow", "-short")  # the dialog takes the whole terminal
+        report = screen.query_one("#report")
+        in_view = [
+            str(line.render())
+            for line in report.query(Static).results(Static)
+            if report.content_region.contains_region(line.region) and line.region.height
+        ]
+        assert any("requests OK" in line for line in in_view), in_view
+        assert any("cost at batch price" in line for line in in_view), in_view
+        assert any("cost at standard price" in line for line in in_view), in_view

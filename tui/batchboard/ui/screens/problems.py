@@ -176,7 +176,7 @@ class ProblemsScreen(Screen[None]):
     """A batch's results by group, then items; `enter` inspects one item."""
 
     CSS_PATH = "../results.tcss"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] | None = [(0, "-narrow"), (100, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", tooltip="Back (or leave the filter)", id="problems.back"),
         Binding(

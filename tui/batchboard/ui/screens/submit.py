@@ -55,6 +55,8 @@ SubmitScreen .error { color: $error; }
 SubmitScreen .warning { color: $warning; }
 SubmitScreen .hint, RetryScreen .hint { color: $text-muted; }
 RetryScreen #choices { margin: 1 0 0 0; }
+SubmitScreen.-narrow > Vertical, RetryScreen.-narrow > Vertical { width: 100%; }
+SubmitScreen.-short > Vertical, RetryScreen.-short > Vertical { height: 100%; border: none; }
 """
 
 
@@ -97,6 +99,10 @@ class _SendingScreen(ModalScreen[list[str] | None]):
     """Shared: the report area, the estimate, and the crash-safe send of a prepared submission."""
 
     DEFAULT_CSS = DEFAULT_CSS
+    # Under 100 columns or 32 rows the dialog takes the whole terminal: at 80x24 the report then has 12
+    # lines, room for the file's summary and the whole estimate.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
     def __init__(self, store: Store, client: ClientSource, settings: Settings, clock: Clock) -> None:
         super().__init__()
@@ -138,6 +144,8 @@ class _SendingScreen(ModalScreen[list[str] | None]):
         from batchboard.core.submit.estimate import format_estimate
 
         self.show(*format_estimate(estimate))
+        # The estimate comes last: keep it in view below whatever the report says above it.
+        self.query_one("#report", VerticalScroll).scroll_end(animate=False, immediate=False)
 
     async def send_submission(self, submission_id: str) -> None:
         from batchboard.core.submit.intents import SubmitError, Submitter
