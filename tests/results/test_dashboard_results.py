@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
@@ -139,6 +139,27 @@ async def test_d_downloads_and_saves_a_copy(
         await wait_until(pilot, lambda: app.screen is app.dashboard)
         assert len(target.read_bytes().splitlines()) == 400
         assert any("Results saved" in (n.title or "") for n in app._notifications)
+
+
+async def test_the_download_dialog_fits_80_columns_and_keeps_the_file_name_whole(
+    app: BatchboardApp, world: tuple[Emulator, str, str]
+) -> None:
+    _, ended, _ = world
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        table = await ready(pilot, app)
+        table.move_cursor(row=table.get_row_index(ended))
+        await pilot.press("d")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, DownloadScreen) and app.screen.report is not None
+        )
+        dialog = app.screen
+        assert isinstance(dialog, DownloadScreen) and dialog.report is not None
+        status = dialog.query_one("#download-status", Static)
+        assert dialog.query_one("#download-dialog").region.right <= 80
+        lines = str(status.render()).split("\n")
+        assert len(lines) == 2 and len(lines[1]) <= status.content_size.width
+        path = str(dialog.report.path)
+        assert lines[1] == path or ("…" in lines[1] and lines[1].endswith(path.rsplit("/", 1)[-1][-20:]))
 
 
 async def test_a_batch_that_ends_is_ingested_and_priced(

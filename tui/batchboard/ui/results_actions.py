@@ -32,6 +32,7 @@ from batchboard.core.models import Batch
 from batchboard.core.results.index import ResultsIndex
 from batchboard.core.results.ingest import IngestCancelled, IngestError, IngestProgress, IngestReport
 from batchboard.core.results.service import ResultsService
+from batchboard.ui.cells import shorten
 from batchboard.ui.screens.problems import ProblemsScreen
 
 if TYPE_CHECKING:
@@ -251,9 +252,12 @@ class DownloadScreen(ModalScreen["IngestReport | None"]):
             return
         bar.update(total=max(report.items, 1), progress=report.items)
         where = "downloaded" if report.downloaded else "already here"
-        status = Text(f"{human_int(report.items)} results, {report.bytes / 1e6:.1f} MB, {where}: ")
-        status.append(str(report.path))
-        self.query_one("#download-status", Static).update(status)
+        status_line = self.query_one("#download-status", Static)
+        status = Text(f"{human_int(report.items)} results, {report.bytes / 1e6:.1f} MB, {where}:\n")
+        # The file on a line of its own, never broken mid-name: cut in the middle (the start of the path
+        # and the file name stay) when the dialog is narrower than it.
+        status.append(shorten(str(report.path), status_line.content_size.width or 74, middle=True))
+        status_line.update(status)
         if not self.offer_export:
             self.dismiss(report)
             return
