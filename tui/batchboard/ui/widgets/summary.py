@@ -119,7 +119,9 @@ class SummaryBar(Static):
             when = fmt.time_of_day(book.saved_at, now)
             parts["state"] = Part(
                 [
-                    Content.from_markup("[b $warning]saved view from $when[/] · $waiting", when=when, waiting=waiting),
+                    Content.from_markup(
+                        "[b $warning]saved view from $when[/] · $waiting", when=when, waiting=waiting
+                    ),
                     Content.from_markup("[b $warning]saved $when[/] · connecting…", when=when),
                 ]
             )
