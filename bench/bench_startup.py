@@ -194,6 +194,23 @@ def warm_start(runs: int, env: dict[str, str], scratch: Path) -> dict[int, tuple
         subprocess.run([sys.executable, "-c", FILL_STORE, str(count), base_url], env=home, check=True)
         homes[count] = home
     tag = f"start-bench-{os.getpid()}"
+    # One idle session for the whole run: killing a probe's session must not take the server down
+    # just as the next probe starts one.
+    subprocess.run(["tmux", "new-session", "-d", "-s", f"{tag}-hold", "sleep 3600"], check=True)
+    try:
+        return _warm_runs(runs, env, homes, batchboard, bare_command, tag)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", f"{tag}-hold"], capture_output=True)
+
+
+def _warm_runs(
+    runs: int,
+    env: dict[str, str],
+    homes: dict[int, dict[str, str]],
+    batchboard: str,
+    bare_command: str,
+    tag: str,
+) -> dict[int, tuple[float, float]]:
     for count, home in homes.items():  # warm the caches
         time_in_tmux(batchboard, home, "BENCH", min(count, 10), f"{tag}-w{count}")
     time_in_tmux(bare_command, env, "BARE FIRST FRAME", 1, f"{tag}-wb")
