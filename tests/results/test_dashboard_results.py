@@ -96,6 +96,7 @@ async def test_e_downloads_then_opens_problems_and_costs_fill_in(
         await wait_until(pilot, lambda: isinstance(app.screen, ProblemsScreen))
         problems = app.screen
         assert isinstance(problems, ProblemsScreen)
+        await wait_until(pilot, lambda: bool(problems.groups))  # the groups load in a worker
         assert problems.groups[0].key.result_type == "errored" and problems.groups[0].retryable
         await pilot.press("enter")  # the inspector, asking the submit store for the request (none here)
         assert isinstance(app.screen, InspectorScreen)
