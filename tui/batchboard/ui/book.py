@@ -295,6 +295,17 @@ class BatchBook:
         found = self._cost_of(batch_id)
         return cost_text(found.saving, found.complete) if found is not None else cost_text(None)
 
+    def unusable(self, batch_id: str) -> dict[str, int]:
+        """Class -> count of the batch's succeeded answers that are unusable (from the results index,
+        cached for every batch at once); empty until its results are indexed, or when all are usable."""
+        return self.results.unusable(batch_id) if self.results is not None else {}
+
+    @property
+    def results_version(self) -> int:
+        """Changes whenever indexed results change (an ingest, a recheck): cells drawn from costs or
+        unusable counts before it are out of date."""
+        return self.results.version if self.results is not None else 0
+
     # -- ETA -------------------------------------------------------------------------------------
 
     def history(self) -> list[DurationSample]:

@@ -5,6 +5,7 @@ Pure functions of a batch, the time and a palette, shared by the table and the d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from rich.text import Text
 
 from batchboard.core import format as fmt
 from batchboard.core.models import Batch, Outcome
+from batchboard.core.results.schema import INVALID_OUTPUT, REFUSED, TRUNCATED, UNUSABLE
 from batchboard.ui.palette import Palette
 
 if TYPE_CHECKING:
@@ -66,15 +68,24 @@ def count_text(n: int, style: object | None = None) -> Text:
     return Text(fmt.human_int(n), style=style, justify="right")  # type: ignore[arg-type]
 
 
-def bar_text(batch: Batch, width: int, palette: Palette) -> Text:
-    """Requests by outcome as a bar: succeeded, errored, expired+canceled, then still processing."""
+#: The Outcome bar's mark for succeeded answers that are unusable (truncated, invalid output, refused).
+UNUSABLE_GLYPH = "▚"
+#: How the detail screen names each unusable class.
+UNUSABLE_WORDS = {TRUNCATED: "truncated", INVALID_OUTPUT: "invalid", REFUSED: "refused"}
+
+
+def bar_text(batch: Batch, width: int, palette: Palette, unusable: int = 0) -> Text:
+    """Requests by outcome as a bar: succeeded (usable, then `unusable` of them marked with
+    UNUSABLE_GLYPH), errored, expired+canceled, then still processing. Any non-zero part shows."""
     c = batch.counts
     total = c.total
     text = Text(no_wrap=True)
     if total == 0 or width <= 0:
         return Text("░" * width, style=palette.muted)
+    unusable = min(max(unusable, 0), c.succeeded)
     parts = [
-        (c.succeeded, "█", palette.success),
+        (c.succeeded - unusable, "█", palette.success),
+        (unusable, UNUSABLE_GLYPH, palette.warning),
         (c.errored, "█", palette.error),
         (c.expired + c.canceled, "█", palette.warning),
         (c.processing, "░", palette.muted),
@@ -98,6 +109,20 @@ def bar_text(batch: Batch, width: int, palette: Palette) -> Text:
     for (_, glyph, style), n in zip(parts, cells, strict=True):
         if n:
             text.append(glyph * n, style=style)
+    return text
+
+
+def succeeded_text(succeeded: int, unusable: Mapping[str, int], palette: Palette) -> Text:
+    """The succeeded count, and of those how many are unusable by class: "940 (12 truncated, 3 invalid,
+    1 refused)"."""
+    text = Text(fmt.human_int(succeeded), style=palette.success)
+    parts = [
+        f"{fmt.human_int(unusable[name])} {UNUSABLE_WORDS[name]}" for name in UNUSABLE if unusable.get(name)
+    ]
+    if parts:
+        text.append(" (")
+        text.append(UNUSABLE_GLYPH, style=palette.warning)
+        text.append(" " + ", ".join(parts) + ")", style=palette.warning)
     return text
 
 

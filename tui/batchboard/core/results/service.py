@@ -1,8 +1,9 @@
-"""The results index and costs as one service for the app: cached per-batch costs and totals for the table
-and header, and thread-safe ingestion (one at a time per batch) for workers.
+"""The results index and costs as one service for the app: cached per-batch costs, totals and unusable
+counts for the table and header, and thread-safe ingestion (one at a time per batch) for workers.
 
 Costs of ingested batches never change (results are final), so they are computed once from the index's
-usage sums and cached; an ingestion invalidates only that batch and the totals.
+usage sums and cached, with every batch's unusable counts (one query each); an ingestion, a migration or a
+recheck of outputs drops the cache and bumps `version`, so what the table drew from it is drawn again.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class ResultsService:
         self.clock = clock
         self.client_factory = client_factory
         self._costs: dict[str, BatchCost] | None = None
+        self._unusable: dict[str, dict[str, int]] = {}
+        self.version = 0
+        """Bumped whenever cached costs or counts are dropped (read from any thread)."""
         self._ended: dict[str, datetime | None] = {}
         self._totals: tuple[str, CostTotals] | None = None
         self._lock = threading.Lock()
@@ -55,11 +59,26 @@ class ResultsService:
                     b: batch_cost(b, usage, self.settings) for b, info in files.items() if info.indexed
                 }
                 self._ended = {b: files[b].ended_at for b in self._costs}
+                self._unusable = self.index.all_unusable_counts()
             return self._costs
 
     def cost(self, batch_id: str) -> BatchCost | None:
         """The batch's actual cost, or None when its results are not indexed here."""
         return self._load().get(batch_id)
+
+    def unusable(self, batch_id: str) -> dict[str, int]:
+        """Class -> count of the batch's succeeded answers that are unusable (truncated, invalid_output,
+        refused; only those it has): empty when none are, or its results are not indexed here."""
+        self._load()
+        return self._unusable.get(batch_id, {})
+
+    def changed(self) -> None:
+        """Results changed (an ingest, a migration, outputs checked again after an attach): costs, totals
+        and counts are read again on next use."""
+        with self._lock:
+            self._costs = None
+            self._totals = None
+            self.version += 1
 
     def totals(self) -> CostTotals:
         """Spend and savings today, this month and all time (UTC), over the batches indexed here."""
@@ -124,14 +143,10 @@ class ResultsService:
                         now=self.clock.now,
                     )
         finally:
-            with self._lock:
-                self._costs = None  # recomputed on next use (cheap: one query over per-batch usage sums)
-                self._totals = None
+            self.changed()  # recomputed on next use (cheap: one query over per-batch usage sums)
 
     def prepare(self) -> None:
         """Bring an older database's results up to date (`ResultsIndex.migrate`): slow once on a big old
         database, so the app calls it from a thread worker after start-up; `ensure` does it too."""
         self.index.migrate()
-        with self._lock:
-            self._costs = None
-            self._totals = None
+        self.changed()

@@ -184,9 +184,11 @@ class DetailScreen(Screen[None]):
 
         counts = grid()
         counts.add_row("Requests", Text(fmt.human_int(c.total)))
-        counts.add_row("", cells.bar_text(batch, DETAIL_BAR_WIDTH, palette))
+        unusable = self.book.unusable(batch.id)
+        bar_width = max(12, min(DETAIL_BAR_WIDTH, self.app.size.width - 32))  # whole at 80 columns: its marks
+        counts.add_row("", cells.bar_text(batch, bar_width, palette, sum(unusable.values())))
         counts.add_row("Processing", Text(fmt.human_int(c.processing)))
-        counts.add_row("Succeeded", Text(fmt.human_int(c.succeeded), style=palette.success))
+        counts.add_row("Succeeded", cells.succeeded_text(c.succeeded, unusable, palette))
         counts.add_row("Errored", Text(fmt.human_int(c.errored), style=palette.error))
         counts.add_row("Canceled", Text(fmt.human_int(c.canceled)))
         counts.add_row("Expired", Text(fmt.human_int(c.expired), style=palette.warning))

@@ -74,6 +74,7 @@ class BatchTable(VirtualTable):
         self.palette = Palette.from_variables({})
         self._static_memo: dict[str, tuple[Batch, dict[str, Text]]] = {}
         self._order_seen = -1  # the book's order version the rows were listed from
+        self._results_seen = 0  # the book's results version the static cells were drawn from
         self.set_column_hidden("label", True)
 
     def on_mount(self) -> None:
@@ -102,7 +103,7 @@ class BatchTable(VirtualTable):
             "errored": cells.count_text(c.errored, palette.error),
             "canceled": cells.count_text(c.canceled, palette.muted),
             "expired": cells.count_text(c.expired, palette.warning),
-            "bar": cells.bar_text(batch, BAR_WIDTH, palette),
+            "bar": cells.bar_text(batch, BAR_WIDTH, palette, sum(self.book.unusable(batch.id).values())),
             "cost": Text(self.book.cost_text(batch.id)),
             "savings": Text(self.book.savings_text(batch.id)),
         }
@@ -130,6 +131,16 @@ class BatchTable(VirtualTable):
             return cells.deadline_text(batch, now, self.palette, self.warning_hours, self.critical_hours)
         eta = self.book.eta(batch) if batch.is_active else None
         return cells.eta_text(batch, eta, now, self.palette)
+
+    def tick(self) -> None:
+        """Once a second: live cells, and every row in view again if indexed results changed since they
+        were drawn (costs, unusable marks: an ingest or a recheck in a thread)."""
+        version = self.book.results_version
+        if version != self._results_seen:
+            self._results_seen = version
+            self._static_memo.clear()
+            self.refresh_rows()
+        super().tick()
 
     # -- updates in place ------------------------------------------------------------------------
 
