@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tui"))
 
 from textual.pilot import Pilot  # noqa: E402
-from textual.widgets import Footer, Input, TextArea  # noqa: E402
+from textual.widgets import Input, TextArea  # noqa: E402
 from textual.widgets._toast import ToastRack  # noqa: E402
 
 from batchboard.core.clock import ManualClock  # noqa: E402
@@ -44,6 +44,7 @@ from batchboard.demo import DEMO_API_KEY, DEMO_ERROR_RATE  # noqa: E402
 from batchboard.emulator import Emulator, EmulatorSettings  # noqa: E402
 from batchboard.ui.app import BatchboardApp, make_app  # noqa: E402
 from batchboard.ui.widgets.batch_table import BatchTable  # noqa: E402
+from batchboard.ui.widgets.key_footer import KeyFooter  # noqa: E402
 
 T0 = time.monotonic()
 SIZE = (160, 45)
@@ -167,31 +168,17 @@ class Shooter:
         for widget in app.screen.query("*"):
             if isinstance(widget, Input | TextArea):
                 widget.cursor_blink = False
-        # Footers recompose after a refresh when their screen's bindings change, also under a modal: let
-        # any pending one run, then draw each once more.
+        # The picture must hold still (every footer drawn with its keys): two exports a moment apart must
+        # match.
         for _ in range(3):
             await self.pilot.pause()
-        redrawn: list[asyncio.Event] = []
-        for screen in app.screen_stack:
-            for footer in screen.query(Footer):
-                redrawn.append(done := asyncio.Event())
-
-                async def redraw(footer: Footer = footer, done: asyncio.Event = done) -> None:
-                    footer._bindings_ready = True
-                    await footer.recompose()
-                    done.set()
-
-                footer.call_later(redraw)  # in the footer's own context, as its signal would
-        await asyncio.wait_for(asyncio.gather(*(event.wait() for event in redrawn)), TIMEOUT)
-        # Then the picture must hold still (no footer caught half-way through a recompose, every one
-        # showing its keys): two exports a moment apart must match.
         deadline = time.monotonic() + TIMEOUT
         picture = app.export_screenshot()
         while True:
             await self.pilot.pause(0.1)
             again = app.export_screenshot()
-            footers = [f for screen in app.screen_stack for f in screen.query(Footer)]
-            if again == picture and all(footer.children for footer in footers):
+            footers = [f for screen in app.screen_stack for f in screen.query(KeyFooter)]
+            if again == picture and all(footer.shown for footer in footers):
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the {name} screen did not hold still for {TIMEOUT:.0f}s")

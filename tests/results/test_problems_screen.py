@@ -14,13 +14,14 @@ from textual.binding import BindingType
 from textual.geometry import Region
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, OptionList, Static, TextArea
+from textual.widgets import Input, OptionList, Static, TextArea
 
 from batchboard.core.results.index import GroupKey, ResultsIndex
 from batchboard.core.results.ingest import ingest
 from batchboard.core.store import Store
 from batchboard.ui.screens.inspector import InspectorScreen
 from batchboard.ui.screens.problems import ItemsTable, ProblemsScreen
+from batchboard.ui.widgets.key_footer import KeyFooter
 from conftest import HOSTILE, SHOWN
 
 BATCH = "msgbatch_problems"
@@ -199,7 +200,7 @@ async def test_the_first_frame_is_the_rows_and_the_rest_arrives_in_place(index: 
         assert children == [screen.table] and rows == 30  # the first frame: the rows, nothing else
         assert [w.id or type(w).__name__ for w in screen.children] == [
             "problems-title",
-            "LateFooter",
+            "KeyFooter",
             "problems-groups",
             "problems-filter",
             "problems-status",
@@ -210,7 +211,7 @@ async def test_the_first_frame_is_the_rows_and_the_rest_arrives_in_place(index: 
         assert groups.option_count == len(screen.groups) == 5 and groups.highlighted == 0
         assert "problems of" in str(screen.query_one("#problems-title", Static).render())
         assert "30 items" in str(screen.query_one("#problems-status", Static).render())
-        assert screen.query_one(Footer).query("FooterKey")  # the bindings show without a focus change
+        assert screen.query_one(KeyFooter).shown[0].action == "back"  # drawn without a focus change
         await pilot.press("slash")
         assert screen.query_one("#problems-filter", Input).has_focus
 

@@ -21,6 +21,7 @@ from batchboard.ui.screens.problems import ProblemsScreen
 
 BATCH = "msgbatch_snapshot0000000000000"
 SIZE = (120, 32)
+SIZES = [pytest.param(size, id=f"{size[0]}x{size[1]}") for size in [(80, 24), (100, 30), (120, 40)]]
 
 
 @pytest.fixture
@@ -31,6 +32,8 @@ def index(tmp_path: Path) -> Iterator[ResultsIndex]:
         errored(f"doc-{i:04d}", "invalid_request_error", "max_tokens: must be <= 128000") for i in (52, 53)
     ]
     lines += [other("doc-0054", "expired")]
+    long = "max_tokens: 900000 > 64000, which is the maximum allowed number of output tokens for this model"
+    lines += [errored(f"doc-{i:04d}", "invalid_request_error", long) for i in (55, 56)]
     store = Store.open(tmp_path / "db.sqlite3")
     index = ResultsIndex(store, tmp_path / "results")
     ingest(BATCH, index, batch=ended_batch(BATCH, lines), source=chunked(jsonl(lines), 1 << 16))
@@ -38,13 +41,15 @@ def index(tmp_path: Path) -> Iterator[ResultsIndex]:
     store.close()
 
 
-def test_problems_snapshot(index: ResultsIndex, snap_compare: Any) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_problems_snapshot(index: ResultsIndex, snap_compare: Any, size: tuple[int, int]) -> None:
+    """The triage at the sizes most terminals have: stacked under 100 columns, messages cut with `…`."""
     app = Host(lambda: ProblemsScreen(index, BATCH))
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await pilot.press("j", "j")
+        await pilot.press("right_square_bracket", "j")  # the invalid requests, with their long messages
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def test_inspector_snapshot(index: ResultsIndex, snap_compare: Any) -> None:

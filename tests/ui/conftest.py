@@ -18,8 +18,7 @@ import pytest
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Footer, Static
-from textual.widgets._footer import FooterKey
+from textual.widgets import Static
 
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
@@ -30,6 +29,7 @@ from batchboard.emulator import Emulator, EmulatorSettings
 from batchboard.ui.app import BatchboardApp, make_app
 from batchboard.ui.screens.detail import DetailScreen
 from batchboard.ui.widgets.batch_table import BatchTable
+from batchboard.ui.widgets.key_footer import GAP, KeyFooter
 
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SIZE = (160, 45)
@@ -152,6 +152,7 @@ def detail_text(app: BatchboardApp, width: int = 300) -> str:
 
 
 def footer_keys(app: BatchboardApp) -> dict[str, int]:
-    """The keys in the current screen's footer and the columns each takes."""
-    footer = app.screen.query_one(Footer)
-    return {key.key: key.outer_size.width for key in footer.query(FooterKey).results(FooterKey)}
+    """The keys shown in the current screen's footer (the key a click presses) and the columns each takes
+    with the gap after it."""
+    footer = app.screen.query_one(KeyFooter)
+    return {entry.press: entry.width + GAP for entry in footer.shown}

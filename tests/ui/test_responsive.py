@@ -19,11 +19,14 @@ from batchboard.core.store import Store
 from batchboard.emulator import Emulator
 from batchboard.emulator.faults import Fault
 from batchboard.ui.app import BatchboardApp
+from batchboard.ui.screens.detail import DetailScreen
+from batchboard.ui.screens.inspector import InspectorScreen
 from batchboard.ui.screens.problems import ItemsTable, ProblemsScreen
+from batchboard.ui.widgets.key_footer import KeyFooter
 from batchboard.ui.widgets.summary import Part, SummaryBar, fit_parts
 from conftest import HOSTILE, SHOWN
 
-from .conftest import first_round, next_round, table_of
+from .conftest import first_round, next_round, table_of, wait_until
 
 NUMBER = re.compile(r"\$?\d[\d,.]*")
 
@@ -141,3 +144,87 @@ async def test_triage_at_80_columns_shows_custom_id_and_message(index: ResultsIn
         await pilot.resize_terminal(140, 30)
         await pilot.pause()
         assert not screen.has_class("-narrow") and table.region.width < 100
+
+
+def footer_line(app: App[Any]) -> tuple[str, list[str]]:
+    footer = app.screen.query_one(KeyFooter)
+    return footer.render().plain, [entry.action for entry in footer.shown]
+
+
+async def test_at_80x24_an_unreachable_api_leaves_every_essential_on_screen(
+    app: BatchboardApp, emulator: Emulator
+) -> None:
+    """The API cannot be reached (every connection dropped): STALE and why in the header; each row's
+    status, countdown and cost; `?` and `q` in the footer."""
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await first_round(pilot)
+        emulator.faults.add(Fault(kind="drop_before", path="/v1/messages/batches", times=1_000))
+        await next_round(pilot)
+        lines = header_lines(app)
+        assert "STALE" in lines[0] and any("connect" in line.lower() for line in lines), lines
+        assert all(len(line) <= 78 for line in lines)
+        table = table_of(app)
+        assert table.region.right <= 80
+        for y, key in enumerate(table.row_keys[: table.body_height], start=1):
+            row = table.render_line(y).text.rstrip()
+            batch = app.book.batches[key]
+            assert batch.outcome.value in row, row
+            assert re.search(r"(expires|archive) \d+[dhms]|archived", row), row
+            assert row.endswith(app.book.cost_text(key)), row  # the cost column is the last one
+        line, actions = footer_line(app)
+        assert len(line) <= 78 and actions[-3:] == ["help", "quit", "command_palette"], line
+        assert "? Help" in line and "q Quit" in line
+        emulator.faults.clear()
+
+
+async def test_at_80x24_each_screen_keeps_help_and_quit_in_its_footer(app: BatchboardApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_round(pilot)
+        partial = next(b.id for b in app.book.batches.values() if b.outcome.value == "partial")
+        table = table_of(app)
+        table.move_cursor(key=partial)
+        await pilot.pause()
+        line, actions = footer_line(app)
+        assert {"problems", "retry", "help", "quit"} <= set(actions), line  # what to do about this one
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen))
+        await pilot.pause()
+        line, actions = footer_line(app)
+        assert actions[0] == "app.pop_screen" and {"problems", "help", "quit"} <= set(actions), line
+        assert len(line) <= 78
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProblemsScreen) and bool(app.screen.groups))
+        await pilot.pause()
+        line, actions = footer_line(app)
+        assert {"back", "inspect", "app.retry_batch", "help", "quit"} <= set(actions), line
+        assert len(line) <= 78
+        await pilot.press("i")
+        await wait_until(pilot, lambda: isinstance(app.screen, InspectorScreen))
+        await pilot.pause()
+        line, actions = footer_line(app)
+        assert actions[0] == "app.pop_screen" and {"copy", "help", "quit"} <= set(actions), line
+
+
+async def test_resizing_keeps_the_cursor_and_the_scroll_on_the_same_batch(app: BatchboardApp) -> None:
+    async with app.run_test(size=(80, 16)) as pilot:
+        await first_round(pilot)
+        table = table_of(app)
+        assert table.row_count > table.body_height  # some rows are below the fold
+        table.scroll_to(y=3, animate=False)  # scrolled down a little, the cursor in the middle of the view
+        table.move_cursor(row=5, scroll=False)
+        await pilot.pause()
+        cursor = table.cursor_key
+        top = table.row_keys[3]
+        assert table.rows_in_view()[0] == 3
+        for width in (120, 100, 200, 80):  # the columns change; the rows stay where they were
+            await pilot.resize_terminal(width, 16)
+            await pilot.pause()
+            assert table.column_layout.view_width == table.view_width
+            assert table.cursor_key == cursor and table.row_keys[table.rows_in_view()[0]] == top, width
+        await pilot.resize_terminal(80, 12)  # fewer rows: the cursor's row is kept in view
+        await pilot.pause()
+        first, stop = table.rows_in_view()
+        assert table.cursor_key == cursor and first <= table.cursor_row < stop
+        await pilot.resize_terminal(100, 30)  # room for every row
+        await pilot.pause()
+        assert table.cursor_key == cursor and table.rows_in_view()[0] == 0

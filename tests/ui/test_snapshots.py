@@ -1,4 +1,5 @@
-"""SVG snapshots of the table and the detail screen: seeded demo world, ManualClock, fixed size.
+"""SVG snapshots of the dashboard, the detail screen and the submit screen: seeded demo world, ManualClock,
+fixed sizes (80x24, 100x30 and 120x40 as most terminals are, 160x45 wide).
 
 Update with `pytest tests/ui/test_snapshots.py --snapshot-update` and look at the report before
 committing (Textual is pinned, so the rendering only changes when the app does).
@@ -6,13 +7,22 @@ committing (Textual is pinned, so the rendering only changes when the app does).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from tests.ui.conftest import SIZE, first_round
+import pytest
+from tests.ui.conftest import SIZE, first_round, wait_until
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from batchboard.ui.app import BatchboardApp
+from batchboard.ui.screens.submit import SubmitScreen
 from batchboard.ui.widgets.batch_table import BatchTable
+
+ROOT = Path(__file__).resolve().parents[2]
+SIZES = [pytest.param(size, id=f"{size[0]}x{size[1]}") for size in [(80, 24), (100, 30), (120, 40), SIZE]]
+NARROW_SIZES = SIZES[:3]
+LONG_LABEL = "nightly summaries of the support queue, second run with the longer system prompt"
 
 
 async def settle(pilot: Pilot[None]) -> None:
@@ -20,12 +30,13 @@ async def settle(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
-def test_table_snapshot(app: BatchboardApp, snap_compare: Any) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_table_snapshot(app: BatchboardApp, snap_compare: Any, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
         await pilot.press("j", "j", "j")
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def test_table_filtered_and_sorted_snapshot(app: BatchboardApp, snap_compare: Any) -> None:
@@ -36,14 +47,41 @@ def test_table_filtered_and_sorted_snapshot(app: BatchboardApp, snap_compare: An
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_detail_snapshot(app: BatchboardApp, snap_compare: Any) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_detail_snapshot(app: BatchboardApp, snap_compare: Any, size: tuple[int, int]) -> None:
+    """A running batch (an ended one's results URL would show the emulator's port), its long label
+    wrapped in full."""
+
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
         table = app.dashboard.query_one(BatchTable)
         running = next(b.id for b in app.book.batches.values() if b.is_active and b.counts.total == 8000)
-        app.book.set_label(running, "nightly summaries")
+        app.book.set_label(running, LONG_LABEL if size != SIZE else "nightly summaries")
         table.move_cursor(row=table.get_row_index(running))
         await pilot.press("enter")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", NARROW_SIZES)
+def test_submit_snapshot(
+    app: BatchboardApp, snap_compare: Any, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The example file checked and estimated: the estimate in view with the report."""
+    monkeypatch.chdir(ROOT)  # a relative path, the same on every machine
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, SubmitScreen))
+        screen = app.screen
+        assert isinstance(screen, SubmitScreen)
+        path = screen.query_one("#path", Input)
+        path.value = "examples/support-tickets.jsonl"
+        path.cursor_blink = False
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.ready)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -4,9 +4,9 @@ and the connection (the SDK import) come once it is on screen (Textual's `Ready`
 from __future__ import annotations
 
 from tests.ui.conftest import SIZE, first_round
-from textual.widgets import Footer
 
 from batchboard.ui.app import BatchboardApp
+from batchboard.ui.widgets.key_footer import KeyFooter
 
 
 async def test_the_first_frame_has_no_footer_and_no_connection_yet(app: BatchboardApp) -> None:
@@ -22,6 +22,6 @@ async def test_the_first_frame_has_no_footer_and_no_connection_yet(app: Batchboa
     async with probe.run_test(size=SIZE) as pilot:
         await first_round(pilot)
         ((children, connecting),) = seen
-        assert "Footer" not in children and "Input" not in children and "BatchTable" in children
+        assert "KeyFooter" not in children and "Input" not in children and "BatchTable" in children
         assert not connecting
-        assert probe.dashboard.query(Footer) and probe.dashboard.query("#filter")
+        assert probe.dashboard.query(KeyFooter) and probe.dashboard.query("#filter")

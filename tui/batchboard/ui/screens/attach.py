@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from batchboard.core.clock import Clock
 from batchboard.core.config import Settings
@@ -28,6 +28,7 @@ from batchboard.core.format import printable
 from batchboard.core.models import Batch
 from batchboard.core.store import Store
 from batchboard.ui.screens.submit import MAX_SHOWN_PROBLEMS, PathSuggester
+from batchboard.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from batchboard.core.results.ingest import IngestProgress
@@ -118,7 +119,7 @@ class AttachScreen(ModalScreen[None]):
                 Content("enter: check and link · right arrow: complete the path · escape: close"),
                 classes="hint",
             )
-            yield Footer()
+            yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#path", Input).focus()

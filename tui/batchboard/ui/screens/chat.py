@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events, on, work
@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer as TextualTimer
-from textual.widgets import Footer, Input, Label, Markdown, Select, Static
+from textual.widgets import Input, Label, Markdown, Select, Static
 from textual.worker import Worker
 
 from batchboard.core.chat.compare import SafeBatchSubmitter, SubmitBatch, compare, comparison_custom_id
@@ -38,6 +38,7 @@ from batchboard.ui.widgets.chat_export import ExportChatModal
 from batchboard.ui.widgets.chat_prompt import ChatPrompt
 from batchboard.ui.widgets.chat_reply import ReplyStream, warm_highlighter
 from batchboard.ui.widgets.chat_turn import TurnView, stats_text
+from batchboard.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from batchboard.core.gateway.client import AsyncAnthropic
@@ -69,6 +70,7 @@ class ChatScreen(Screen[None]):
         ),
         Binding("ctrl+s", "export", "Export", id="chat.export", tooltip="Save the conversation as Markdown"),
     ]
+    FOOTER_PRIORITY: ClassVar[tuple[str, ...]] = ("leave", "stop", "send_as_batch", "export")
 
     def __init__(
         self,
@@ -129,7 +131,7 @@ class ChatScreen(Screen[None]):
         yield VerticalScroll(id="chat-log", can_focus=True)
         yield Static(id="chat-stats")
         yield ChatPrompt(id="chat-prompt")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._fit_width(self.app.size.width)

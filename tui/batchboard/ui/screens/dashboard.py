@@ -142,6 +142,24 @@ class DashboardScreen(Screen[None]):
         ),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="dashboard.clear_filter"),
     ]
+    #: The footer's ranking (most important first; ? and q always stay): what to do about the selected batch,
+    #: then finding and adding batches, then the rest (all in `?` and the palette).
+    FOOTER_PRIORITY: ClassVar[tuple[str, ...]] = (
+        "problems",
+        "retry",
+        "cancel_batch",
+        "filter",
+        "submit",
+        "set_label",
+        "download",
+        "select_cursor",
+        "refresh",
+        "job",
+        "attach",
+        "cycle_sort",
+        "quick_filter('all')",
+        "chat",
+    )
 
     app: BatchboardApp
 
@@ -208,8 +226,8 @@ class DashboardScreen(Screen[None]):
     def first_frame_shown(self) -> None:
         """The app's first frame is on screen (Textual's `Ready`): mount the rest and connect.
 
-        Styling the footer (a widget per key) and the filter input costs more than the rest of the first
-        screen, and the SDK import holds the GIL for seconds: neither may delay the first paint."""
+        Styling the filter input costs more than the rest of the first screen, and the SDK import holds
+        the GIL for seconds: neither may delay the first paint."""
         self._filter_input()
         self.connect()
 
@@ -217,12 +235,12 @@ class DashboardScreen(Screen[None]):
         """The filter input, with the footer below it: mounted after the first frame, or when first needed."""
         for filter_input in self.query("#filter").results(Input):
             return filter_input
-        from textual.widgets import Footer
+        from batchboard.ui.widgets.key_footer import KeyFooter
 
         filter_input = Input(
             placeholder="filter by id, label or status (enter: keep, escape: clear)", id="filter"
         )
-        self.mount(filter_input, Footer())
+        self.mount(filter_input, KeyFooter())
         return filter_input
 
     # -- connecting and polling ------------------------------------------------------------------

@@ -18,13 +18,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from batchboard.core import format as fmt
 from batchboard.core.models import Batch
 from batchboard.ui import cells, results_actions
 from batchboard.ui.book import BatchBook
 from batchboard.ui.palette import Palette
+from batchboard.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from batchboard.core.jobs import Origin
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from batchboard.ui.app import BatchboardApp
 
 DETAIL_BAR_WIDTH = 60
+#: The names column and the gap after it; the padding of the scroll area and its scrollbar.
+NAMES_WIDTH = 22 + 2
+FRAME_WIDTH = 4 + 2
 
 
 class DetailScreen(Screen[None]):
@@ -52,6 +56,17 @@ class DetailScreen(Screen[None]):
             id="detail.attach",
         ),
     ]
+    FOOTER_PRIORITY: ClassVar[tuple[str, ...]] = (
+        "app.pop_screen",
+        "problems",
+        "retry",
+        "cancel_batch",
+        "set_label",
+        "download",
+        "refresh",
+        "job",
+        "attach",
+    )
 
     app: BatchboardApp
 
@@ -65,7 +80,10 @@ class DetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-scroll"):
             yield Static(id="detail-body")
-        yield Footer()
+        yield KeyFooter()
+
+    def on_resize(self) -> None:
+        self.redraw()  # the bar takes the width there is
 
     def on_mount(self) -> None:
         # The first frame is complete: lineage is a few indexed lookups. Later updates read it in a thread.
@@ -164,8 +182,9 @@ class DetailScreen(Screen[None]):
 
         def grid() -> Table:
             table = Table.grid(padding=(0, 2))
-            table.add_column(style=palette.muted, min_width=22)
-            table.add_column()
+            table.add_column(style=palette.muted, min_width=NAMES_WIDTH - 2)
+            # Values wrap, and a word longer than the line (a URL, an id) folds: nothing is cut.
+            table.add_column(overflow="fold")
             return table
 
         head = Text.assemble(
@@ -185,7 +204,8 @@ class DetailScreen(Screen[None]):
         counts = grid()
         counts.add_row("Requests", Text(fmt.human_int(c.total)))
         unusable = self.book.unusable(batch.id)
-        bar_width = max(12, min(DETAIL_BAR_WIDTH, self.app.size.width - 32))  # whole at 80 columns: its marks
+        # Whole at 80 columns (its marks are at its end), wider as the width allows.
+        bar_width = max(12, min(DETAIL_BAR_WIDTH, self.size.width - FRAME_WIDTH - NAMES_WIDTH))
         counts.add_row("", cells.bar_text(batch, bar_width, palette, sum(unusable.values())))
         counts.add_row("Processing", Text(fmt.human_int(c.processing)))
         counts.add_row("Succeeded", cells.succeeded_text(c.succeeded, unusable, palette))

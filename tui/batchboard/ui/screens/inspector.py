@@ -18,12 +18,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane, TextArea
+from textual.widgets import Static, TabbedContent, TabPane, TextArea
 
 from batchboard.core.format import human_int, printable, usd
 from batchboard.core.results.index import ResultItem, ResultsIndex
 from batchboard.core.results.schema import INVALID_OUTPUT, MAX_TOKENS_STOP, REFUSED, TRUNCATED
 from batchboard.core.results.usable import output_text
+from batchboard.ui.widgets.key_footer import KeyFooter
 
 #: (batch_id, custom_id) -> the stored request (`params`, or the whole line), or None when not stored.
 RequestLookup = Callable[[str, str], Any]
@@ -61,6 +62,7 @@ class InspectorScreen(Screen[None]):
             id="inspector.tab",
         ),
     ]
+    FOOTER_PRIORITY: ClassVar[tuple[str, ...]] = ("app.pop_screen", "toggle_tab", "copy")
 
     def __init__(self, index: ResultsIndex, item: ResultItem, request: Any = None) -> None:
         super().__init__()
@@ -107,7 +109,7 @@ class InspectorScreen(Screen[None]):
                     show_line_numbers=self.request is not None,
                     id="inspector-request",
                 )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#inspector-output" if self.item.unusable else "#inspector-result", TextArea).focus()

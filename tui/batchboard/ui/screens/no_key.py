@@ -9,7 +9,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from batchboard.ui.widgets.key_footer import KeyFooter
 
 
 class NoKeyScreen(Screen[None]):
@@ -33,4 +35,4 @@ class NoKeyScreen(Screen[None]):
                 ),
                 classes="hint",
             )
-        yield Footer()
+        yield KeyFooter()

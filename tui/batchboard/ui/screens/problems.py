@@ -18,13 +18,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import AwaitMount
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from batchboard.core.format import human_int, printable
 from batchboard.core.results.index import GroupKey, ResultGroup, ResultItem, ResultsIndex, Retryability
 from batchboard.ui.cells import shorten
 from batchboard.ui.screens.inspector import InspectorScreen, RequestLookup
+from batchboard.ui.widgets.key_footer import KeyFooter
 from batchboard.ui.widgets.table_layout import Column
 from batchboard.ui.widgets.virtual_table import VirtualTable
 
@@ -159,13 +160,6 @@ def item_cells(item: ResultItem) -> tuple[Text, Text]:
     return Text(item.result_type), Text("")
 
 
-class LateFooter(Footer):
-    """A Footer mounted after its screen: it shows the bindings at once, not at the next change of focus."""
-
-    def on_mount(self) -> None:
-        self.bindings_changed(self.screen)
-
-
 def _one_line(value: str | None, width: int = MESSAGE_WIDTH) -> str:
     if not value:
         return ""
@@ -199,6 +193,14 @@ class ProblemsScreen(Screen[None]):
         Binding("i", "inspect", "Inspect", tooltip="Open the highlighted item", id="problems.inspect"),
         Binding("R", "app.retry_batch", "Retry", tooltip="Resend the failed items", id="problems.retry"),
     ]
+    FOOTER_PRIORITY: ClassVar[tuple[str, ...]] = (
+        "back",
+        "inspect",
+        "app.retry_batch",
+        "next_group",
+        "previous_group",
+        "focus_filter",
+    )
 
     def __init__(
         self,
@@ -256,7 +258,7 @@ class ProblemsScreen(Screen[None]):
             # Children are split off the screen's edges in this order; the table takes what is left.
             self._rest = self.mount(
                 Static(self._title, id="problems-title"),
-                LateFooter(),
+                KeyFooter(),
                 group_list,
                 Input(placeholder="filter by custom_id", id="problems-filter"),
                 self._status_line,

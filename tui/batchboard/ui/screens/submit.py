@@ -22,11 +22,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from batchboard.core.clock import Clock
 from batchboard.core.config import Settings
 from batchboard.core.store import Store
+from batchboard.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from batchboard.core.gateway.client import AsyncAnthropic
@@ -140,12 +141,17 @@ class _SendingScreen(ModalScreen[list[str] | None]):
             return local_estimate(tallies, self.settings)
         return await counted_estimate(tallies, requests, client, mode="sample", settings=self.settings)
 
-    def show_estimate(self, estimate: Estimate) -> None:
+    def show_estimate(self, estimate: Estimate, lead: Static | None = None) -> None:
+        """Add the estimate and scroll it to the report's top (after `lead`, the line that says what is
+        estimated, when it is just above): the costs stay in view below whatever the report says first."""
         from batchboard.core.submit.estimate import format_estimate
 
-        self.show(*format_estimate(estimate))
-        # The estimate comes last: keep it in view below whatever the report says above it.
-        self.query_one("#report", VerticalScroll).scroll_end(animate=False, immediate=False)
+        lines = [Static(Content(line)) for line in format_estimate(estimate)]
+        self.show(*lines)
+        if lines:
+            report = self.query_one("#report", VerticalScroll)
+            top = lead if lead is not None and lead.is_attached else lines[0]
+            report.call_after_refresh(report.scroll_to_widget, top, top=True, animate=False)
 
     async def send_submission(self, submission_id: str) -> None:
         from batchboard.core.submit.intents import SubmitError, Submitter
@@ -185,6 +191,7 @@ class SubmitScreen(_SendingScreen):
         Binding("escape", "dismiss(None)", "Back", id="submit.back"),
         Binding("y", "send", "Send", tooltip="Send the checked file", id="submit.send"),
     ]
+    FOOTER_PRIORITY: ClassVar[tuple[str, ...]] = ("dismiss(None)", "send")
 
     def __init__(
         self, store: Store, client: ClientSource, settings: Settings, clock: Clock, path: str = ""
@@ -205,12 +212,11 @@ class SubmitScreen(_SendingScreen):
             yield Input(placeholder="label (optional)", id="label")
             yield VerticalScroll(id="report")
             yield Static(
-                Content(
-                    "enter: check and estimate · y: send · right arrow: complete the path · escape: back"
-                ),
+                # y and escape are on the footer: one line at 80 columns.
+                Content("enter: check and estimate · right arrow: complete the path"),
                 classes="hint",
             )
-            yield Footer()  # the keys of this screen (`y` once the file is checked), not the dashboard's
+            yield KeyFooter()  # the keys of this screen (`y` once the file is checked), not the dashboard's
 
     def on_mount(self) -> None:
         self.query_one("#path", Input).focus()
@@ -255,12 +261,15 @@ class SubmitScreen(_SendingScreen):
             self.show(*lines)
             return
         batches = f"{len(report.chunks)} batches" if len(report.chunks) > 1 else "1 batch"
-        lines.append(f"{report.file}: {report.requests:,} requests OK, to be sent as {batches}. Estimating…")
+        summary = Static(
+            Content(f"{report.file}: {report.requests:,} requests OK, to be sent as {batches}. Estimating…")
+        )
+        lines.append(summary)
         self.show(*lines)
-        self.estimate_file(report)
+        self.estimate_file(report, summary)
 
     @work(exclusive=True, group="submit-estimate", exit_on_error=False)
-    async def estimate_file(self, report: Report) -> None:
+    async def estimate_file(self, report: Report, summary: Static) -> None:
         from batchboard.core.submit.estimate import params_of
         from batchboard.core.submit.jsonl import iter_chunk
 
@@ -269,7 +278,7 @@ class SubmitScreen(_SendingScreen):
                 yield from params_of(iter_chunk(report.path, chunk))
 
         estimate = await self.estimate(report.models, requests)
-        self.show_estimate(estimate)
+        self.show_estimate(estimate, lead=summary)
         self.show("Press y to send, escape to go back.")
         self.ready_to_send()
 
@@ -333,6 +342,17 @@ class RetryScreen(_SendingScreen):
             id="retry.max_tokens",
         ),
     ]
+    #: Back and send first, then the ways to change the plan (the report says what each would include).
+    FOOTER_PRIORITY: ClassVar[tuple[str, ...]] = (
+        "dismiss(None)",
+        "send",
+        "more_tokens",
+        "include('truncated')",
+        "include('invalid_output')",
+        "include('refused')",
+        "include('invalid')",
+        "include('canceled')",
+    )
 
     def __init__(
         self,
@@ -383,7 +403,7 @@ class RetryScreen(_SendingScreen):
                 ),
                 classes="hint",
             )
-            yield Footer()
+            yield KeyFooter()
 
     def on_mount(self) -> None:
         self.replan()
@@ -676,6 +696,7 @@ class ResendScreen(ModalScreen[bool]):
             id="resend.no",
         ),
     ]
+    FOOTER_PRIORITY: ClassVar[tuple[str, ...]] = ("choose(True)", "choose(False)")
 
     def __init__(self, notice: RecoveryNotice) -> None:
         super().__init__()
@@ -689,7 +710,7 @@ class ResendScreen(ModalScreen[bool]):
                 Content("r: send it again · w or escape: keep waiting (asked again next start)"),
                 classes="hint",
             )
-            yield Footer()
+            yield KeyFooter()
 
     def action_choose(self, resend: bool) -> None:
         self.dismiss(resend)
