@@ -45,7 +45,7 @@ def test_a_broken_file_lists_every_problem_and_sends_nothing(
     expected = (CORPUS / "mixed.expected").read_text(encoding="utf-8").replace("mixed.jsonl:", f"{path}:")
     for line in expected.splitlines():
         assert line in err
-    assert "10 error(s), 2 warning(s); nothing was sent" in err
+    assert "10 errors, 2 warnings; nothing was sent" in err
     assert list(sdk.messages.batches.list()) == []
 
 

@@ -136,9 +136,10 @@ async def test_a_from_the_table_links_a_file_reports_missing_and_extra_ids_then_
         assert outcome.requests == 22 and outcome.compared, text
         assert outcome.missing == ["req-20", "req-21", "req-22", "req-23"]
         assert outcome.extra == ["extra-1", "extra-2"]
-        assert f"Linked 22 requests from {path} to {batch_id}." in text
-        assert "4 custom_id(s) of the batch are not in the file (their failures cannot be retried):" in text
-        assert "  req-20" in text and "2 custom_id(s) in the file are not in the batch:" in text
+        # How many of the file's requests match the batch, and how many do not, not just "Linked 22".
+        assert f"Linked {path} to {batch_id}: 22 requests (20 in the batch, 2 not in it)." in text
+        assert "4 custom_ids of the batch are not in the file (their failures cannot be retried):" in text
+        assert "  req-20" in text and "2 custom_ids in the file are not in the batch:" in text
         assert "escape, then R: resend the batch's failed items from this file." in text
         assert any(n.title == "Source file linked" for n in app._notifications)
         assert set(stored_requests(store, batch_id)) == set(in_file)
@@ -241,7 +242,7 @@ async def test_a_from_the_detail_screen_lists_every_problem_stores_nothing_then_
         assert "no such file" in await link(pilot, screen, tmp_path / "nope.jsonl")
         text = await link(pilot, screen, broken)
         assert f"{broken}:2:" in text and f"{broken}:3:" in text  # every problem, with its line
-        assert "2 error(s), 0 warning(s): nothing was linked" in text
+        assert "2 errors, 0 warnings: nothing was linked" in text
         assert screen.outcome is None and submission_for_batch(store, batch_id) is None
 
         text = await link(pilot, screen, good)
@@ -319,7 +320,7 @@ async def test_results_that_cannot_be_fetched_are_said_plainly_and_the_file_is_s
         text = await link(pilot, screen, path)
         assert "Could not fetch the results (" in text and "custom_ids not compared" in text
         assert screen.outcome is not None and not screen.outcome.compared
-        assert f"Linked 4 requests from {path} to {batch_id}." in text
+        assert f"Linked {path} to {batch_id}: 4 requests." in text  # not compared: no match count
         assert app.is_running
 
 

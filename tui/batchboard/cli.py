@@ -8,6 +8,7 @@ dashboard does not even register the subcommands.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -63,8 +64,32 @@ def dashboard_arguments(argv: Sequence[str]) -> argparse.Namespace | None:
     return args
 
 
+#: The exit status after the reader of standard output went away (`batchboard list | head -3`): what a shell
+#: reports for a program stopped by SIGPIPE (128 + 13), so `set -o pipefail` sees it as `yes | head` does.
+EXIT_CLOSED_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    """Run the command line. A closed pipe on standard output ends any command quietly: no traceback, the
+    rest of the output dropped, status EXIT_CLOSED_PIPE. SIGPIPE itself stays ignored (Python's default):
+    restoring it would also kill the process on a write to a network socket the API closed, where the SDK
+    expects an error it can retry."""
+    try:
+        code = _run(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()  # what is still buffered goes now, so a closed pipe shows here and not at exit
+    except BrokenPipeError:
+        return _closed_pipe()
+    except SystemExit:
+        try:
+            sys.stdout.flush()  # --help's text, say, when the pipe closed before it was read
+        except BrokenPipeError:
+            _closed_pipe()
+            raise SystemExit(EXIT_CLOSED_PIPE) from None
+        raise
+    return code
+
+
+def _run(arguments: list[str]) -> int:
     dashboard_args = dashboard_arguments(arguments)
     if dashboard_args is not None:
         from batchboard.commands.dashboard import run_dashboard
@@ -82,6 +107,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return result
+
+
+def _closed_pipe() -> int:
+    """Standard output's reader is gone: point the stream at the null device, so the flush at exit (of what
+    is still buffered) cannot fail again and print "Exception ignored" on stderr. Standard error too, when
+    it was the same pipe (`2>&1 | head`)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        _redirect(sys.stdout, devnull)
+        try:
+            sys.stderr.flush()
+        except BrokenPipeError:
+            _redirect(sys.stderr, devnull)
+    finally:
+        os.close(devnull)
+    return EXIT_CLOSED_PIPE
+
+
+def _redirect(stream: object, target: int) -> None:
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):  # a stream without a file (tests capture into memory)
+        return
+    os.dup2(target, fd)
 
 
 if __name__ == "__main__":  # pragma: no cover

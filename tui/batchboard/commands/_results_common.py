@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from anthropic import Anthropic
+
     from batchboard.core.config import Settings
     from batchboard.core.gateway.client import Connection
+    from batchboard.core.models import Batch
     from batchboard.core.results.index import ResultsIndex
     from batchboard.core.results.ingest import IngestProgress, IngestReport
     from batchboard.core.store import Store
@@ -27,6 +30,10 @@ class CommandError(Exception):
     def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
         super().__init__(message)
         self.code = code
+
+
+class BatchNotFound(CommandError):
+    """The API has no batch with that id (HTTP 404): the message says so plainly, exit status 1."""
 
 
 def printable(text: str) -> str:
@@ -103,6 +110,26 @@ def connection_from_args(args: argparse.Namespace, settings: Settings) -> Connec
         raise CommandError(str(exc), EXIT_USAGE) from exc
 
 
+def lookup_batch(args: argparse.Namespace, batch_id: str, settings: Settings) -> Batch:
+    """The batch as the API has it now; BatchNotFound for an id the API does not know."""
+    from batchboard.core.gateway.client import make_sync_client
+
+    with make_sync_client(connection_from_args(args, settings)) as client:
+        return _retrieve(client, batch_id)
+
+
+def _retrieve(client: Anthropic, batch_id: str) -> Batch:
+    from batchboard.core.gateway.errors import classify, sdk_error
+    from batchboard.core.gateway.results import retrieve_batch
+
+    try:
+        return retrieve_batch(client, batch_id)
+    except sdk_error() as exc:
+        failure = classify(exc)
+        kind = BatchNotFound if failure.status == 404 else CommandError
+        raise kind(f"could not look up batch {batch_id}: {failure.message}") from exc
+
+
 def open_store() -> Store:
     """The local store, for a command; says on stderr (once: it does not happen again) that it had to make
     the local files private."""
@@ -176,8 +203,9 @@ def ensure_local(args: argparse.Namespace, index: ResultsIndex) -> IngestReport:
 
         bar = ProgressBar(f"downloading {printable(batch_id)}")
         with make_sync_client(connection) as client:
+            batch = _retrieve(client, batch_id)  # an unknown id is BatchNotFound, not an ingest error
             try:
-                report = ingest(batch_id, index, client=client, settings=settings, progress=bar)
+                report = ingest(batch_id, index, batch=batch, client=client, settings=settings, progress=bar)
             finally:
                 bar.done()
     except (IngestError, IngestCancelled, ValueError) as exc:

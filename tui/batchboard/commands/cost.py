@@ -16,6 +16,7 @@ from batchboard.commands._results_common import (
     open_index,
     printable,
 )
+from batchboard.core.format import plural
 
 if TYPE_CHECKING:
     from batchboard.core.config import Settings
@@ -133,10 +134,11 @@ def _print_batch(cost: BatchCost) -> None:
     from batchboard.core.format import human_int, usd
     from batchboard.core.pricing import PRICE_UNKNOWN, TOKEN_KINDS, bundled_table
 
-    print(f"batch {printable(cost.batch_id)}: {human_int(cost.requests)} billed (succeeded) requests")
+    billed = plural(cost.requests, "billed (succeeded) request")
+    print(f"batch {printable(cost.batch_id)}: {billed}")
     for model in cost.models:
         source = f" ({model.price_source} prices)" if model.price_known else ""
-        print(f"\n  {printable(model.model)}: {human_int(model.requests)} requests{source}")
+        print(f"\n  {printable(model.model)}: {plural(model.requests, 'request')}{source}")
         if not model.price_known:
             print(f"    {PRICE_UNKNOWN}: {printable(bundled_table().why_unknown(model.model))}")
         rows = [("kind", "tokens", "batch", "standard", "saved")]
@@ -177,7 +179,9 @@ def _print_totals(result: Any, costs: dict[str, BatchCost]) -> None:
     def line(name: str, spend: Any) -> str:
         flag = " (some models: price unknown)" if spend.incomplete else ""
         amounts = f"{usd(spend.cost):>12} spent  {usd(spend.saving):>12} saved"
-        return f"{name:<11} {amounts}  {spend.batches:>5} batches{flag}"
+        return (
+            f"{name:<11} {amounts}  {spend.batches:>5} {plural(spend.batches, 'batch', number=False)}{flag}"
+        )
 
     print(line("today", result.today))
     print(line("this month", result.this_month))

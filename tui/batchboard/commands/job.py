@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from batchboard.commands._results_common import CommandError, add_profile_option, fail, open_index, printable
+from batchboard.core.format import plural
 
 if TYPE_CHECKING:
     from batchboard.core.jobs import Job
@@ -34,8 +35,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def load_job(args: argparse.Namespace, index: ResultsIndex) -> tuple[Job, list[str]]:
     """The job of `args.batch_id`, downloading the results of members that have ended; returns the job and
-    a note per member whose results are not available (still running, say)."""
-    from batchboard.commands._results_common import ensure_local
+    a note per member whose results are not available (still running, say). An id the API does not know
+    (and that is not here) is an error, not an empty job."""
+    from batchboard.commands._results_common import BatchNotFound, ensure_local
     from batchboard.core.jobs import chain, job
 
     notes = []
@@ -45,6 +47,8 @@ def load_job(args: argparse.Namespace, index: ResultsIndex) -> tuple[Job, list[s
         try:
             ensure_local(argparse.Namespace(**{**vars(args), "batch_id": member}), index)
         except CommandError as error:
+            if isinstance(error, BatchNotFound) and member == args.batch_id:
+                raise
             notes.append(f"{member}: {error}")
     return job(index.store, args.batch_id), notes
 
@@ -77,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         parent = parent_of(index.store, member)
         print(f"{member}" + (f"  (retry of {parent})" if parent else "  (original)"))
     totals = ", ".join(f"{count:,} {kind}" for kind, count in current.totals.most_common())
-    print(f"{len(current.latest):,} requests, latest outcomes: {totals or 'none yet'}")
+    print(f"{plural(len(current.latest), 'request')}, latest outcomes: {totals or 'none yet'}")
     print(f"done (a usable answer): {current.done:,} of {len(current.latest):,}")
     print(
         f"cost across the chain: ${current.cost_batch:,.4f} at batch price "
@@ -107,7 +111,7 @@ def export_job(args: argparse.Namespace, index: ResultsIndex) -> int:
         name = args.output or f"{args.batch_id}.job.jsonl"
         count = write_lines_atomic(Path(name), lines)
         if not args.json:
-            print(f"wrote {count:,} merged results to {printable(name)}", file=sys.stderr)
+            print(f"wrote {plural(count, 'merged result')} to {printable(name)}", file=sys.stderr)
     for note in notes:
         print(f"batchboard: not included: {printable(note)}", file=sys.stderr)
     if args.json:

@@ -18,6 +18,7 @@ from batchboard.commands._results_common import (
     printable,
     write_lines_atomic,
 )
+from batchboard.core.format import plural
 
 if TYPE_CHECKING:
     from batchboard.core.results.index import ResultsIndex
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     elif args.output != "-":
         for name, count in written.items():
-            print(f"wrote {count:,} results to {printable(name)}", file=sys.stderr)
+            print(f"wrote {plural(count, 'result')} to {printable(name)}", file=sys.stderr)
     return 0
 
 

@@ -25,6 +25,8 @@ from batchboard.commands._results_common import (
     open_store,
     printable,
 )
+from batchboard.core.format import plural
+from batchboard.core.fsio import not_a_file
 
 if TYPE_CHECKING:
     from batchboard.core.config import Settings
@@ -226,7 +228,7 @@ def _print_problems(args: argparse.Namespace, report: Report) -> None:
     for problem in report.problems:
         print(printable(str(problem)), file=sys.stderr)
     if report.omitted:
-        print(f"... and {report.omitted:,} more problems not listed", file=sys.stderr)
+        print(f"... and {plural(report.omitted, 'more problem')} not listed", file=sys.stderr)
 
 
 def _has_key(args: argparse.Namespace, settings: Settings) -> bool:
@@ -307,7 +309,7 @@ async def _send(
                 raise
 
         def announce(chunk: Any) -> None:
-            _say(args, f"created {chunk.batch_id} ({chunk.request_count:,} requests)")
+            _say(args, f"created {chunk.batch_id} ({plural(chunk.request_count, 'request')})")
 
         try:
             return await submitter.send(submission_id, on_chunk=announce)
@@ -443,8 +445,8 @@ def run_submit(args: argparse.Namespace) -> int:
         if not args.resume:
             if not args.file:
                 raise CommandError("give a FILE.jsonl to submit (or --resume SUBMISSION_ID)", EXIT_USAGE)
-            if not Path(args.file).is_file():
-                raise CommandError(f"{args.file}: no such file", EXIT_USAGE)
+            if (problem := not_a_file(Path(args.file))) is not None:
+                raise CommandError(f"{args.file}: {problem}", EXIT_USAGE)
         return asyncio.run(_submit(args))
 
     return _plainly("submit", work)
@@ -475,13 +477,14 @@ async def _submit(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(result, indent=2, ensure_ascii=False))
         raise CommandError(
-            f"{args.file}: {report.errors:,} error(s), {report.warnings:,} warning(s); nothing was sent"
+            f"{args.file}: {plural(report.errors, 'error')}, {plural(report.warnings, 'warning')}; "
+            "nothing was sent"
         )
     chunks = report.chunks
     _say(
         args,
-        f"{args.file}: {report.requests:,} requests OK"
-        + (f" ({report.warnings:,} warning(s))" if report.warnings else "")
+        f"{args.file}: {plural(report.requests, 'request')} OK"
+        + (f" ({plural(report.warnings, 'warning')})" if report.warnings else "")
         + (f", sent as {len(chunks)} batches" if len(chunks) > 1 else ""),
     )
 
@@ -489,8 +492,7 @@ async def _submit(args: argparse.Namespace) -> int:
         for chunk in chunks:
             yield from params_of(iter_chunk(path, chunk))
 
-    batches = f"{len(chunks)} batches" if len(chunks) > 1 else "1 batch"
-    question = f"Send {report.requests:,} requests as {batches}?"
+    question = f"Send {plural(report.requests, 'request')} as {plural(len(chunks), 'batch')}?"
     if not await _estimate_and_confirm(args, settings, report.models, requests, result, question):
         return 0
     with open_store() as store:
@@ -573,13 +575,11 @@ async def _retry(args: argparse.Namespace) -> int:
             _say(args, note)
         for group, count in sorted(plan.left_out.items()):
             _say(args, f"leaving out {count:,} {group} (add it to --types to include it)")
-        if plan.missing:
-            _say(
-                args,
-                f"{len(plan.missing):,} chosen item(s) have no stored request, for example "
-                f"{plan.missing[0]}: the batch was sent elsewhere; 'batchboard attach {args.batch_id} FILE' "
-                "links its source file",
-            )
+        counts = plan.counts_line()
+        if counts is not None:
+            link = "another file" if plan.source_kind == "attach" else "its source file"
+            _say(args, f"{counts}, for example {plan.missing[0]}")
+            _say(args, f"'batchboard attach {args.batch_id} FILE' links {link}")
         if not plan.requests:
             if args.json:
                 print(json.dumps(result, indent=2, ensure_ascii=False))
@@ -595,7 +595,7 @@ async def _retry(args: argparse.Namespace) -> int:
             result["requests"] = [
                 {"custom_id": cid, "params": orjson.loads(params)} for cid, params in plan.requests
             ]
-        question = f"Send {len(plan.requests):,} requests again as a retry of {args.batch_id}?"
+        question = f"Send {plural(len(plan.requests), 'request')} again as a retry of {args.batch_id}?"
         if not await _estimate_and_confirm(args, settings, tallies, requests, result, question):
             return 0
         label = args.label or store.label(args.batch_id)
@@ -621,12 +621,12 @@ def _attach(args: argparse.Namespace) -> int:
     from batchboard.core.submit.validate import validate_file
 
     path = Path(args.file)
-    if not path.is_file():
-        raise CommandError(f"{args.file}: no such file", EXIT_USAGE)
+    if (problem := not_a_file(path)) is not None:
+        raise CommandError(f"{args.file}: {problem}", EXIT_USAGE)
     report = validate_file(path, display_name=args.file)
     _print_problems(args, report)
     if not report.ok:
-        raise CommandError(f"{args.file}: {report.errors:,} error(s); nothing was attached")
+        raise CommandError(f"{args.file}: {plural(report.errors, 'error')}; nothing was attached")
     with open_store() as store:
         try:
             ensure_local(args, ResultsIndex(store))  # the results, to compare the file's custom_ids with
@@ -651,23 +651,29 @@ def _attach(args: argparse.Namespace) -> int:
         result["not_in_batch"] = extra
         if missing:
             _say(
-                args, f"{len(missing):,} custom_id(s) of {args.batch_id} are not in {args.file}, for example:"
+                args,
+                f"{plural(len(missing), 'custom_id')} of {args.batch_id} "
+                f"{'is' if len(missing) == 1 else 'are'} not in {args.file}, for example:",
             )
             for cid in missing[:10]:
                 _say(args, f"  {cid}")
             _say(args, "their failures cannot be retried")
         if extra:
-            _say(args, f"{extra:,} request(s) in {args.file} are not in {args.batch_id}")
+            _say(
+                args,
+                f"{plural(extra, 'request')} in {args.file} {'is' if extra == 1 else 'are'} "
+                f"not in {args.batch_id}",
+            )
     if attached.outputs is not None and attached.outputs.checked:
         checked = attached.outputs
         result["outputs_checked"] = checked.checked
         result["invalid_outputs"] = checked.invalid
         _say(
             args,
-            f"checked {checked.checked:,} answer(s) against their JSON schema or forced tool: "
+            f"checked {plural(checked.checked, 'answer')} against their JSON schema or forced tool: "
             f"{checked.invalid:,} invalid ('batchboard results {args.batch_id} --only invalid')",
         )
-    _say(args, f"attached {args.file} ({attached.requests:,} requests) to {args.batch_id}")
+    _say(args, f"attached {args.file} to {args.batch_id}: {attached.linked_text()}")
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0

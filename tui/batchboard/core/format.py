@@ -67,6 +67,22 @@ def human_int(n: int) -> str:
     return f"{n:,}"
 
 
+def plural(count: int, singular: str, many: str | None = None, *, number: bool = True) -> str:
+    """ "1 batch", "0 batches", "2,500 requests": the count (with thousands separators) and its noun, in the
+    singular for exactly one. `many` for an irregular plural ("custom_id(s)" reads as "custom_ids");
+    `number=False` gives the noun alone, for a count styled apart from its word."""
+    word = singular if count == 1 else (many or _plural_of(singular))
+    return f"{count:,} {word}" if number else word
+
+
+def _plural_of(word: str) -> str:
+    if word.endswith(("s", "x", "ch", "sh")):
+        return word + "es"
+    if word.endswith("y") and word[-2:-1] not in ("a", "e", "o", "u"):
+        return word[:-1] + "ies"
+    return word + "s"
+
+
 def usd(amount: float | None) -> str:
     """ "$1.23", "$1,234.50", "$0.0042" (two significant digits under a cent), "—" when unknown.
 

@@ -9,6 +9,7 @@ creates is 0600 and every directory 0700, whatever the umask (`tempfile.mkstemp`
 `create_private` for SQLite databases, `ensure_dir` for directories). SQLite makes a database's -wal, -shm
 and -journal files with the database file's own mode, so a database created 0600 keeps them 0600 too.
 `make_private` tightens what an older version (or another umask) left readable by others.
+`not_a_file` says, in the same words everywhere, why a path given to read is not a file.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ from typing import BinaryIO
 
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why `path` cannot be read as a file ("no such file", "a directory, not a file"); None if it can."""
+    if path.is_file():
+        return None
+    if path.is_dir():
+        return "a directory, not a file"
+    return "not a regular file" if path.exists() else "no such file"
 
 
 def ensure_dir(directory: Path) -> Path:

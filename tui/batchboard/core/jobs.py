@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import orjson
 
+from batchboard.core.format import plural
 from batchboard.core.results.index import CLASS_WORDS, ResultsIndex
 from batchboard.core.results.schema import MAX_TOKENS_STOP, RETRYABLE_ERRORS, TRUNCATED, UNUSABLE
 from batchboard.core.store import Store
@@ -94,6 +96,31 @@ class RetryPlan:
     help; a shorter prompt would)."""
     capped: Counter[int] = field(default_factory=Counter)
     """An explicit max_tokens above the model's output limit: items given the limit instead, per limit."""
+    source_kind: str | None = None
+    """Where the stored requests came from: 'file' or 'retry' (sent by batchboard), 'attach' (a file linked
+    to a batch sent elsewhere), or None (nothing stored for this batch)."""
+    source_path: str | None = None
+    """The submitted or attached file, when there is one."""
+
+    @property
+    def chosen(self) -> int:
+        """Failed items chosen, with or without a stored request."""
+        return len(self.requests) + len(self.missing)
+
+    def counts_line(self) -> str | None:
+        """Why fewer requests will be sent than items were chosen, in one sentence; None when every chosen
+        item has its request ("90 failed items chosen: 7 have a stored request, 83 are not in the attached
+        file tickets.jsonl")."""
+        if not self.missing:
+            return None
+        sent, missing = len(self.requests), len(self.missing)
+        have = f"{sent:,} {'has' if sent == 1 else 'have'} a stored request"
+        if self.source_kind == "attach":
+            where = f" {Path(self.source_path).name}" if self.source_path else ""
+            lack = f"{missing:,} {'is' if missing == 1 else 'are'} not in the attached file{where}"
+        else:
+            lack = f"{missing:,} {'has' if missing == 1 else 'have'} no stored request"
+        return f"{plural(self.chosen, 'failed item')} chosen: {have}, {lack}"
 
     def notes(self) -> list[str]:
         """What the plan did to the truncated items, in plain words (empty when it took none)."""
@@ -148,6 +175,9 @@ def plan_retry(
         else:
             plan.left_out[group] += 1
     found = stored_requests(store, batch_id, chosen)
+    submission = submission_for_batch(store, batch_id)
+    if submission is not None:
+        plan.source_kind, plan.source_path = submission.kind, submission.source_path
     for custom_id in chosen:
         params = found.get(custom_id)
         if params is None:

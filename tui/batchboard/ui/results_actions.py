@@ -27,7 +27,7 @@ from textual.widgets import Input, ProgressBar, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, get_current_worker
 
 from batchboard.core import fsio
-from batchboard.core.format import human_int, printable
+from batchboard.core.format import human_int, plural, printable
 from batchboard.core.models import Batch
 from batchboard.core.results.index import ResultsIndex
 from batchboard.core.results.ingest import IngestCancelled, IngestError, IngestProgress, IngestReport
@@ -235,7 +235,7 @@ class DownloadScreen(ModalScreen["IngestReport | None"]):
         bar = self.query_one("#download-progress", ProgressBar)
         bar.update(progress=progress.items_done)
         retry = f" · attempt {progress.attempt}" if progress.attempt > 1 else ""
-        status = f"{human_int(progress.items_done)} results · {progress.bytes_done / 1e6:.1f} MB{retry}"
+        status = f"{plural(progress.items_done, 'result')} · {progress.bytes_done / 1e6:.1f} MB{retry}"
         self.query_one("#download-status", Static).update(Text(status))
 
     def _failed(self, message: str) -> None:
@@ -253,7 +253,7 @@ class DownloadScreen(ModalScreen["IngestReport | None"]):
         bar.update(total=max(report.items, 1), progress=report.items)
         where = "downloaded" if report.downloaded else "already here"
         status_line = self.query_one("#download-status", Static)
-        status = Text(f"{human_int(report.items)} results, {report.bytes / 1e6:.1f} MB, {where}:\n")
+        status = Text(f"{plural(report.items, 'result')}, {report.bytes / 1e6:.1f} MB, {where}:\n")
         # The file on a line of its own, never broken mid-name: cut in the middle (the start of the path
         # and the file name stay) when the dialog is narrower than it.
         status.append(shorten(str(report.path), status_line.content_size.width or 74, middle=True))
@@ -458,7 +458,7 @@ def cost_breakdown(service: ResultsService | None, batch_id: str) -> list[tuple[
             for kind in TOKEN_KINDS
             if getattr(model.tokens, kind)
         )
-        line = Text(f"{human_int(model.requests)} requests · {tokens} · ")
+        line = Text(f"{plural(model.requests, 'request')} · {tokens} · ")
         if model.price_known:
             line.append(f"{usd(model.batch_cost)} (standard {usd(model.standard_cost)})")
         else:

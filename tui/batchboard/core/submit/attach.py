@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from batchboard.core.clock import Clock
+from batchboard.core.format import plural
 from batchboard.core.results.index import ResultsIndex
 from batchboard.core.results.recheck import Recheck, recheck_outputs
 from batchboard.core.store import Store
@@ -36,6 +37,20 @@ class Attached:
     """custom_ids in the file that the batch's results do not have, in file order."""
     outputs: Recheck | None = None
     """The answers checked against the file's schemas and forced tools (when the results are indexed)."""
+
+    @property
+    def matched(self) -> int | None:
+        """The file's requests whose custom_id is in the batch's results (None: not compared)."""
+        return self.requests - len(self.extra) if self.compared else None
+
+    def linked_text(self) -> str:
+        """ "101 requests (100 in the batch, 1 not in it)"; only the count until the results are compared."""
+        linked = plural(self.requests, "request")
+        if self.matched is None:
+            return linked
+        if not self.extra:
+            return f"{linked}, all in the batch" if self.requests > 1 else f"{linked}, in the batch"
+        return f"{linked} ({self.matched:,} in the batch, {len(self.extra):,} not in it)"
 
 
 def result_custom_ids(store: Store, batch_id: str) -> list[str] | None:

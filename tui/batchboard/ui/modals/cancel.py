@@ -37,7 +37,8 @@ class CancelConfirm(ModalScreen[bool]):
                 yield Static(Content.from_markup("Label: $label", label=self.label))
             yield Static(
                 Content(
-                    f"{fmt.human_int(batch.counts.processing)} requests have not finished. "
+                    f"{fmt.plural(batch.counts.processing, 'request')} "
+                    f"{'has' if batch.counts.processing == 1 else 'have'} not finished. "
                     "Canceling stops the batch: requests already being processed may still finish "
                     "(and are billed); requests not yet processed are canceled and not billed. "
                     "The batch shows 'canceling' until the API ends it. This cannot be undone."

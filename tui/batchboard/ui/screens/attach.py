@@ -24,7 +24,7 @@ from textual.widgets import Input, Static
 
 from batchboard.core.clock import Clock
 from batchboard.core.config import Settings
-from batchboard.core.format import printable
+from batchboard.core.format import plural, printable
 from batchboard.core.models import Batch
 from batchboard.core.store import Store
 from batchboard.ui.screens.submit import MAX_SHOWN_PROBLEMS, PathSuggester
@@ -211,6 +211,7 @@ class AttachScreen(ModalScreen[None]):
     def _check_and_link(self, path: str) -> None:
         import sqlite3
 
+        from batchboard.core.fsio import not_a_file
         from batchboard.core.submit.attach import attach_report
         from batchboard.core.submit.intents import SubmitError
         from batchboard.core.submit.rules import accepted_models
@@ -218,9 +219,8 @@ class AttachScreen(ModalScreen[None]):
 
         shown = printable(path)
         file = Path(path).expanduser()
-        if not file.is_file():
-            what = "a directory, not a file" if file.is_dir() else "no such file"
-            self._say(_line(f"{shown}: {what}", "error"), clear=True)
+        if (problem := not_a_file(file)) is not None:
+            self._say(_line(f"{shown}: {problem}", "error"), clear=True)
             return
         models = accepted_models(self.settings)
         try:
@@ -232,17 +232,18 @@ class AttachScreen(ModalScreen[None]):
             return
         lines: list[Static | str] = [_line(printable(str(p)), p.severity) for p in report.problems]
         if report.omitted:
-            lines.append(f"… and {report.omitted:,} more problems not listed")
+            lines.append(f"… and {plural(report.omitted, 'more problem')} not listed")
         if not report.ok:
             lines.append(
                 _line(
-                    f"{report.errors:,} error(s), {report.warnings:,} warning(s): nothing was linked",
+                    f"{plural(report.errors, 'error')}, {plural(report.warnings, 'warning')}: "
+                    "nothing was linked",
                     "error",
                 )
             )
             self._say(*lines, clear=True)
             return
-        lines.append(f"{shown}: {report.requests:,} requests OK")
+        lines.append(f"{shown}: {plural(report.requests, 'request')} OK")
         self._say(*lines, clear=True)
         notes = self._fetch_results()
         try:
@@ -294,7 +295,7 @@ class AttachScreen(ModalScreen[None]):
             self.on_attached(outcome.batch_id)
         batch = printable(outcome.batch_id)
         self.app.notify(
-            f"{_requests(outcome.requests)} from {shown} linked to {batch}",
+            f"Linked to {batch} from {shown}: {outcome.linked_text()}",
             title="Source file linked",
             markup=False,
         )
@@ -305,15 +306,21 @@ class AttachScreen(ModalScreen[None]):
         )
         lines: list[Static | str] = [
             *notes,
-            _line(f"Linked {_requests(outcome.requests)} from {shown} to {batch}.", "success"),
+            _line(f"Linked {shown} to {batch}: {outcome.linked_text()}.", "success"),
         ]
         if outcome.compared:
             lines += _id_list(
                 outcome.missing,
-                "custom_id(s) of the batch are not in the file (their failures cannot be retried)",
+                ("custom_id of the batch is", "custom_ids of the batch are"),
+                "not in the file (their failures cannot be retried)",
                 "warning",
             )
-            lines += _id_list(outcome.extra, "custom_id(s) in the file are not in the batch", "warning")
+            lines += _id_list(
+                outcome.extra,
+                ("custom_id in the file is", "custom_ids in the file are"),
+                "not in the batch",
+                "warning",
+            )
             if not outcome.missing and not outcome.extra:
                 lines.append("The file has exactly the batch's custom_ids.")
         if self._has_failures():
@@ -329,14 +336,11 @@ def _line(text: str, severity: str) -> Static:
     return Static(Content(text), classes=severity)
 
 
-def _requests(count: int) -> str:
-    return "1 request" if count == 1 else f"{count:,} requests"
-
-
-def _id_list(ids: list[str], what: str, severity: str) -> list[Static | str]:
+def _id_list(ids: list[str], subject: tuple[str, str], what: str, severity: str) -> list[Static | str]:
+    """ "1 custom_id of the batch is not in the file:" / "3 custom_ids ... are ...", then the ids."""
     if not ids:
         return []
-    lines: list[Static | str] = [_line(f"{len(ids):,} {what}:", severity)]
+    lines: list[Static | str] = [_line(f"{plural(len(ids), *subject)} {what}:", severity)]
     lines += [f"  {printable(cid)}" for cid in ids[:MAX_SHOWN_IDS]]
     if len(ids) > MAX_SHOWN_IDS:
         lines.append(f"  … and {len(ids) - MAX_SHOWN_IDS:,} more")

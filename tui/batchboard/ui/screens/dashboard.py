@@ -485,13 +485,14 @@ class DashboardScreen(Screen[None]):
         activity = self.fetcher.status if self.fetcher is not None else None
         self.query_one(ViewBar).update(
             Content.from_markup(
-                "sort: [b]$sort[/b] · showing: [b]$quick[/b]$text · $shown of $total batches"
+                "sort: [b]$sort[/b] · showing: [b]$quick[/b]$text · $shown of $total $batches"
                 "[$text-muted]$activity",
                 sort=table.sort_mode.value,
                 quick=table.quick_filter.value,
                 text=f" matching “{table.filter_text}”" if table.filter_text else "",
                 shown=fmt.human_int(table.row_count),
                 total=fmt.human_int(len(self.book.batches)),
+                batches=fmt.plural(len(self.book.batches), "batch", number=False),
                 activity=f" · {activity}" if activity else "",
             )
         )

@@ -228,7 +228,8 @@ class DetailScreen(Screen[None]):
                 eta_line = Text(f"not enough history ({eta.reason})", style=palette.muted)
             else:
                 eta_line = Text(
-                    f"{fmt.eta_range(eta, now)} (from {eta.samples} past batches of similar size)"
+                    f"{fmt.eta_range(eta, now)} (from {fmt.plural(eta.samples, 'past batch')} "
+                    "of similar size)"
                 )
             times.add_row("ETA", eta_line)
             times.add_row(

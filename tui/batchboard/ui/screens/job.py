@@ -13,6 +13,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from batchboard.core.format import plural
 from batchboard.core.store import Store
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class JobScreen(ModalScreen[None]):
         lines += [
             Static(
                 Content(
-                    f"{len(current.latest):,} requests, {current.done:,} done (a usable answer); "
+                    f"{plural(len(current.latest), 'request')}, {current.done:,} done (a usable answer); "
                     f"latest outcomes: {totals}"
                 )
             ),

@@ -21,7 +21,7 @@ from textual.widget import AwaitMount
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from batchboard.core.format import human_int, printable
+from batchboard.core.format import human_int, plural, printable
 from batchboard.core.results.index import GroupKey, ResultGroup, ResultItem, ResultsIndex, Retryability
 from batchboard.ui.cells import shorten
 from batchboard.ui.screens.inspector import InspectorScreen, RequestLookup
@@ -277,7 +277,7 @@ class ProblemsScreen(Screen[None]):
         title.append(self.batch_id, style="bold")
         problems = sum(g.count for g in self.groups if g.is_problem)
         total = sum(g.count for g in self.groups)
-        title.append(f"  ·  {human_int(problems)} problems of {human_int(total)}")
+        title.append(f"  ·  {plural(problems, 'problem')} of {human_int(total)}")
         self._title = title
         if not self.groups:
             self._set_status(
@@ -338,7 +338,7 @@ class ProblemsScreen(Screen[None]):
             text.append(f"  ·  {human_int(shown)}{more} matching ")
             text.append(repr(self._filter))
         else:
-            text.append(f"  ·  {human_int(self.group.count)} items")
+            text.append(f"  ·  {plural(self.group.count, 'item')}")
         marker = _MARKERS[self.group.retryability]
         if marker:
             text.append(f"  ·  {marker}")

@@ -26,6 +26,7 @@ from textual.widgets import Input, Static
 
 from batchboard.core.clock import Clock
 from batchboard.core.config import Settings
+from batchboard.core.format import plural, printable
 from batchboard.core.store import Store
 from batchboard.ui.widgets.key_footer import KeyFooter
 
@@ -89,7 +90,7 @@ def complete_path(value: str) -> str | None:
 
 
 def _requests(count: int) -> str:
-    return "1 request" if count == 1 else f"{count:,} requests"
+    return plural(count, "request")
 
 
 def _problem_line(text: str, severity: str) -> Static:
@@ -130,6 +131,11 @@ class _SendingScreen(ModalScreen[list[str] | None]):
 
     def clear(self) -> None:
         self.query_one("#report", VerticalScroll).remove_children()
+
+    def replace_report(self, *lines: Static | str) -> None:
+        """The report is these lines now (no "Checking …" left above an error)."""
+        self.clear()
+        self.show(*lines)
 
     async def estimate(
         self, tallies: dict[str, Any], requests: Callable[[], Iterator[dict[str, Any]]]
@@ -234,12 +240,15 @@ class SubmitScreen(_SendingScreen):
 
     @work(thread=True, exclusive=True, group="submit-check", exit_on_error=False)
     def check_file(self, path: str) -> None:
+        from batchboard.core.fsio import not_a_file
         from batchboard.core.submit.rules import accepted_models
         from batchboard.core.submit.validate import validate_file
 
         file = Path(path).expanduser()
-        if not file.is_file():
-            self.app.call_from_thread(self.show, _problem_line(f"{path}: no such file", "error"))
+        if (problem := not_a_file(file)) is not None:
+            self.app.call_from_thread(
+                self.replace_report, _problem_line(f"{printable(path)}: {problem}", "error")
+            )
             return
         models = accepted_models(self.settings)
         report = validate_file(file, display_name=path, known_models=models, max_problems=MAX_SHOWN_PROBLEMS)
@@ -250,19 +259,20 @@ class SubmitScreen(_SendingScreen):
         self.clear()
         lines: list[Static | str] = [_problem_line(str(p), p.severity) for p in report.problems]
         if report.omitted:
-            lines.append(f"… and {report.omitted:,} more problems not listed")
+            lines.append(f"… and {plural(report.omitted, 'more problem')} not listed")
         if not report.ok:
             lines.append(
                 _problem_line(
-                    f"{report.errors:,} error(s), {report.warnings:,} warning(s): nothing will be sent",
+                    f"{plural(report.errors, 'error')}, {plural(report.warnings, 'warning')}: "
+                    "nothing will be sent",
                     "error",
                 )
             )
             self.show(*lines)
             return
-        batches = f"{len(report.chunks)} batches" if len(report.chunks) > 1 else "1 batch"
+        batches = plural(len(report.chunks), "batch")
         summary = Static(
-            Content(f"{report.file}: {report.requests:,} requests OK, to be sent as {batches}. Estimating…")
+            Content(f"{report.file}: {_requests(report.requests)} OK, to be sent as {batches}. Estimating…")
         )
         lines.append(summary)
         self.show(*lines)
@@ -484,14 +494,13 @@ class RetryScreen(_SendingScreen):
             for group, count in sorted(plan.left_out.items())
         ]
         lines += plan.notes()
-        if plan.missing:
-            lines.append(
-                _problem_line(
-                    f"{len(plan.missing):,} failed item(s) have no stored request (sent elsewhere? "
-                    "a on the batch links its source file)",
-                    "warning",
-                )
+        counts = plan.counts_line()
+        if counts is not None:
+            attached = plan.source_kind == "attach"
+            hint = (
+                "a on the batch links another file" if attached else "sent elsewhere? a links its source file"
             )
+            lines.append(_problem_line(f"{printable(counts)} ({hint})", "warning"))
         if not plan.requests:
             lines.append("Nothing to retry.")
             self.show(*lines)

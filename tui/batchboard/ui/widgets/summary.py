@@ -174,6 +174,7 @@ class SummaryBar(Static):
         active = fmt.human_int(book.active_count)
         flight = fmt.human_int(book.in_flight)
         ended = fmt.human_int(book.ended_on(now.date()))
+        requests = fmt.plural(book.in_flight, "request", number=False)
         texts = None
         if book.results is not None:
             # Imported once results exist (after connecting): it is heavy, and the first frame must be fast.
@@ -203,7 +204,7 @@ class SummaryBar(Static):
             "active": Part([Content.from_markup(f"{bold} active", n=active)]),
             "flight": Part(
                 [
-                    Content.from_markup(f"{bold} requests in flight", n=flight),
+                    Content.from_markup(f"{bold} $requests in flight", n=flight, requests=requests),
                     Content.from_markup(f"{bold} in flight", n=flight),
                     None,
                 ]
