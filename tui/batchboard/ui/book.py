@@ -73,6 +73,34 @@ STATUS_ORDER = {
     Outcome.SUCCEEDED: 6,
 }
 
+#: Outcomes that need attention, sorted by their nearest deadline within their group (running and canceling
+#: batches by expiry, ended ones by when their results are archived, the archived ones last); the others
+#: newest first.
+BY_DEADLINE = frozenset({Outcome.RUNNING, Outcome.CANCELING, Outcome.FAILED, Outcome.PARTIAL, Outcome.EXPIRED})
+
+#: The sort modes whose keys depend on the time (a batch's results become archived as the clock passes).
+TIMED_MODES = frozenset({SortMode.STATUS, SortMode.EXPIRY})
+
+
+def deadline_key(batch: Batch, now: float) -> tuple[bool, float]:
+    """(archived, order) for a batch's nearest deadline at time `now` (a timestamp): an active batch's
+    expiry, then an ended batch's archival, soonest first; archived batches after every other, the most
+    recently archived first."""
+    if batch.is_active:
+        return (False, batch.expires_at.timestamp())
+    ends = batch.retention_ends_at.timestamp()
+    if batch.archived_at is not None or ends <= now:
+        return (True, -ends)
+    return (False, ends)
+
+
+def next_archival(batch: Batch, now: float) -> float:
+    """When `batch` becomes archived by the clock alone (its sort key then changes), or infinity."""
+    if batch.is_active or batch.archived_at is not None:
+        return float("inf")
+    ends = batch.retention_ends_at.timestamp()
+    return ends if ends > now else float("inf")
+
 #: ETAs move slowly; recompute one at most this often (seconds of the injected clock).
 ETA_TTL = 30.0
 
@@ -128,7 +156,7 @@ class Ordering:
     text, in the same order. The book keeps it up to date as batches change, a few at a time: a change that
     leaves a batch's sort key alone moves nothing."""
 
-    __slots__ = ("fields", "ids", "key_of", "keys", "mode", "shared")
+    __slots__ = ("fields", "ids", "key_of", "keys", "mode", "shared", "valid_until")
 
     def __init__(self, mode: SortMode, keyed: list[tuple[Any, str]]) -> None:
         self.mode = mode
@@ -137,6 +165,7 @@ class Ordering:
         self.key_of: dict[str, Any] = dict(zip(self.ids, self.keys, strict=True))
         self.fields: list[str] | None = None
         self.shared = False  # `ids` was handed out: copy before changing it
+        self.valid_until = float("inf")  # a timed mode: when a batch's key changes by the clock alone
 
     def _own(self) -> None:
         if self.shared:
@@ -344,9 +373,17 @@ class BatchBook:
         changed since (re-sorted whole only after many changes); do not change the list."""
         ordering = self._ordering
         stale = self._stale
-        if ordering is None or ordering.mode is not mode or len(stale) > max(1_000, len(ordering.ids) // 20):
+        now = self.clock.now().timestamp()
+        if (
+            ordering is None
+            or ordering.mode is not mode
+            or len(stale) > max(1_000, len(ordering.ids) // 20)
+            or now >= ordering.valid_until  # a batch got archived by the clock: its key moved
+        ):
             key_of = self.sort_key(mode)
             ordering = Ordering(mode, sorted((key_of(b), b) for b in self.batches))
+            if mode in TIMED_MODES:
+                ordering.valid_until = min((next_archival(b, now) for b in self.batches.values()), default=float("inf"))
             self._ordering = ordering
             stale.clear()
             self.order_version += 1
@@ -358,6 +395,7 @@ class BatchBook:
 
     def _refresh_ordering(self, ordering: Ordering) -> None:
         key_of = self.sort_key(ordering.mode)
+        now = self.clock.now().timestamp()
         moved = False
         for batch_id in self._stale:
             batch = self.batches.get(batch_id)
@@ -368,6 +406,8 @@ class BatchBook:
                     moved = True
                 continue
             new = key_of(batch_id)
+            if ordering.mode in TIMED_MODES:
+                ordering.valid_until = min(ordering.valid_until, next_archival(batch, now))
             field = self._remember_search(batch)[2] if ordering.fields is not None else None
             if old == new:
                 if field is not None:
@@ -484,22 +524,27 @@ class BatchBook:
         return (batch.id.casefold(), (label or "").casefold(), batch.processing_status, batch.outcome.value)
 
     def sort_key(self, mode: SortMode) -> Callable[[str], Any]:
+        """The sort key of a batch in `mode`, at the clock's time now (status and expiry depend on it)."""
         batches = self.batches
+        now = self.clock.now().timestamp()
 
         if mode is SortMode.STATUS:
 
             def by_status(batch_id: str) -> Any:
+                # Group by outcome; within a group that needs attention, the nearest deadline first.
                 b = batches[batch_id]
-                return (STATUS_ORDER[b.outcome], -b.created_at.timestamp(), batch_id)
+                outcome = b.outcome
+                if outcome in BY_DEADLINE:
+                    return (STATUS_ORDER[outcome], *deadline_key(b, now), batch_id)
+                return (STATUS_ORDER[outcome], False, -b.created_at.timestamp(), batch_id)
 
             return by_status
         if mode is SortMode.EXPIRY:
 
             def by_expiry(batch_id: str) -> Any:
-                # Active batches by time to expiry, then ended ones by time to archival.
+                # Active batches by time to expiry, then ended ones by time to archival, then the archived.
                 b = batches[batch_id]
-                deadline = b.expires_at if b.is_active else b.retention_ends_at
-                return (b.is_ended, deadline.timestamp(), batch_id)
+                return (b.is_ended, *deadline_key(b, now), batch_id)
 
             return by_expiry
         if mode is SortMode.COST:
