@@ -14,9 +14,7 @@ NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
 DAY = timedelta(hours=24)
 
 
-def batch(
-    name: str, age: timedelta, *, ended: bool = False, archived: bool = False, **counts: int
-) -> Batch:
+def batch(name: str, age: timedelta, *, ended: bool = False, archived: bool = False, **counts: int) -> Batch:
     created = NOW - age
     return Batch(
         id=f"msgbatch_{name:0>24}",

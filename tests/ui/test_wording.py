@@ -108,3 +108,4 @@ async def test_retry_after_attach_says_how_many_failed_items_have_a_request(
         ) in text
         requests = "1 request" if len(in_file) == 1 else f"{len(in_file)} requests"
         assert f"What will be sent ({requests}):" in text
+

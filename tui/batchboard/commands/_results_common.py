@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from anthropic import Anthropic
-
     from batchboard.core.config import Settings
-    from batchboard.core.gateway.client import Connection
+    from batchboard.core.gateway.client import Anthropic, Connection
     from batchboard.core.models import Batch
     from batchboard.core.results.index import ResultsIndex
     from batchboard.core.results.ingest import IngestProgress, IngestReport

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from batchboard.commands._results_common import printable
+
+if TYPE_CHECKING:
+    from batchboard.core.config import Check
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,6 +53,7 @@ def show(args: argparse.Namespace) -> int:
 
     file = paths.config_file()
     settings, problems = load_settings(file)
+    problems += _ui_check()(settings, file)  # themes and key bindings only the UI knows
     rows = effective_settings_table(settings)
     if args.json:
         document = {
@@ -80,7 +85,7 @@ def set_value(args: argparse.Namespace) -> int:
 
     file = paths.config_file()
     try:
-        settings = set_setting(args.key, args.value, file)
+        settings = set_setting(args.key, args.value, file, check=_ui_check())
     except ConfigError as exc:
         print(f"batchboard config set: {printable(str(exc))}", file=sys.stderr)
         return 2
@@ -95,12 +100,20 @@ def unset_value(args: argparse.Namespace) -> int:
 
     file = paths.config_file()
     try:
-        unset_setting(args.key, file)
+        unset_setting(args.key, file, check=_ui_check())
     except ConfigError as exc:
         print(f"batchboard config unset: {printable(str(exc))}", file=sys.stderr)
         return 2
     print(f"{printable(args.key.strip())} removed: back to its default  ({printable(str(file))})")
     return 0
+
+
+def _ui_check() -> Check:
+    """The check of themes and keymap entries against the app's own (imported here: Textual and every
+    screen's module, which the rest of the CLI never needs)."""
+    from batchboard.ui.keys import check
+
+    return check
 
 
 def show_path(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ PROFILE_FIELDS = ("api_key_env", "base_url")
 
 #: How validators report a problem: (dotted key, message).
 _Report = Callable[[str, str], None]
+#: More checks of settings, from the UI (themes and bindings): the problems, naming the file.
+Check = Callable[["Settings", Path], "list[ConfigProblem]"]
 
 _ENV_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -328,14 +330,97 @@ def _validate_prices(value: Any, problem: _Report, from_file: set[str]) -> dict[
     return prices
 
 
+# ------------------------------------------------------------------------------ themes and key bindings
+
+
+@dataclass(frozen=True)
+class KeyBinding:
+    """A key binding as the app has it, so a keymap can be checked without Textual: its id (None for one of
+    Textual's own, which a keymap cannot change), its default keys, and what it does."""
+
+    id: str | None
+    keys: tuple[str, ...]
+    description: str
+
+    @property
+    def name(self) -> str:
+        """ "Quit (app.quit)", for messages."""
+        return f"{self.description} ({self.id})" if self.id else self.description
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the UI accepts, given by the UI (only it knows Textual): the theme names, and per screen every
+    binding active there (the screen's, its widgets' and the app-wide ones)."""
+
+    themes: frozenset[str]
+    screens: Mapping[str, tuple[KeyBinding, ...]]
+
+
+def choice_problems(settings: Settings, choices: Choices, file: Path | None = None) -> list[ConfigProblem]:
+    """The theme and keymap entries the UI cannot use: an unknown theme or binding id (with "did you
+    mean"), and a keymap entry that gives a key to two actions on one screen (naming both)."""
+    file = file or paths.config_file()
+    problems: list[ConfigProblem] = []
+    if settings.theme not in choices.themes:
+        hint = _suggest(settings.theme, sorted(choices.themes), "themes")
+        problems.append(ConfigProblem(file, "theme", f"unknown theme {_quote(settings.theme)}{hint}"))
+    known = sorted({b.id for bindings in choices.screens.values() for b in bindings if b.id})
+    for binding_id in settings.keymap:
+        if binding_id not in known:
+            message = f"unknown binding id {_quote(binding_id)}{_suggest(binding_id, known)}"
+            problems.append(ConfigProblem(file, f"keymap.{binding_id}", message))
+    # (remapped binding, key) -> the other actions on that key -> the screens where they meet
+    clashes: dict[tuple[KeyBinding, str], dict[str, list[str]]] = {}
+    for screen, bindings in choices.screens.items():
+        holders: dict[str, list[KeyBinding]] = {}
+        for binding in bindings:
+            remap = settings.keymap.get(binding.id) if binding.id else None
+            for key in dict.fromkeys(_keys(remap) if remap is not None else binding.keys):
+                holders.setdefault(key, []).append(binding)
+        for key, on_key in holders.items():
+            actions = list({b.id or b.description: b for b in on_key}.values())
+            if len(actions) < 2:
+                continue
+            for binding in (b for b in actions if b.id in settings.keymap):
+                others = clashes.setdefault((binding, key), {})
+                for other in actions:
+                    if other is not binding:
+                        others.setdefault(other.name, []).append(screen)
+    for (binding, key), others in clashes.items():
+        said = " and ".join(
+            f"{name} on the {', '.join(screens)} {'screen' if len(screens) == 1 else 'screens'}"
+            for name, screens in others.items()
+        )
+        message = f"{_quote(key)} would be both {binding.name} and {said}; give one of them another key"
+        problems.append(ConfigProblem(file, f"keymap.{binding.id}", message))
+    return problems
+
+
+def without_problems(settings: Settings, problems: Iterable[ConfigProblem]) -> Settings:
+    """`settings` with the theme and the keymap entries that have a problem back at their defaults."""
+    bad = {p.key for p in problems}
+    keymap = {k: v for k, v in settings.keymap.items() if f"keymap.{k}" not in bad}
+    theme = DEFAULTS.theme if "theme" in bad else settings.theme
+    if keymap == settings.keymap and theme == settings.theme:
+        return settings
+    return replace(settings, keymap=keymap, theme=theme)
+
+
+def _keys(text: str) -> tuple[str, ...]:
+    """ "ctrl+x, f5" -> ("ctrl+x", "f5"), as Textual splits a binding's keys."""
+    return tuple(key.strip() for key in text.split(",") if key.strip())
+
+
 # ---------------------------------------------------------------------------------------------- writing
 
 
-def set_setting(key: str, value: str, path: Path | None = None) -> Settings:
+def set_setting(key: str, value: str, path: Path | None = None, check: Check | None = None) -> Settings:
     """Set one (dotted) key from its command-line text, validate, and write the file atomically.
 
     Raises ConfigError naming the key and what was expected, and writes nothing, if the value is bad,
-    the key unknown, the value looks like an API key, or the existing file cannot be parsed.
+    the key unknown, the value looks like an API key, or the existing file cannot be parsed. `check` adds
+    what only the UI can tell (`choice_problems` with the UI's themes and bindings).
     """
     file = path or paths.config_file()
     parts = _split_key(key)
@@ -345,17 +430,17 @@ def set_setting(key: str, value: str, path: Path | None = None) -> Settings:
             "Export the key as an environment variable and name it in profiles.NAME.api_key_env"
         )
     doc = _document_for_update(file)
-    before = _validate(doc, file)[1]
+    before = _checked(doc, file, check)[1]
     _assign(doc, parts, _parse_value(parts, value))
-    return _write_validated(doc, file, parts, before)
+    return _write_validated(doc, file, parts, before, check)
 
 
-def unset_setting(key: str, path: Path | None = None) -> Settings:
+def unset_setting(key: str, path: Path | None = None, check: Check | None = None) -> Settings:
     """Remove one (dotted) key from the file so it returns to its default. Missing keys are not an error."""
     file = path or paths.config_file()
     parts = _split_key(key)
     doc = _document_for_update(file)
-    before = _validate(doc, file)[1]
+    before = _checked(doc, file, check)[1]
     parents: list[dict[str, Any]] = [doc]
     for part in parts[:-1]:
         child = parents[-1].get(part)
@@ -369,7 +454,12 @@ def unset_setting(key: str, path: Path | None = None) -> Settings:
     for depth in range(len(parents) - 1, 0, -1):
         if not parents[depth]:
             del parents[depth - 1][parts[depth - 1]]
-    return _write_validated(doc, file, parts, before)
+    return _write_validated(doc, file, parts, before, check)
+
+
+def _checked(doc: Mapping[str, Any], file: Path, check: Check | None) -> tuple[Settings, list[ConfigProblem]]:
+    settings, problems = _validate(doc, file)
+    return settings, problems + (check(settings, file) if check is not None else [])
 
 
 def _split_key(key: str) -> list[str]:
@@ -431,13 +521,13 @@ def _document_for_update(file: Path) -> dict[str, Any]:
 
 
 def _write_validated(
-    doc: dict[str, Any], file: Path, parts: list[str], before: list[ConfigProblem]
+    doc: dict[str, Any], file: Path, parts: list[str], before: list[ConfigProblem], check: Check | None = None
 ) -> Settings:
     """Write `doc` unless it has a problem with the key being changed or a problem it did not have before.
 
     Old problems elsewhere do not block: the user may be fixing a broken file one key at a time.
     """
-    settings, problems = _validate(doc, file)
+    settings, problems = _checked(doc, file, check)
     dotted = ".".join(parts)
     old_keys = {p.key for p in before}
     blocking = [

@@ -177,14 +177,18 @@ def make_app(
     saved: SavedView | None = None,
 ) -> BatchboardApp:
     """The app with its dependencies: tests pass an in-memory store, a ManualClock and a `connect`
-    that builds a BatchApi pointed at the emulator; no monkeypatching needed."""
+    that builds a BatchApi pointed at the emulator; no monkeypatching needed. A theme or keymap entry the
+    app cannot use is left out and said (`ui.keys.checked`)."""
+    from batchboard.ui.keys import checked
+
+    settings, unusable = checked(settings or Settings())
     return BatchboardApp(
-        settings=settings or Settings(),
+        settings=settings,
         store=store or Store.memory(),
         clock=clock or SystemClock(),
         connect=connect,
         demo=demo,
         demo_connect=demo_connect,
-        problems=problems,
+        problems=[*problems, *unusable],
         saved=saved,
     )

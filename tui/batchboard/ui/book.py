@@ -76,7 +76,9 @@ STATUS_ORDER = {
 #: Outcomes that need attention, sorted by their nearest deadline within their group (running and canceling
 #: batches by expiry, ended ones by when their results are archived, the archived ones last); the others
 #: newest first.
-BY_DEADLINE = frozenset({Outcome.RUNNING, Outcome.CANCELING, Outcome.FAILED, Outcome.PARTIAL, Outcome.EXPIRED})
+BY_DEADLINE = frozenset(
+    {Outcome.RUNNING, Outcome.CANCELING, Outcome.FAILED, Outcome.PARTIAL, Outcome.EXPIRED}
+)
 
 #: The sort modes whose keys depend on the time (a batch's results become archived as the clock passes).
 TIMED_MODES = frozenset({SortMode.STATUS, SortMode.EXPIRY})
@@ -100,6 +102,7 @@ def next_archival(batch: Batch, now: float) -> float:
         return float("inf")
     ends = batch.retention_ends_at.timestamp()
     return ends if ends > now else float("inf")
+
 
 #: ETAs move slowly; recompute one at most this often (seconds of the injected clock).
 ETA_TTL = 30.0
@@ -383,7 +386,9 @@ class BatchBook:
             key_of = self.sort_key(mode)
             ordering = Ordering(mode, sorted((key_of(b), b) for b in self.batches))
             if mode in TIMED_MODES:
-                ordering.valid_until = min((next_archival(b, now) for b in self.batches.values()), default=float("inf"))
+                ordering.valid_until = min(
+                    (next_archival(b, now) for b in self.batches.values()), default=float("inf")
+                )
             self._ordering = ordering
             stale.clear()
             self.order_version += 1
