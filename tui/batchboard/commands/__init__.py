@@ -12,6 +12,6 @@ from types import ModuleType
 def all_commands() -> list[ModuleType]:
     """Every subcommand module, in `--help` order. Imported on call: opening the dashboard
     (`commands.dashboard`) must not load them all."""
-    from batchboard.commands import batches, config, cost, emulator, job, label, results, submit
+    from batchboard.commands import batches, config, cost, emulator, job, label, results, submit, wait
 
-    return [emulator, config, batches, label, results, cost, submit, job]
+    return [emulator, config, batches, label, results, cost, submit, wait, job]

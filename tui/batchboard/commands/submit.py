@@ -25,6 +25,7 @@ from batchboard.commands._results_common import (
     open_store,
     printable,
 )
+from batchboard.commands.wait import add_wait_options
 from batchboard.core.format import plural
 from batchboard.core.fsio import not_a_file
 
@@ -58,6 +59,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     submit.add_argument("--dry-run", action="store_true", help="check and estimate only; send nothing")
     submit.add_argument("--yes", "-y", action="store_true", help="send without asking for confirmation")
     submit.add_argument("--json", action="store_true", help="print the report as JSON on standard output")
+    submit.add_argument(
+        "--wait", action="store_true", help="then wait until the batches end (exit status as for 'wait')"
+    )
+    add_wait_options(submit)
     _count_option(submit)
     submit.add_argument(
         "--resume",
@@ -464,7 +469,7 @@ async def _submit(args: argparse.Namespace) -> int:
         with open_store() as store:
             submission = await _send(args, settings, store, args.resume, resumed, resume=True)
         resumed["submission"] = _submission_json(submission)
-        return _finish(args, resumed, submission)
+        return await _finish_or_wait(args, settings, resumed, submission)
     path = Path(args.file)
 
     from batchboard.core.submit.rules import accepted_models
@@ -499,7 +504,25 @@ async def _submit(args: argparse.Namespace) -> int:
         submission = await asyncio.to_thread(prepare_file, store, report, label=args.label)
         submission = await _send(args, settings, store, submission.id, result)
     result["submission"] = _submission_json(submission)
-    return _finish(args, result, submission)
+    return await _finish_or_wait(args, settings, result, submission)
+
+
+async def _finish_or_wait(
+    args: argparse.Namespace, settings: Settings, result: dict[str, Any], submission: Submission
+) -> int:
+    """`_finish`; with --wait, then wait for every batch sent (`batchboard wait`'s exit status)."""
+    if not args.wait:
+        return _finish(args, result, submission)
+    from batchboard.commands.wait import outcome_json, print_outcome, wait_for_batches
+
+    _say(args, f"waiting for {', '.join(submission.batch_ids)} to end")
+    waited = await wait_for_batches(args, settings, submission.batch_ids)
+    if args.json:
+        result["wait"] = outcome_json(waited)
+    _finish(args, result, submission)
+    if not args.json:
+        print_outcome(args, waited)
+    return waited.exit_status
 
 
 async def _estimate_and_confirm(
