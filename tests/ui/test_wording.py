@@ -65,7 +65,8 @@ async def test_a_directory_given_to_n_says_so_and_nothing_stale_stays(
         screen.query_one("#path").value = str(folder)  # type: ignore[attr-defined]
         await pilot.press("enter")
         await wait_until(pilot, lambda: "directory" in report_text(screen))
-        await app.workers.wait_for_complete()
+        # the screen's own checks only (a bare wait_for_complete() waits for the poll loop too: forever)
+        await app.workers.wait_for_complete([w for w in app.workers if w.node is screen])
         await pilot.pause()
         assert report_text(screen) == f"{folder}: a directory, not a file"
         screen.query_one("#path").value = str(tmp_path / "nope.jsonl")  # type: ignore[attr-defined]
