@@ -65,8 +65,8 @@ async def test_a_directory_given_to_n_says_so_and_nothing_stale_stays(
         screen.query_one("#path").value = str(folder)  # type: ignore[attr-defined]
         await pilot.press("enter")
         await wait_until(pilot, lambda: "directory" in report_text(screen))
-        # the screen's own checks only (a bare wait_for_complete() waits for the poll loop too: forever)
-        await app.workers.wait_for_complete([w for w in app.workers if w.node is screen])
+        # the screen's own checks finished (wait_for_complete([]) would wait for every worker, the poll loop too)
+        await wait_until(pilot, lambda: not any(w.node is screen and not w.is_finished for w in app.workers))
         await pilot.pause()
         assert report_text(screen) == f"{folder}: a directory, not a file"
         screen.query_one("#path").value = str(tmp_path / "nope.jsonl")  # type: ignore[attr-defined]
@@ -95,7 +95,7 @@ async def test_retry_after_attach_says_how_many_failed_items_have_a_request(
         assert isinstance(screen, RetryScreen) and screen.plan is not None
         failed = {
             cid
-            for cid, result_type, error_type in ResultsIndex(store).outcomes(batch_id)
+            for cid, result_type, error_type, _unusable in ResultsIndex(store).outcomes(batch_id)
             if result_type == "expired" or error_type in RETRYABLE_ERRORS
         }
         in_file = {cid for cid in failed if int(cid.split("-")[1]) < 10}
