@@ -11,7 +11,7 @@ import pytest
 from batchboard.cli import main
 from batchboard.core import paths
 from batchboard.core.config import Settings, load_settings
-from batchboard.ui.keys import choices
+from batchboard.ui.keymap_choices import choices
 
 
 def test_the_binding_ids_are_the_apps_own() -> None:

@@ -111,7 +111,7 @@ def unset_value(args: argparse.Namespace) -> int:
 def _ui_check() -> Check:
     """The check of themes and keymap entries against the app's own (imported here: Textual and every
     screen's module, which the rest of the CLI never needs)."""
-    from batchboard.ui.keys import check
+    from batchboard.ui.keymap_choices import check
 
     return check
 

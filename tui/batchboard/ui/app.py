@@ -178,8 +178,8 @@ def make_app(
 ) -> BatchboardApp:
     """The app with its dependencies: tests pass an in-memory store, a ManualClock and a `connect`
     that builds a BatchApi pointed at the emulator; no monkeypatching needed. A theme or keymap entry the
-    app cannot use is left out and said (`ui.keys.checked`)."""
-    from batchboard.ui.keys import checked
+    app cannot use is left out and said (`ui.keymap_choices.checked`)."""
+    from batchboard.ui.keymap_choices import checked
 
     settings, unusable = checked(settings or Settings())
     return BatchboardApp(
