@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -90,21 +91,37 @@ async def test_api_errors_back_off_and_an_unknown_id_stops_at_once(
         await waited(base_url, clock, ["msgbatch_nope"])
 
 
-def test_the_command_waits_in_a_real_process_and_prints_json(
+def polled(emu: Emulator, batch_id: str, times: int = 1, limit: float = 30.0) -> None:
+    """Return once the emulator has answered `times` reads of `batch_id` (the waiter is in its loop)."""
+    deadline = time.monotonic() + limit
+    while emu.request_log.count(("GET", f"/v1/messages/batches/{batch_id}")) < times:
+        assert time.monotonic() < deadline, "the waiter never asked for the batch"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def cli_env(
     world: tuple[Emulator, ManualClock, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    emu, clock, base_url = world
+    """The CLI (in this process or a child) on the emulator, polling every second."""
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-emulator")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", base_url)
-    config = Path(str(tmp_path / "config"))
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", world[2])
+    config = tmp_path / "config"
     config.mkdir(exist_ok=True)
     (config / "config.toml").write_text("poll_interval = 1\n")
     monkeypatch.setenv("BATCHBOARD_CONFIG_DIR", str(config))
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_the_command_waits_in_a_real_process_and_prints_json(
+    world: tuple[Emulator, ManualClock, str],
+) -> None:
+    emu, clock, _ = world
     batch = emu.add_batch(count=10, duration=600, error_rate=0.0)
     process = subprocess.Popen(
         [*CLI, "wait", batch, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    time.sleep(1.5)
+    polled(emu, batch)
     assert process.poll() is None  # still waiting: the batch runs for 10 minutes of the emulator's clock
     clock.advance(timedelta(minutes=11).total_seconds())
     out, err = process.communicate(timeout=60)
@@ -114,50 +131,57 @@ def test_the_command_waits_in_a_real_process_and_prints_json(
     assert document["exit_status"] == 0 and not document["timed_out"]
     assert [b["id"] for b in document["batches"]] == [batch]
     assert document["batches"][0]["request_counts"]["succeeded"] == 10
-    done = subprocess.run([*CLI, "wait", "msgbatch_nope"], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 1 and done.stderr.startswith(
-        "batchboard: could not look up batch msgbatch_nope"
-    )
-    done = subprocess.run(
-        [*CLI, "wait", emu.add_batch(count=3, duration=600), "--timeout", "1"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2 and "gave up waiting after 1 s" in done.stderr
 
 
-def test_submit_wait_waits_for_what_it_sent(
-    world: tuple[Emulator, ManualClock, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.usefixtures("cli_env")
+def test_the_command_says_an_unknown_id_and_a_timeout(
+    world: tuple[Emulator, ManualClock, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, clock, base_url = world
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-emulator")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", base_url)
-    config = tmp_path / "config"
-    config.mkdir(exist_ok=True)
-    (config / "config.toml").write_text("poll_interval = 1\n")
-    monkeypatch.setenv("BATCHBOARD_CONFIG_DIR", str(config))
+    from batchboard.cli import main
+
+    assert main(["wait", "msgbatch_nope"]) == 1
+    assert capsys.readouterr().err.startswith("batchboard: could not look up batch msgbatch_nope")
+    assert main(["wait", world[0].add_batch(count=3, duration=600), "--timeout", "0.3"]) == 2
+    assert "gave up waiting after 0.3 s" in capsys.readouterr().err
+    assert main(["wait", "msgbatch_x", "--timeout", "-1"]) == 2  # a usage error, said before any call
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_submit_wait_waits_for_what_it_sent(
+    world: tuple[Emulator, ManualClock, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from batchboard.cli import main
+
+    emu, clock, base_url = world
     requests = tmp_path / "requests.jsonl"
     params = {"model": "claude-haiku-5-5", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}
     requests.write_text(
         "".join(json.dumps({"custom_id": f"r-{i}", "params": params}) + "\n" for i in range(3))
     )
-    argv = [*CLI, "submit", str(requests), "--yes", "--wait", "--json"]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for _ in range(100):  # until it is waiting: the batch exists
-        time.sleep(0.2)
-        if process.poll() is not None or api_batches(base_url):
-            break
-    time.sleep(1.5)
-    assert process.poll() is None, process.communicate()
-    clock.advance(120)
-    out, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
-    document = json.loads(out)
+    status: list[int] = []
+    submitting = threading.Thread(
+        target=lambda: status.append(main(["submit", str(requests), "--yes", "--wait", "--json"]))
+    )
+    submitting.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not api_batches(base_url):  # until the batch exists
+            assert submitting.is_alive() and time.monotonic() < deadline, status
+            time.sleep(0.02)
+        sent = str(api_batches(base_url)[0].id)  # type: ignore[attr-defined]
+        polled(emu, sent)
+        assert submitting.is_alive()  # waiting for it: the batch runs for a minute of the emulator's clock
+    finally:
+        clock.advance(120)
+        submitting.join(60)
+    assert status == [0], capsys.readouterr().err
+    document = json.loads(capsys.readouterr().out)
     assert document["wait"]["exit_status"] == 0
-    assert [b["id"] for b in document["wait"]["batches"]] == [
-        c["batch_id"] for c in document["submission"]["batches"]
-    ]
+    assert (
+        [b["id"] for b in document["wait"]["batches"]]
+        == [c["batch_id"] for c in document["submission"]["batches"]]
+        == [sent]
+    )
 
 
 def api_batches(base_url: str) -> list[object]:

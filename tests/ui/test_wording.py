@@ -65,7 +65,7 @@ async def test_a_directory_given_to_n_says_so_and_nothing_stale_stays(
         screen.query_one("#path").value = str(folder)  # type: ignore[attr-defined]
         await pilot.press("enter")
         await wait_until(pilot, lambda: "directory" in report_text(screen))
-        # the screen's own checks finished (wait_for_complete([]) would wait for every worker, the poll loop too)
+        # the screen's checks are over (wait_for_complete([]) would wait for every worker: the poll loop)
         await wait_until(pilot, lambda: not any(w.node is screen and not w.is_finished for w in app.workers))
         await pilot.pause()
         assert report_text(screen) == f"{folder}: a directory, not a file"
@@ -109,4 +109,3 @@ async def test_retry_after_attach_says_how_many_failed_items_have_a_request(
         ) in text
         requests = "1 request" if len(in_file) == 1 else f"{len(in_file)} requests"
         assert f"What will be sent ({requests}):" in text
-
