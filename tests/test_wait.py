@@ -117,7 +117,10 @@ def test_the_command_waits_in_a_real_process_and_prints_json(
     world: tuple[Emulator, ManualClock, str],
 ) -> None:
     emu, clock, _ = world
+    from batchboard.cli import main
+
     batch = emu.add_batch(count=10, duration=600, error_rate=0.0)
+    assert main(["label", batch, "nightly"]) == 0  # the JSON shows it, as `list --json` does
     process = subprocess.Popen(
         [*CLI, "wait", batch, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -131,6 +134,7 @@ def test_the_command_waits_in_a_real_process_and_prints_json(
     assert document["exit_status"] == 0 and not document["timed_out"]
     assert [b["id"] for b in document["batches"]] == [batch]
     assert document["batches"][0]["request_counts"]["succeeded"] == 10
+    assert document["batches"][0]["label"] == "nightly"
 
 
 @pytest.mark.usefixtures("cli_env")

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         connection = connection_from_args(args, settings)
     except CommandError as error:
         return fail(error)
-    labels, costs = _local_state(settings)
+    labels, costs = local_state(settings)
     printer: _Printer
     if args.json:
         printer = _JsonArray(labels, costs)
@@ -97,7 +97,7 @@ async def _list(connection: Connection, on_page: Callable[[list[Batch]], None]) 
         await api.close()
 
 
-def _local_state(settings: Settings) -> tuple[dict[str, str], Callable[[str], BatchCost | None]]:
+def local_state(settings: Settings) -> tuple[dict[str, str], Callable[[str], BatchCost | None]]:
     """Labels, and the cost of each batch whose results are in the local index (others show '—')."""
     from batchboard.commands._results_common import open_store
     from batchboard.core.cost import UsageGroup, batch_cost

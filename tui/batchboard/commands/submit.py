@@ -518,10 +518,10 @@ async def _finish_or_wait(
     _say(args, f"waiting for {', '.join(submission.batch_ids)} to end")
     waited = await wait_for_batches(args, settings, submission.batch_ids)
     if args.json:
-        result["wait"] = outcome_json(waited)
+        result["wait"] = outcome_json(waited, settings)
     _finish(args, result, submission)
     if not args.json:
-        print_outcome(args, waited)
+        print_outcome(args, waited, settings)
     return waited.exit_status
 
 

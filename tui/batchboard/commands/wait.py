@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         result = asyncio.run(wait_for_batches(args, settings, list(args.batch_ids)))
     except CommandError as error:
         return fail(error)
-    print_outcome(args, result)
+    print_outcome(args, result, settings)
     return result.exit_status
 
 
@@ -88,21 +88,23 @@ async def wait_for_batches(args: argparse.Namespace, settings: Settings, batch_i
     return result
 
 
-def outcome_json(result: WaitResult) -> dict[str, Any]:
-    """What `--json` prints: each batch as `list --json` shows it, whether the wait timed out, the status."""
-    from batchboard.commands.batches import as_json
+def outcome_json(result: WaitResult, settings: Settings) -> dict[str, Any]:
+    """What `--json` prints: each batch as `list --json` shows it (its label, its cost when its results are
+    here), whether the wait timed out, the exit status."""
+    from batchboard.commands.batches import as_json, local_state
 
+    labels, cost = local_state(settings)
     return {
-        "batches": [as_json(b, None, None) for b in result.batches],
+        "batches": [as_json(b, cost(b.id), labels.get(b.id)) for b in result.batches],
         "timed_out": result.timed_out,
         "exit_status": result.exit_status,
     }
 
 
-def print_outcome(args: argparse.Namespace, result: WaitResult) -> None:
+def print_outcome(args: argparse.Namespace, result: WaitResult, settings: Settings) -> None:
     """How the batches ended: one line each on stdout (or the JSON document with --json)."""
     if args.json:
-        print(json.dumps(outcome_json(result), indent=2, ensure_ascii=False))
+        print(json.dumps(outcome_json(result, settings), indent=2, ensure_ascii=False))
     else:
         for batch in result.batches:
             print(_line(batch))
