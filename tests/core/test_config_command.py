@@ -85,7 +85,8 @@ def test_problems_go_to_stderr_and_the_rest_still_shows(capsys: pytest.CaptureFi
     captured = capsys.readouterr()
     assert captured.err == (
         f'batchboard: {file}: poll_interval: expected a number of seconds ≥ 1, got "fast"\n'
-    )
+        f'batchboard: {file}: theme: unknown theme "nord\\u001b[31m"; did you mean "nord"?\n'
+    )  # not one of Textual's themes, and said with its control character escaped
     assert "nord\\x1b[31m" in captured.out and "\x1b" not in captured.out  # control characters escaped
 
 
@@ -103,11 +104,15 @@ def test_path(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_config_imports_neither_sdk_nor_textual() -> None:
+    """Textual only for a config that names a theme or a keymap entry (checked against the app's own);
+    the SDK never."""
     probe = (
         "import sys\nfrom batchboard.cli import main\n"
-        "main(['config', 'set', 'theme', 'nord'])\nmain(['config'])\n"
-        "print('HEAVY:' + ','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('anthropic', 'textual', 'aiohttp'))))"
+        "main(['config', 'set', 'poll_interval', '3'])\nmain(['config'])\n"
+        "heavy = lambda: ','.join(sorted({m.split('.')[0] for m in sys.modules}\n"
+        "    & {'anthropic', 'textual', 'aiohttp'}))\n"
+        "print('HEAVY:' + heavy())\n"
+        "main(['config', 'set', 'theme', 'nord'])\nmain(['config'])\nprint('THEMED:' + heavy())"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert out.rstrip().endswith("HEAVY:"), out
+    assert "HEAVY:\n" in out and out.rstrip().endswith("THEMED:textual"), out

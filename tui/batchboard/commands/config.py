@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 from batchboard.commands._results_common import printable
 
 if TYPE_CHECKING:
-    from batchboard.core.config import Check
+    from pathlib import Path
+
+    from batchboard.core.config import Check, ConfigProblem, Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -109,9 +111,17 @@ def unset_value(args: argparse.Namespace) -> int:
 
 
 def _ui_check() -> Check:
-    """The check of themes and keymap entries against the app's own (imported here: Textual and every
-    screen's module, which the rest of the CLI never needs)."""
-    from batchboard.ui.keymap_choices import check
+    """The check of themes and keymap entries against the app's own. Textual and every screen's module,
+    which the rest of the CLI never needs, are imported only for a config that names a theme or a keymap
+    entry: a default one is checked with no such import."""
+    from batchboard.core.config import names_ui_choices
+
+    def check(settings: Settings, file: Path) -> list[ConfigProblem]:
+        if not names_ui_choices(settings):
+            return []
+        from batchboard.ui.keymap_choices import check as against_the_app
+
+        return against_the_app(settings, file)
 
     return check
 

@@ -397,6 +397,12 @@ def choice_problems(settings: Settings, choices: Choices, file: Path | None = No
     return problems
 
 
+def names_ui_choices(settings: Settings) -> bool:
+    """Whether `settings` names a theme or a keymap entry, which only the UI can check (so a default
+    config costs no import of Textual)."""
+    return bool(settings.keymap) or settings.theme != DEFAULTS.theme
+
+
 def without_problems(settings: Settings, problems: Iterable[ConfigProblem]) -> Settings:
     """`settings` with the theme and the keymap entries that have a problem back at their defaults."""
     bad = {p.key for p in problems}

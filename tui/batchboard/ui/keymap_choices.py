@@ -21,6 +21,7 @@ from batchboard.core.config import (
     KeyBinding,
     Settings,
     choice_problems,
+    names_ui_choices,
     without_problems,
 )
 
@@ -55,9 +56,7 @@ def check(settings: Settings, file: Path | None = None) -> list[ConfigProblem]:
 def checked(settings: Settings, file: Path | None = None) -> tuple[Settings, list[ConfigProblem]]:
     """For the TUI's start: `settings` without a theme or keymap entry it cannot use (so a key never
     silently replaces another action), and the problems to say. Nothing is imported for a default config."""
-    from batchboard.core.config import DEFAULTS
-
-    if not settings.keymap and settings.theme == DEFAULTS.theme:
+    if not names_ui_choices(settings):
         return settings, []
     problems = check(settings, file)
     return without_problems(settings, problems), problems
