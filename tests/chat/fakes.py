@@ -1,8 +1,10 @@
-"""Test doubles for the chat pane: a manual timer and a scriptable, pausable backend."""
+"""Test doubles for the chat pane: a manual timer (and one the emulator's streams step on), and a
+scriptable, pausable backend."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +40,64 @@ class FakeTimer:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class SteppedTimer(FakeTimer):
+    """A timer shared by the pane and the emulator's stream pacing (it is the emulator's `Pacer`): it stands
+    still until the test `step`s it to the next deadline the emulator sleeps on. The emulator in its thread
+    can then never run ahead of what the pane has read, so measured timings are exact under any load."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._sleepers: list[tuple[float, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self.steps = 0
+        """Deadlines reached so far."""
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self.now
+
+    def time(self) -> float:
+        return self()
+
+    async def sleep_until(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        sleeper = (deadline, loop, loop.create_future())
+        with self._lock:
+            if deadline <= self.now:
+                return
+            self._sleepers.append(sleeper)
+        try:
+            await sleeper[2]
+        finally:
+            with self._lock:
+                if sleeper in self._sleepers:
+                    self._sleepers.remove(sleeper)
+
+    @property
+    def waiting(self) -> bool:
+        """Something sleeps on this timer."""
+        with self._lock:
+            return bool(self._sleepers)
+
+    def step(self) -> None:
+        """Move to the earliest deadline slept on and wake whoever sleeps until then."""
+        with self._lock:
+            if not self._sleepers:
+                raise RuntimeError("nothing sleeps on the timer")
+            self.now = min(deadline for deadline, _, _ in self._sleepers)
+            due = [sleeper for sleeper in self._sleepers if sleeper[0] <= self.now]
+            for sleeper in due:
+                self._sleepers.remove(sleeper)
+            self.steps += 1
+        for _, loop, future in due:
+            loop.call_soon_threadsafe(_wake, future)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class StatusError(Exception):

@@ -1,10 +1,11 @@
 """The chat pane against the real SDK and the local emulator: measured TTFT and token rate match what the
-emulator was told (within a tolerance loose enough for a loaded 2-core CI machine), errors before and in the
-middle of a stream, and a real one-request batch for the comparison card."""
+emulator was told (on a timer the emulator's stream pacing shares, so exactly and under any load), errors
+before and in the middle of a stream, and a real one-request batch for the comparison card."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
@@ -14,7 +15,6 @@ import pytest
 
 from batchboard.core.chat.compare import SafeBatchSubmitter
 from batchboard.core.chat.conversation import TurnState
-from batchboard.core.chat.stats import StreamStats
 from batchboard.core.clock import ManualClock
 from batchboard.core.gateway.chat import SdkChatBackend
 from batchboard.core.gateway.client import Connection, make_client
@@ -27,11 +27,10 @@ from batchboard.emulator.faults import Fault
 from batchboard.ui.screens.chat import ChatScreen
 from batchboard.ui.widgets.chat_prompt import ChatPrompt
 from batchboard.ui.widgets.chat_turn import TurnView
-from chat.fakes import ChatTestApp
+from chat.fakes import ChatTestApp, SteppedTimer
 
 TTFT = 0.3
 RATE = 150.0
-TOLERANCE = 0.3  # relative
 SIZE = (110, 40)
 
 
@@ -67,47 +66,53 @@ async def ask(pilot: object, app: ChatTestApp, text: str) -> ChatScreen:
     return screen
 
 
-def timing_misses(stats: StreamStats) -> list[str]:
-    """What in one turn's measured timings is outside the tolerance of what the emulator was told."""
-    misses: list[str] = []
-    ttft = stats.ttft
-    if ttft is None or abs(ttft - TTFT) > TOLERANCE * TTFT:
-        misses.append(f"ttft {ttft}")
-    rate = stats.tokens_per_second()
-    if rate is None or abs(rate - RATE) > TOLERANCE * RATE:
-        misses.append(f"rate {rate}")
-    expected_total = TTFT + (stats.output_tokens - 1) / RATE
-    total = stats.total()
-    if total is None or abs(total - expected_total) > TOLERANCE * expected_total:
-        misses.append(f"total {total} (expected {expected_total:.3f})")
-    return misses
+@pytest.fixture
+def stepped() -> Iterator[tuple[SteppedTimer, str]]:
+    """The emulator with its streams paced by a timer the pane shares, stepped by the test."""
+    timer = SteppedTimer()
+    emu = Emulator(EmulatorSettings(seed=0, demo=False, ttft=TTFT, tokens_per_second=RATE), pacer=timer)
+    with emu.running_in_thread() as base_url:
+        yield timer, base_url
 
 
-async def test_measured_ttft_and_rate_match_the_emulator(emulator: tuple[Emulator, str]) -> None:
-    """Up to three turns, because a loaded 2-core machine can stall one: at least one must measure what the
-    emulator was told. A pane measuring from the wrong moment, or counting tokens wrongly, misses in all."""
-    _, base_url = emulator
-    app, _ = app_for(base_url)
-    attempts: list[list[str]] = []
+async def stream_in_steps(screen: ChatScreen, timer: SteppedTimer, limit: float = 30.0) -> None:
+    """Step the shared timer through the emulator's token deadlines until the reply ends, letting the pane
+    read each delta before the next is due (waiting on state: a real-time limit only against a hang)."""
+    deadline = time.monotonic() + limit
+    while (turn := screen.conversation.last) is None or turn.state in (
+        TurnState.WAITING,
+        TurnState.STREAMING,
+    ):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the stream did not end: {timer.steps} steps, {turn and turn.stats.chunks}")
+        if turn is not None and turn.stats.chunks == timer.steps and timer.waiting:
+            timer.step()
+        await asyncio.sleep(0.001)
+
+
+async def test_measured_ttft_and_rate_match_the_emulator(stepped: tuple[SteppedTimer, str]) -> None:
+    """The pane measures with the timer the emulator paces its stream by: the figures must be what the
+    emulator was told, exactly. A pane measuring from the wrong moment, or counting tokens wrongly, misses."""
+    timer, base_url = stepped
+    backend = sdk_backend(base_url)
+    app = ChatTestApp(backend, timer=timer, submit=backend.submit_batch, poll_interval=0.05)
     async with app.run_test(size=SIZE) as pilot:
-        for attempt in range(3):
-            screen = await ask(
-                pilot, app, f"Explain how streaming replies differ from batched ones, in detail ({attempt})."
-            )
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            turn = screen.conversation.last
-            assert turn is not None
-            assert turn.state is TurnState.DONE, turn.error
-            stats = turn.stats
-            assert stats.exact_usage and stats.output_tokens >= 30
-            assert stats.input_tokens and stats.input_tokens > 0
-            view = screen.query(TurnView).last()
-            assert view.reply.source == turn.reply and len(turn.reply) > 100
-            attempts.append(timing_misses(stats))
-            if not attempts[-1]:
-                break
-    assert any(not misses for misses in attempts), attempts
+        screen = await ask(pilot, app, "Explain how streaming replies differ from batched ones, in detail.")
+        await stream_in_steps(screen, timer)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        turn = screen.conversation.last
+        assert turn is not None
+        assert turn.state is TurnState.DONE, turn.error
+        stats = turn.stats
+        assert stats.exact_usage and stats.output_tokens >= 30
+        assert stats.input_tokens and stats.input_tokens > 0
+        assert stats.chunks == timer.steps == stats.output_tokens  # one token a step
+        view = screen.query(TurnView).last()
+        assert view.reply.source == turn.reply and len(turn.reply) > 100
+        assert stats.ttft == pytest.approx(TTFT)
+        assert stats.tokens_per_second() == pytest.approx(RATE)
+        assert stats.total() == pytest.approx(TTFT + (stats.output_tokens - 1) / RATE)
 
 
 async def test_overloaded_before_the_stream_is_shown_and_the_next_prompt_works(

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from batchboard.emulator._util import base62_id, rfc3339
 from batchboard.emulator.faults import FaultSet
+from batchboard.emulator.pacing import LoopPacer, Pacer
 from batchboard.emulator.server import build_app
 from batchboard.emulator.settings import EmulatorSettings
 from batchboard.emulator.store import ApiError, BatchStore
@@ -58,11 +59,15 @@ class Emulator:
 
     Time comes from `clock` (anything with `.now()` returning aware UTC), so a test can share a manual clock
     with the app and compress hours into milliseconds. Batch state is computed from the clock on each read.
+    Streamed replies are paced by `pacer` (monotonic; the event loop's by default).
     """
 
-    def __init__(self, settings: EmulatorSettings | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: EmulatorSettings | None = None, clock: Clock | None = None, pacer: Pacer | None = None
+    ) -> None:
         self.settings = settings or EmulatorSettings()
         self.clock: Clock = clock or _SystemClock()
+        self.pacer: Pacer = pacer or LoopPacer()
         #: Ids derive from the seed and this start instant: a restarted emulator never reissues an id a
         #: client has seen, while one started on an injected clock at the same instant repeats its ids.
         self.instance = rfc3339(self.clock.now())

@@ -115,7 +115,7 @@ def _too_large(request: web.Request, limit: int) -> web.Response:
 async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     emulator = _emulator(request)
     request[REQUEST_ID] = emulator.next_request_id()
-    request[ARRIVED] = asyncio.get_running_loop().time()
+    request[ARRIVED] = emulator.pacer.time()
     control = request.path.startswith("/_emulator/")
     try:
         if control:
@@ -497,8 +497,8 @@ async def _stream_message(request: web.Request, message: dict[str, Any], reply: 
     start = dict(message, content=[], stop_reason=None, stop_sequence=None, stop_details=None)
     start["usage"] = dict(message["usage"], output_tokens=min(1, reply.output_tokens))
     fault = emulator.faults.take(request.method, request.path, mid_stream=True)
-    loop = asyncio.get_running_loop()
-    first = request.get(ARRIVED, loop.time()) + settings.ttft
+    pacer = emulator.pacer
+    first = request.get(ARRIVED, pacer.time()) + settings.ttft
     rate = settings.tokens_per_second
     drop_at = total // 2 if request.get(DROP_MIDWAY) else -1
     sent = deltas = 0  # tokens and deltas so far, over all blocks: the pace is the whole reply's
@@ -523,10 +523,10 @@ async def _stream_message(request: web.Request, message: dict[str, Any], reply: 
                 # rate, and tokens already overdue go out together in one delta. With no rate set, tokens
                 # go out one per delta without pacing.
                 due = first + (sent / rate if rate > 0 else 0.0)
-                now = loop.time()
+                now = pacer.time()
                 if now < due:
-                    await asyncio.sleep(due - now)
-                    now = loop.time()
+                    await pacer.sleep_until(due)
+                    now = pacer.time()
                 ready = math.floor((now - first) * rate + 1e-9) + 1 if rate > 0 else sent + 1
                 ready = min(offset + len(tokens), max(ready, sent + 1))
                 chunk = "".join(tokens[sent - offset : ready - offset])
