@@ -11,11 +11,12 @@ import io
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import anthropic
 import pytest
 from rich.console import Console
+from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Static
@@ -86,7 +87,46 @@ def settings() -> Settings:
 
 @pytest.fixture
 def app(emulator: Emulator, clock: ManualClock, store: Store, settings: Settings) -> BatchboardApp:
-    return make_app(connect=connect_to(emulator), settings=settings, store=store, clock=clock, demo=True)
+    app = make_app(connect=connect_to(emulator), settings=settings, store=store, clock=clock, demo=True)
+    return record_notices(app)
+
+
+AppT = TypeVar("AppT", bound=App[Any])
+
+
+class NoticeRecorder:
+    """Stands in for `app.notify`: keeps each notification as (title, message), then shows it."""
+
+    def __init__(self, notify: Callable[..., None]) -> None:
+        self.show = notify
+        self.kept: list[tuple[str, str]] = []
+
+    def __call__(self, message: str, *, title: str = "", **options: Any) -> None:
+        self.kept.append((title, str(message)))
+        self.show(message, title=title, **options)
+
+
+def record_notices(app: AppT) -> AppT:
+    """Keep every notification `app` raises, for `notices`. A toast leaves the screen after a few seconds of
+    real time, which a loaded machine can spend on one poll round: tests check what the user was told, not
+    what is still showing."""
+    app.notify = NoticeRecorder(app.notify)  # type: ignore[method-assign]
+    return app
+
+
+def notices(app: App[Any]) -> list[str]:
+    """Every notification raised so far, as "title: message" (the app must have gone through
+    `record_notices` before it ran)."""
+    # Duck-typed: pytest loads this file as `ui.conftest` while tests import `tests.ui.conftest`.
+    kept: list[tuple[str, str]] | None = getattr(app.notify, "kept", None)
+    if kept is None:
+        raise AssertionError("notices(app) needs record_notices(app) before the app runs")
+    return [f"{title}: {message}" for title, message in kept]
+
+
+async def wait_for_notice(pilot: Pilot[None], predicate: Callable[[str], bool]) -> None:
+    """Let the app run until a notification matching `predicate` has been raised."""
+    await wait_until(pilot, lambda: any(predicate(notice) for notice in notices(pilot.app)))
 
 
 async def wait_until(pilot: Pilot[None], predicate: Callable[[], bool], limit: float = 15.0) -> None:

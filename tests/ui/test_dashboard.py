@@ -10,7 +10,16 @@ from collections.abc import Callable
 import pytest
 from rich.console import Console
 from tests.conftest import HOSTILE, SHOWN
-from tests.ui.conftest import SIZE, connect_to, first_round, next_round, wait_until
+from tests.ui.conftest import (
+    SIZE,
+    connect_to,
+    first_round,
+    next_round,
+    notices,
+    record_notices,
+    wait_for_notice,
+    wait_until,
+)
 from textual.widgets import Input
 
 from batchboard.core.clock import ManualClock
@@ -61,10 +70,6 @@ def detail_text(app: BatchboardApp) -> str:
     return console.export_text()
 
 
-def notifications(app: BatchboardApp) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
-
-
 async def test_first_frame_does_not_wait_for_the_connection(
     emulator: Emulator, clock: ManualClock, store: Store, settings: Settings
 ) -> None:
@@ -75,7 +80,9 @@ async def test_first_frame_does_not_wait_for_the_connection(
         release.wait(10)  # stands in for the two-second `import anthropic`
         return real()
 
-    app = make_app(connect=slow_connect, settings=settings, store=store, clock=clock, demo=True)
+    app = record_notices(
+        make_app(connect=slow_connect, settings=settings, store=store, clock=clock, demo=True)
+    )
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         text = summary_text(app)
@@ -224,7 +231,7 @@ async def test_cancel_flow_canceling_at_once_then_ended(
         done = app.book.batches[target.id]
         assert done.is_ended and done.counts.canceled > 0
         assert str(table.get_row(target.id)[2]) == "canceled"
-        assert any("Batch ended" in n and "canceled" in n for n in notifications(app))
+        await wait_for_notice(pilot, lambda n: "Batch ended" in n and "canceled" in n)
 
 
 async def test_cancel_is_not_offered_for_an_ended_batch(app: BatchboardApp) -> None:
@@ -242,7 +249,7 @@ async def test_batches_ending_and_expiring_are_announced_once(
 ) -> None:
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await first_round(pilot)
-        assert not [n for n in notifications(app) if "Batch ended" in n]  # old ends are old news
+        assert not [n for n in notices(app) if "Batch ended" in n]  # old ends are old news
         soon = find(app, lambda b: b.is_active and b.counts.total == 600)
         expiring = find(app, lambda b: b.is_active and b.counts.total == 2400)
         table = table_of(app)
@@ -251,15 +258,15 @@ async def test_batches_ending_and_expiring_are_announced_once(
         assert soon.id not in row_ids(table)
         clock.advance(minutes=4)
         await next_round(pilot)
-        ended_notes = [n for n in notifications(app) if "Batch ended" in n]
-        assert any(soon.id in n and "succeeded" in n for n in ended_notes)
-        assert any(expiring.id in n and "expired" in n for n in ended_notes)
+        await wait_for_notice(pilot, lambda n: "Batch ended" in n and soon.id in n and "succeeded" in n)
+        await wait_for_notice(pilot, lambda n: "Batch ended" in n and expiring.id in n and "expired" in n)
+        ended_notes = [n for n in notices(app) if "Batch ended" in n]
         expired = app.book.batches[expiring.id]
         assert expired.is_ended and expired.counts.expired > 0
         assert {soon.id, expiring.id} <= store.end_notified_ids()
         count = len(ended_notes)
         await next_round(pilot)
-        assert len([n for n in notifications(app) if "Batch ended" in n]) == count
+        assert len([n for n in notices(app) if "Batch ended" in n]) == count
 
 
 async def test_expiry_countdown_turns_critical(app: BatchboardApp, clock: ManualClock) -> None:
@@ -287,14 +294,14 @@ async def test_errors_show_stale_data_and_recover_by_themselves(
         await next_round(pilot)
         assert "STALE" in summary_text(app) and "overloaded_error" in summary_text(app)
         assert app.dashboard.query_one(SummaryBar).has_class("-stale")
-        assert any("stale" in n for n in notifications(app))
+        await wait_for_notice(pilot, lambda n: "stale" in n)
         # Now let the loop retry on its own (short backoff) until it is back.
         poller.interval = 0.02
         poller.refresh_now()
         await wait_until(pilot, lambda: app.book.status is not None and app.book.status.ok)
         await pilot.pause()
         assert "STALE" not in summary_text(app)
-        assert any("Back in touch" in n for n in notifications(app))
+        await wait_for_notice(pilot, lambda n: "Back in touch" in n)
 
 
 async def test_labels_are_kept_in_the_store_and_shown(app: BatchboardApp, store: Store) -> None:
@@ -340,8 +347,7 @@ async def test_a_locked_store_is_reported_and_the_label_still_shows(
         await store_writes_done(app)
         await pilot.pause()
         assert str(table.get_row(target)[1]) == "kept"
-        titles = [n.title for n in app._notifications]
-        assert "Local store busy" in titles
+        await wait_for_notice(pilot, lambda n: n.startswith("Local store busy: "))
         assert app.is_running
 
 
@@ -361,7 +367,7 @@ async def test_hostile_text_is_never_markup(
     def connect() -> BatchApi:
         return HostileApi(real().client)
 
-    app = make_app(connect=connect, settings=settings, store=store, clock=clock, demo=True)
+    app = record_notices(make_app(connect=connect, settings=settings, store=store, clock=clock, demo=True))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await first_round(pilot)
         table = table_of(app)
@@ -379,12 +385,11 @@ async def test_hostile_text_is_never_markup(
         armed.set()
         await next_round(pilot)
         assert SHOWN in summary_text(app)
-        # Checked now: a toast lasts a few seconds of real time, which a loaded machine can spend on a round.
-        assert any(SHOWN in n for n in notifications(app) if "stale" in n)
+        await wait_for_notice(pilot, lambda n: "stale" in n and SHOWN in n)
         # The batch with the hostile label ends: its notification carries the label.
         clock.advance(minutes=3)
         await next_round(pilot)
-        assert any(SHOWN in n for n in notifications(app) if "Batch ended" in n)
+        await wait_for_notice(pilot, lambda n: "Batch ended" in n and SHOWN in n)
         await pilot.pause()
         assert app.is_running  # [@click=app.quit] did nothing
 
@@ -449,12 +454,14 @@ async def test_config_problems_are_shown_and_the_app_starts(
     emulator: Emulator, clock: ManualClock, store: Store, settings: Settings, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     problem = ConfigProblem(tmp_path / "config.toml", "poll_interval", f"expected a number, got {HOSTILE}")
-    app = make_app(
-        connect=connect_to(emulator), settings=settings, store=store, clock=clock, problems=[problem]
+    app = record_notices(
+        make_app(
+            connect=connect_to(emulator), settings=settings, store=store, clock=clock, problems=[problem]
+        )
     )
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await first_round(pilot)
-        assert any("poll_interval" in n and HOSTILE in n for n in notifications(app))
+        await wait_for_notice(pilot, lambda n: "poll_interval" in n and HOSTILE in n)
         assert table_of(app).row_count == 17
 
 
