@@ -118,31 +118,24 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
     }
     """
 
-    class RowHighlighted(Message):
+    class RowMessage(Message):
+        """About one row: its `key` and `index` in `table`."""
+
+        def __init__(self, table: VirtualTable, key: str, index: int) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+            self.index = index
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    class RowHighlighted(RowMessage):
         """Another row is under the cursor (or the first row arrived under it)."""
 
-        def __init__(self, table: VirtualTable, key: str, index: int) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-            self.index = index
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(RowMessage):
         """The cursor row was chosen: enter, a click on the cursor row, or a double click."""
-
-        def __init__(self, table: VirtualTable, key: str, index: int) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-            self.index = index
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
 
     def __init__(
         self,
