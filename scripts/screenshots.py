@@ -48,6 +48,8 @@ from batchboard.ui.widgets.key_footer import KeyFooter  # noqa: E402
 
 T0 = time.monotonic()
 SIZE = (160, 45)
+NARROW = (80, 24)
+MEDIUM = (100, 30)
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 PORT = 47800
 """The emulator's port: it shows in the results URL on the detail screen, so it is pinned."""
@@ -187,6 +189,14 @@ class Shooter:
         path.write_text(picture, encoding="utf-8")
         self.written.append(path)
 
+    async def at_size(self, size: tuple[int, int], name: str) -> None:
+        """Save the screen at another terminal size, then return to the usual one."""
+        await self.pilot.resize_terminal(*size)
+        await self.until(f"the {size[0]}x{size[1]} layout", lambda: self.app.size == size)
+        await self.save(name)
+        await self.pilot.resize_terminal(*SIZE)
+        await self.until("the usual size", lambda: self.app.size == SIZE)
+
 
 class VirtualTimer:
     """The chat's monotonic timer, read from the stream's progress and the ManualClock instead of the wall:
@@ -229,6 +239,8 @@ async def shoot(app: BatchboardApp, clock: ManualClock, out: Path) -> list[Path]
         s.label(errors, "invoice extraction")
         await s.select(running)
         await s.save("dashboard")
+        # The same at 80x24, as a split pane or a laptop shows it: the columns and keys that matter.
+        await s.at_size(NARROW, "dashboard-80x24")
 
         # An ended batch in full, with its cost breakdown.
         await s.select(cached)
@@ -268,6 +280,7 @@ async def shoot(app: BatchboardApp, clock: ManualClock, out: Path) -> list[Path]
             ),
         )
         await s.save("errors")
+        await s.at_size(MEDIUM, "errors-100x30")  # the group list stacked above the items
         await s.press("problems.inspect")
         await s.screen_is("InspectorScreen")
         await s.save("inspector")

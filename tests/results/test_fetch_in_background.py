@@ -28,9 +28,9 @@ from batchboard.emulator import Emulator, EmulatorSettings, Fault
 from batchboard.ui import results_actions
 from batchboard.ui.app import BatchboardApp, make_app
 from batchboard.ui.fetcher import ResultsFetcher
-from batchboard.ui.screens.dashboard import ViewBar
 from batchboard.ui.widgets.batch_table import BatchTable
 from batchboard.ui.widgets.summary import SummaryBar
+from batchboard.ui.widgets.view_bar import ViewBar
 
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SIZE = (160, 45)

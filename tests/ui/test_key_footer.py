@@ -8,7 +8,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from batchboard.ui.widgets.key_footer import FooterEntry, KeyFooter, fit_entries
 
@@ -96,3 +96,36 @@ async def test_a_click_presses_the_key() -> None:
         line = footer.render().plain
         await pilot.click(KeyFooter, offset=(1 + line.index("s Sort"), 0))
         assert Keys.pressed == ["sort"]
+
+
+class Typing(Screen[None]):
+    """An input has the focus: `q` and `?` are text there."""
+
+    def compose(self) -> ComposeResult:
+        yield Input()
+        yield KeyFooter()
+
+
+class TypingHost(App[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def on_mount(self) -> None:
+        self.push_screen(Typing())
+
+    def action_help(self) -> None:
+        pass
+
+
+async def test_while_typing_the_footer_shows_the_other_way_to_quit() -> None:
+    app = TypingHost()
+    async with app.run_test(size=(80, 10)) as pilot:
+        await pilot.pause()
+        footer = app.screen.query_one(KeyFooter)
+        line = footer.render().plain
+        assert line.startswith("^q Quit"), line  # Textual's own ctrl+q, not q
+        assert [e.action for e in footer.shown].count("quit") == 1
+        await pilot.press("q")
+        assert app.is_running and app.screen.query_one(Input).value == "q"

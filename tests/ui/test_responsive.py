@@ -4,6 +4,7 @@ ends in `…`, and a number is dropped whole, never cut."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from batchboard.ui.screens.inspector import InspectorScreen
 from batchboard.ui.screens.problems import ItemsTable, ProblemsScreen
 from batchboard.ui.widgets.key_footer import KeyFooter
 from batchboard.ui.widgets.summary import Part, SummaryBar, fit_parts
+from batchboard.ui.widgets.view_bar import ViewBar, ViewState
 from conftest import HOSTILE, SHOWN
 
 from .conftest import first_round, next_round, table_of, wait_until
@@ -228,3 +230,29 @@ async def test_resizing_keeps_the_cursor_and_the_scroll_on_the_same_batch(app: B
         await pilot.resize_terminal(100, 30)  # room for every row
         await pilot.pause()
         assert table.cursor_key == cursor and table.rows_in_view()[0] == 0
+
+
+def test_the_view_bar_gives_way_by_priority_and_keeps_the_counts() -> None:
+    state = ViewState(
+        sort="created",
+        quick="active",
+        filter_text="nightly summaries " + HOSTILE,
+        shown=3,
+        total=17,
+        activity="fetching results 4 of 7",
+    )
+    wide = ViewBar.line(state, 300).plain
+    assert wide == (
+        f"sort: created · showing: active · matching “nightly summaries {SHOWN}” · 3 of 17 batches"
+        " · fetching results 4 of 7"
+    )
+    lines = [ViewBar.line(state, width).plain for width in range(34, 140)]
+    for width, line in zip(range(34, 140), lines, strict=True):
+        assert len(line) <= width, (width, line)
+        assert "active" in line and "3 of 17" in line  # rows are hidden: it says so at any width
+        assert "“nightly" in line
+        outside = re.sub("“.*”", "", line)  # the typed filter aside
+        assert set(NUMBER.findall(outside)) <= {"3", "17", "4", "7"}, line  # never a cut number
+    assert "fetching" not in lines[0] and "…”" in lines[0]
+    everything = ViewBar.line(dataclasses.replace(state, quick="all", filter_text="", activity=None), 12)
+    assert everything.plain == "3 of 17"  # "all" and the sort drop last

@@ -5,7 +5,7 @@ Pure functions of a batch, the time and a palette, shared by the table and the d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -41,6 +41,18 @@ def shorten_text(text: Text, width: int, *, middle: bool = False) -> Text:
     if tail < len(text.plain):
         line.append_text(text[tail:])
     return line
+
+
+def pack(pieces: Sequence[str], width: int, gap: int = 3) -> str:
+    """`pieces` on as few lines of `width` cells as they fit, each one whole (never broken between lines),
+    `gap` spaces apart; a piece wider than the line has a line of its own. No limit when `width` <= 0."""
+    lines: list[str] = []
+    for piece in pieces:
+        if lines and (width <= 0 or cell_len(lines[-1]) + gap + cell_len(piece) <= width):
+            lines[-1] += " " * gap + piece
+        else:
+            lines.append(piece)
+    return "\n".join(lines)
 
 
 def outcome_style(outcome: Outcome, palette: Palette) -> str | object:

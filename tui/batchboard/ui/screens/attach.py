@@ -53,7 +53,13 @@ class AttachScreen(ModalScreen[None]):
     AttachScreen .warning { color: $warning; }
     AttachScreen .success { color: $success; }
     AttachScreen .hint { color: $text-muted; }
+    AttachScreen.-narrow > Vertical { width: 100%; }
+    AttachScreen.-short > Vertical { height: 100%; border: none; }
     """
+    # Under 100 columns or 32 rows the dialog takes the whole terminal, as submit's does: at 80x24 the
+    # report then has room for the check's result and what was linked.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="attach.close"),
     ]
@@ -116,7 +122,8 @@ class AttachScreen(ModalScreen[None]):
             yield VerticalScroll(id="report")
             yield Static(Content(""), id="status", classes="hint")
             yield Static(
-                Content("enter: check and link · right arrow: complete the path · escape: close"),
+                # escape is on the footer: one line at 80 columns.
+                Content("enter: check and link · right arrow: complete the path"),
                 classes="hint",
             )
             yield KeyFooter()

@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from batchboard.core import format as fmt
 from batchboard.core.models import Batch, Outcome
@@ -31,6 +30,7 @@ from batchboard.ui.cells import end_summary
 from batchboard.ui.messages import BatchesUpdated, PendingChanges
 from batchboard.ui.widgets.batch_table import BatchTable
 from batchboard.ui.widgets.summary import SummaryBar
+from batchboard.ui.widgets.view_bar import ViewBar, ViewState
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -63,10 +63,6 @@ NEEDS_API = {
 
 QUICK_FILTERS = Binding.Group("Show", compact=True)
 """The quick filters 1-4 (all, active, ended, with errors): one footer entry."""
-
-
-class ViewBar(Static):
-    """Sort order, filters and how many rows are shown; background work, if any."""
 
 
 class DashboardScreen(Screen[None]):
@@ -189,7 +185,7 @@ class DashboardScreen(Screen[None]):
         # The first frame: the footer and the filter input come after it (`first_frame_shown`).
         settings = self.app.settings
         yield SummaryBar(self.book, demo=self.demo, id="summary")
-        yield ViewBar(id="view", markup=False)
+        yield ViewBar(id="view")
         yield BatchTable(
             self.book,
             warning_hours=settings.expiry_warning_hours,
@@ -482,18 +478,14 @@ class DashboardScreen(Screen[None]):
 
     def _show_view(self) -> None:
         table = self.table
-        activity = self.fetcher.status if self.fetcher is not None else None
-        self.query_one(ViewBar).update(
-            Content.from_markup(
-                "sort: [b]$sort[/b] · showing: [b]$quick[/b]$text · $shown of $total $batches"
-                "[$text-muted]$activity",
+        self.query_one(ViewBar).show(
+            ViewState(
                 sort=table.sort_mode.value,
                 quick=table.quick_filter.value,
-                text=f" matching “{table.filter_text}”" if table.filter_text else "",
-                shown=fmt.human_int(table.row_count),
-                total=fmt.human_int(len(self.book.batches)),
-                batches=fmt.plural(len(self.book.batches), "batch", number=False),
-                activity=f" · {activity}" if activity else "",
+                filter_text=table.filter_text,
+                shown=table.row_count,
+                total=len(self.book.batches),
+                activity=self.fetcher.status if self.fetcher is not None else None,
             )
         )
 

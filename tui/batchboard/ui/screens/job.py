@@ -30,7 +30,12 @@ class JobScreen(ModalScreen[None]):
     }
     JobScreen #job { height: 1fr; }
     JobScreen .muted { color: $text-muted; }
+    JobScreen.-narrow > Vertical { width: 100%; }
+    JobScreen.-short > Vertical { height: 100%; border: none; }
     """
+    # Under 100 columns or 32 rows the view takes the whole terminal, as submit's does.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Back", id="job.back")]
 
     def __init__(self, store: Store, batch_id: str) -> None:

@@ -28,6 +28,7 @@ from batchboard.core.clock import Clock
 from batchboard.core.config import Settings
 from batchboard.core.format import plural, printable
 from batchboard.core.store import Store
+from batchboard.ui.cells import pack
 from batchboard.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -406,30 +407,34 @@ class RetryScreen(_SendingScreen):
             )
             yield Static(self.choices_text(), id="choices")
             yield VerticalScroll(id="report")
-            yield Static(
-                Content(
-                    "y: send · c: canceled · i: invalid requests · t: truncated · o: invalid outputs · "
-                    "r: refused · m: max_tokens · escape: back"
-                ),
-                classes="hint",
-            )
-            yield KeyFooter()
+            yield KeyFooter()  # y sends; each choice names its key; ? lists them all
 
     def on_mount(self) -> None:
         self.replan()
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._show_choices)  # laid out again for the new width
+
+    def _show_choices(self) -> None:
+        self.query_one("#choices", Static).update(self.choices_text())
+
     def choices_text(self) -> Content:
+        """Each choice whole on its line, as many on a line as the width allows."""
+
         def box(on: bool) -> str:
             return "[x]" if on else "[ ]"
 
         room = "doubled" if self.max_tokens is None else f"{self.max_tokens:,}"
-        return Content(
-            f"resend: [x] retryable errors and expired   {box(self.include_canceled)} canceled (c)   "
-            f"{box(self.include_invalid)} invalid_request_error (i)\n"
-            f"        {box('truncated' in self.unusable)} ✂ truncated (t, max_tokens {room}: m)   "
-            f"{box('invalid_output' in self.unusable)} {{}} invalid output (o)   "
-            f"{box('refused' in self.unusable)} ⊘ refused (r)"
-        )
+        choices = [
+            "resend: [x] retryable errors and expired",
+            f"{box(self.include_canceled)} canceled (c)",
+            f"{box(self.include_invalid)} invalid_request_error (i)",
+            f"{box('truncated' in self.unusable)} ✂ truncated (t, max_tokens {room}: m)",
+            f"{box('invalid_output' in self.unusable)} {{}} invalid output (o)",
+            f"{box('refused' in self.unusable)} ⊘ refused (r)",
+        ]
+        width = self.query_one("#choices", Static).content_size.width if self.is_mounted else 0
+        return Content(pack(choices, width))
 
     def action_include(self, which: str) -> None:
         if which == "canceled":
@@ -438,13 +443,13 @@ class RetryScreen(_SendingScreen):
             self.unusable ^= {which}
         else:
             self.include_invalid = not self.include_invalid
-        self.query_one("#choices", Static).update(self.choices_text())
+        self._show_choices()
         self.replan()
 
     def action_more_tokens(self) -> None:
         steps = MAX_TOKENS_STEPS
         self.max_tokens = steps[(steps.index(self.max_tokens) + 1) % len(steps)]
-        self.query_one("#choices", Static).update(self.choices_text())
+        self._show_choices()
         if "truncated" in self.unusable:
             self.replan()
 

@@ -106,7 +106,12 @@ class KeyFooter(Widget):
         found: list[FooterEntry] = []
         seen_actions: set[str] = set()
         groups: dict[Binding.Group, int] = {}  # a group's entry, by its index in `found`
+        # While an input has the focus it takes `q` and `?` as text: a hidden key for the same action
+        # (Textual's ctrl+q for quit) is shown instead, so the footer still says how to leave.
+        hidden_pinned: dict[str, tuple[Binding, bool]] = {}
         for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+            if not binding.show and binding.action in PINNED:
+                hidden_pinned.setdefault(binding.action, (binding, enabled))
             if not binding.show or binding.action in seen_actions:
                 continue
             seen_actions.add(binding.action)
@@ -129,6 +134,15 @@ class KeyFooter(Widget):
             found.append(
                 FooterEntry(display, binding.description, _first_key(binding), binding.action, enabled)
             )
+        for action, (binding, enabled) in hidden_pinned.items():
+            if action not in seen_actions:
+                seen_actions.add(action)
+                description = binding.description or action.title()
+                found.append(
+                    FooterEntry(
+                        app.get_key_display(binding), description, _first_key(binding), action, enabled
+                    )
+                )
         if app.ENABLE_COMMAND_PALETTE and PALETTE not in seen_actions:
             palette = self.screen.active_bindings.get(app.COMMAND_PALETTE_BINDING)
             if palette is not None:

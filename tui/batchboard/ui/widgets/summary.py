@@ -59,6 +59,19 @@ def fit_parts(parts: dict[str, Part], width: int, order: Sequence[str] = GIVE_WA
         part = parts.get(name)
         if part is not None and part.step():
             joined = line()
+    if width <= 0 or joined.cell_length > width:
+        return joined
+    # A later step may have made room for an earlier one: give back, most important part first.
+    for name in reversed(order):
+        part = parts.get(name)
+        if part is None or part.level == 0:
+            continue
+        part.level -= 1
+        longer = line()
+        if longer.cell_length <= width:
+            joined = longer
+        else:
+            part.level += 1
     return joined
 
 
