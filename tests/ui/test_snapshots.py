@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from tests.ui.conftest import SIZE, first_round, wait_until
+from textual.containers import VerticalScroll
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from batchboard.ui.app import BatchboardApp
 from batchboard.ui.screens.submit import SubmitScreen
@@ -82,6 +83,13 @@ def test_submit_snapshot(
         path.cursor_blink = False
         await pilot.press("enter")
         await wait_until(pilot, lambda: screen.ready)
+        report = screen.query_one("#report", VerticalScroll)
+        summary = next(line for line in report.query(Static) if "requests OK" in str(line.render()))
+
+        def scrolled() -> bool:  # the file's summary at the top, or as far as the report scrolls
+            return round(report.scroll_y) == min(summary.virtual_region.y, report.max_scroll_y)
+
+        await wait_until(pilot, scrolled)
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -32,6 +32,8 @@ from batchboard.ui.cells import pack
 from batchboard.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
+    from textual.widget import AwaitMount
+
     from batchboard.core.gateway.client import AsyncAnthropic
     from batchboard.core.jobs import RetryPlan
     from batchboard.core.submit.estimate import Estimate
@@ -53,7 +55,8 @@ SubmitScreen, RetryScreen { align: center middle; }
 SubmitScreen > Vertical, RetryScreen > Vertical {
     width: 90%; height: 80%; border: thick $primary; background: $surface; padding: 0 1;
 }
-SubmitScreen #report, RetryScreen #report { height: 1fr; border: round $panel; }
+/* The gutter is kept: a scrollbar appearing must not rewrap the lines after the estimate is scrolled to. */
+SubmitScreen #report, RetryScreen #report { height: 1fr; border: round $panel; scrollbar-gutter: stable; }
 SubmitScreen .error { color: $error; }
 SubmitScreen .warning { color: $warning; }
 SubmitScreen .hint, RetryScreen .hint { color: $text-muted; }
@@ -126,9 +129,9 @@ class _SendingScreen(ModalScreen[list[str] | None]):
         self.refresh_bindings()
         self.query_one("#report", VerticalScroll).focus()  # out of the inputs, so `y` is a key, not a letter
 
-    def show(self, *lines: Static | str) -> None:
+    def show(self, *lines: Static | str) -> AwaitMount:
         report = self.query_one("#report", VerticalScroll)
-        report.mount_all(line if isinstance(line, Static) else Static(Content(line)) for line in lines)
+        return report.mount_all(line if isinstance(line, Static) else Static(Content(line)) for line in lines)
 
     def clear(self) -> None:
         self.query_one("#report", VerticalScroll).remove_children()
@@ -148,13 +151,14 @@ class _SendingScreen(ModalScreen[list[str] | None]):
             return local_estimate(tallies, self.settings)
         return await counted_estimate(tallies, requests, client, mode="sample", settings=self.settings)
 
-    def show_estimate(self, estimate: Estimate, lead: Static | None = None) -> None:
-        """Add the estimate and scroll it to the report's top (after `lead`, the line that says what is
-        estimated, when it is just above): the costs stay in view below whatever the report says first."""
+    async def show_estimate(self, estimate: Estimate, closing: str, lead: Static | None = None) -> None:
+        """Add the estimate and `closing` (what to press), then scroll the estimate to the report's top
+        (from `lead`, the line that says what is estimated, when it is just above): the costs stay in view
+        below whatever the report says first."""
         from batchboard.core.submit.estimate import format_estimate
 
         lines = [Static(Content(line)) for line in format_estimate(estimate)]
-        self.show(*lines)
+        await self.show(*lines, closing)  # all in place before the scroll is worked out
         if lines:
             report = self.query_one("#report", VerticalScroll)
             top = lead if lead is not None and lead.is_attached else lines[0]
@@ -289,8 +293,7 @@ class SubmitScreen(_SendingScreen):
                 yield from params_of(iter_chunk(report.path, chunk))
 
         estimate = await self.estimate(report.models, requests)
-        self.show_estimate(estimate, lead=summary)
-        self.show("Press y to send, escape to go back.")
+        await self.show_estimate(estimate, "Press y to send, escape to go back.", lead=summary)
         self.ready_to_send()
 
     def action_send(self) -> None:
@@ -533,8 +536,7 @@ class RetryScreen(_SendingScreen):
         estimate = await self.estimate(tallies, requests)
         if plan is not self.plan:
             return  # superseded by a newer choice
-        self.show_estimate(estimate)
-        self.show(f"Press y to send {_requests(len(plan.requests))} as a new batch.")
+        await self.show_estimate(estimate, f"Press y to send {_requests(len(plan.requests))} as a new batch.")
         self.ready_to_send()
 
     def action_send(self) -> None:
