@@ -52,3 +52,17 @@ def test_with_a_key_the_users_data_dir_is_used(
     assert main([]) == 0
     assert recording_app.seen["data_dir"] == user_data
     assert (user_data / "marker").exists()
+
+
+def test_only_the_throwaway_store_gets_the_demos_submissions(
+    recording_app: type[RecordingApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo records its structured batches as sent from batchboard: in its own scratch store, never in
+    the user's (a run with a key can still switch to the demo)."""
+    assert main(["--demo"]) == 0
+    kwargs = recording_app.seen["kwargs"]
+    store, directory = kwargs["connect"].__self__.sent_from
+    assert store is kwargs["store"] and directory.parent == recording_app.seen["data_dir"]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-not-real")
+    assert main([]) == 0
+    assert recording_app.seen["kwargs"]["demo_connect"].__self__.sent_from is None

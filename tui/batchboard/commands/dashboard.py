@@ -8,6 +8,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -86,6 +87,8 @@ def run_dashboard(args: argparse.Namespace) -> int:
     from batchboard.ui.app import make_app
 
     store, saved = opening()
+    if scratch is not None:  # the throwaway store only: the demo's structured batches, as if sent from here
+        demo.sent_from = (store, Path(scratch.name) / "demo-requests")
     app = make_app(
         saved=saved,
         connect=demo.connect if args.demo else connect,

@@ -3,8 +3,10 @@
 Batches in progress end within minutes (one of them by expiring), one is canceling, and the ended ones cover
 success, mixed errors, cancellation, expiry, archive and a 50,000-request batch. Some ended batches also hold
 answers that succeeded but are unusable: requests with a JSON schema (a few of whose outputs break it: the
-demo turns the invalid-output knob on for them), answers cut at max_tokens, and a few refusals. Requests are
-synthesized on demand, so building the world takes milliseconds.
+demo turns the invalid-output knob on for them), answers cut at max_tokens, and a few refusals. Two of the
+structured batches are `sent_here`: `batchboard --demo` records them as sent from files by batchboard, so
+their outputs are checked (the third is left for attaching). Requests are synthesized on demand, so building
+the world takes milliseconds.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class DemoBatch:
     short_share: float = 0.0  # requests with too small a max_tokens (cut at max_tokens)
     refusal_rate: float = 0.0
     invalid_output_rate: float = 0.0  # of the schema requests
+    sent_here: bool = False  # `batchboard --demo` records it as sent from a file by batchboard
 
 
 #: Output formats of the demo's structured requests, as the SDK's `transform_schema` writes them.
@@ -111,6 +114,7 @@ DEMO_BATCHES: tuple[DemoBatch, ...] = (
         schema_share=0.5,
         refusal_rate=0.005,
         invalid_output_rate=0.02,
+        sent_here=True,
     ),
     # Ended canceled, four hours into a twelve-hour run. (Every demo model has a published price, so the
     # demo's cost totals are complete.)
@@ -133,7 +137,6 @@ DEMO_BATCHES: tuple[DemoBatch, ...] = (
     DemoBatch(
         50000, "claude-haiku-5-5", "classify", "ticket", 2 * DAY, 9 * HOUR, 0.004, 0.001, "5m", 1500, 512
     ),
-    # Ordinary ended batches over the last days.
     # Ordinary ended batches over the last days; structured outputs, truncation and refusals among them.
     DemoBatch(
         250,
@@ -144,8 +147,10 @@ DEMO_BATCHES: tuple[DemoBatch, ...] = (
         40 * MINUTE,
         schema=INVOICE_SCHEMA,
         schema_share=1.0,
-        refusal_rate=0.01,
-        invalid_output_rate=0.03,
+        short_share=0.04,
+        refusal_rate=0.02,
+        invalid_output_rate=0.04,
+        sent_here=True,
     ),
     DemoBatch(
         900,

@@ -79,6 +79,8 @@ class Emulator:
         self._request_number = 0
         self._message_number = 0
         self._demo_built = False
+        self.demo_batch_ids: list[str] = []
+        """The demo world's batch ids, in the order of `demo.DEMO_BATCHES` (empty without the demo)."""
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -161,7 +163,7 @@ class Emulator:
         if self.settings.demo and not self._demo_built:
             from batchboard.emulator.demo import build_demo_world
 
-            build_demo_world(self)
+            self.demo_batch_ids = build_demo_world(self)
         self._demo_built = True
 
     def add_batch(
