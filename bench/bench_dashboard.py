@@ -119,30 +119,30 @@ def rss_kb() -> int:
 def start_fetcher(app: BatchboardApp, clock: ManualClock, download: threading.Event) -> None:
     """What `start_polling` sets up for results, minus the poll loop (the benchmark hands the rounds over
     itself). The fetcher's first download lasts until `download` is set: it stays busy all along."""
-    dashboard = app.dashboard
-    service = results_actions.make_results_service(app)
+    controller = app.controller
+    service = results_actions.make_results_service(app.store, app.settings, clock, lambda: None)
 
     def slow_network() -> Any:
         download.wait(600)
         raise IngestError("the benchmark is over")
 
     service.client_factory = slow_network
-    dashboard.book.results = service
-    dashboard.fetcher = ResultsFetcher(
+    controller.book.results = service
+    controller.fetcher = ResultsFetcher(
         app,
         service,
         days=app.settings.fetch_results_days,
         clock=clock,
-        on_ready=dashboard.results_ready,
-        on_change=dashboard._show_view,
+        on_ready=controller.results_ready,
+        on_change=app.dashboard.state_changed,
     )
 
 
 def poll_round(app: BatchboardApp, changed: list[Batch]) -> None:
     """One successful poll round's update, handled as the poll worker's callback and the message it
     posts are (the message, handled later, finds nothing left to do)."""
-    app.dashboard._on_poll_update(PollUpdate(changed=tuple(changed), status=PollStatus(ok=True)))
-    app.dashboard._apply_updates()
+    app.controller.on_poll_update(PollUpdate(changed=tuple(changed), status=PollStatus(ok=True)))
+    app.controller.apply_updates()
 
 
 async def measure_dashboard(n: int, rounds: int) -> dict[str, float]:
@@ -161,7 +161,7 @@ async def measure_dashboard(n: int, rounds: int) -> dict[str, float]:
         await pilot.pause()
         draw(table)
         first_frame = time.perf_counter() - started
-        fetcher = app.dashboard.fetcher
+        fetcher = app.controller.fetcher
         assert fetcher is not None
         while getattr(fetcher, "checking", 0) or fetcher.total == 0:  # until the first fetch is under way
             await pilot.pause(0.01)

@@ -95,7 +95,7 @@ class Shooter:
         )
 
     def fetch_done(self) -> bool:
-        fetcher = self.app.dashboard.fetcher
+        fetcher = self.app.controller.fetcher
         return (
             fetcher is not None
             and bool(fetcher.decided)
@@ -152,7 +152,7 @@ class Shooter:
     async def move_time(self, seconds: float) -> None:
         """Move the shared clock on and poll at once (the app's own interval is an hour)."""
         self.clock.advance(seconds)
-        poller = self.app.dashboard.poller
+        poller = self.app.controller.poller
         assert poller is not None
         rounds = poller.rounds
         poller.refresh_now()
@@ -222,11 +222,11 @@ class VirtualTimer:
 async def shoot(app: BatchboardApp, clock: ManualClock, out: Path) -> list[Path]:
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         s = Shooter(app, pilot, clock, out)
-        dashboard = app.dashboard
-        await s.until("the connection", lambda: dashboard.fetcher is not None)
-        dashboard.fetcher.pace = 0.0  # type: ignore[union-attr]  # nobody is typing: fetch at full speed
+        controller = app.controller
+        await s.until("the connection", lambda: controller.fetcher is not None)
+        controller.fetcher.pace = 0.0  # type: ignore[union-attr]  # nobody is typing: fetch at full speed
         await s.until(
-            "the first poll round", lambda: dashboard.poller is not None and dashboard.poller.rounds >= 1
+            "the first poll round", lambda: controller.poller is not None and controller.poller.rounds >= 1
         )
         await s.settle_results()
 
@@ -323,7 +323,9 @@ async def shoot(app: BatchboardApp, clock: ManualClock, out: Path) -> list[Path]
         # The job: the batch and its retry, once the retry has ended too.
         await s.move_time(BATCH_DURATION + 1)
         await s.until("the retry's results", lambda: app.book.results.is_indexed(again) and s.fetch_done())
-        await s.until("the job key", lambda: dashboard.sources is not None and dashboard.sources.in_job(sent))
+        await s.until(
+            "the job key", lambda: controller.sources is not None and controller.sources.in_job(sent)
+        )
         await s.select(sent)
         await s.press("dashboard.job")
         job = await s.screen_is("JobScreen")

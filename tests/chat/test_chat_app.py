@@ -62,7 +62,7 @@ async def wait_for(predicate: object, limit: float = 15.0) -> None:
 
 async def test_t_opens_the_pane_and_escape_keeps_it(app: BatchboardApp, clock: ManualClock) -> None:
     async with app.run_test(size=(140, 45), notifications=True) as pilot:
-        await wait_for(lambda: app.dashboard.api is not None)
+        await wait_for(lambda: app.controller.api is not None)
         await pilot.press("t")
         await pilot.pause()
         chat = app.screen
@@ -92,7 +92,7 @@ async def test_t_opens_the_pane_and_escape_keeps_it(app: BatchboardApp, clock: M
         await wait_for(lambda: batch_id in app.book.batches)
         # Its lineage: the table and the detail show the label and that the chat sent it.
         assert app.book.label(batch_id or "") == "chat comparison (claude-sonnet-5-5)"
-        app.open_detail(batch_id or "")
+        app.controller.open_detail(batch_id or "")
         await pilot.pause()
         detail = app.screen
         assert isinstance(detail, DetailScreen)

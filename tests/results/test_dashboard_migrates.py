@@ -50,7 +50,7 @@ async def test_an_old_results_database_is_migrated_after_connecting(
         async with app.run_test(size=(160, 45)) as pilot:
             await until(pilot, lambda: not has_legacy_table(store))
             assert (tmp_path / "results" / "msgbatch_old.items.sqlite3").exists()
-            assert app.results_service is not None and app.results_service.is_indexed("msgbatch_old")
+            assert app.controller.results is not None and app.controller.results.is_indexed("msgbatch_old")
 
 
 async def until(pilot: Pilot[None], predicate: object, limit: float = 20.0) -> None:

@@ -74,7 +74,7 @@ async def wait_until(pilot: Pilot[None], predicate: Callable[[], bool], limit: f
 
 
 async def ready(pilot: Pilot[None], app: BatchboardApp) -> BatchTable:
-    await wait_until(pilot, lambda: app.dashboard.poller is not None and app.dashboard.poller.rounds >= 1)
+    await wait_until(pilot, lambda: app.controller.poller is not None and app.controller.poller.rounds >= 1)
     await pilot.pause()
     return app.dashboard.query_one(BatchTable)
 
@@ -170,11 +170,11 @@ async def test_a_batch_that_ends_is_ingested_and_priced(
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         table = await ready(pilot, app)
         clock.advance(minutes=5)
-        rounds = app.dashboard.poller.rounds  # type: ignore[union-attr]
+        rounds = app.controller.poller.rounds  # type: ignore[union-attr]
         await pilot.press("r")
-        await wait_until(pilot, lambda: app.dashboard.poller.rounds > rounds)  # type: ignore[union-attr]
+        await wait_until(pilot, lambda: app.controller.poller.rounds > rounds)  # type: ignore[union-attr]
         await wait_until(pilot, lambda: str(table.get_row(running)[-2]).startswith("$"))
-        assert app.results_service.is_indexed(running)  # type: ignore[attr-defined]
+        assert app.controller.results.is_indexed(running)  # type: ignore[attr-defined]
 
 
 async def test_opening_an_ended_batch_fetches_its_cost(
@@ -187,7 +187,7 @@ async def test_opening_an_ended_batch_fetches_its_cost(
         await pilot.press("enter")
         assert isinstance(app.screen, DetailScreen)
         await wait_until(pilot, lambda: str(table.get_row(ended)[-2]).startswith("$"))
-        cost = app.results_service.cost(ended)  # type: ignore[attr-defined]
+        cost = app.controller.results.cost(ended)  # type: ignore[attr-defined]
         assert (
             cost is not None and cost.complete and cost.requests == app.book.batches[ended].counts.succeeded
         )

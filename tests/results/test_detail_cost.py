@@ -15,11 +15,13 @@ from textual.app import App
 
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
+from batchboard.core.gateway.batches import BatchApi
 from batchboard.core.results.index import ResultsIndex
 from batchboard.core.results.ingest import ingest
 from batchboard.core.results.service import ResultsService
 from batchboard.core.store import Store
 from batchboard.ui.book import NO_PRICE, BatchBook
+from batchboard.ui.controller import Controller
 from batchboard.ui.screens.detail import DetailScreen
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -27,11 +29,14 @@ UNPRICED = "claude-mythos-5-2"  # listed as unknown in core/prices.toml
 PRICED, NONE_PRICED, MIXED, PENDING = ("msgbatch_" + c * 24 for c in "pumn")
 
 
+def no_api() -> BatchApi:
+    raise AssertionError("the detail screen must not connect")
+
+
 class Host(App[None]):
     def __init__(self, book: BatchBook) -> None:
         super().__init__()
-        self.book = book
-        self.settings = Settings()
+        self.controller = Controller(self, book=book, settings=Settings(), connect=no_api)
 
 
 @pytest.fixture
@@ -80,7 +85,7 @@ async def test_detail_cost_lines_match_the_table(
 ) -> None:
     app = Host(book)
     async with app.run_test(size=(160, 50)) as pilot:
-        screen = DetailScreen(book, batch_id)
+        screen = DetailScreen(app.controller, batch_id)
         await app.push_screen(screen)
         await pilot.pause()
         cost, saved = cost_lines(screen).values()

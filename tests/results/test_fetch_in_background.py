@@ -103,13 +103,13 @@ async def wait_until(pilot: Pilot[None], predicate: Callable[[], bool], limit: f
 
 
 async def first_round(pilot: Pilot[None], app: BatchboardApp) -> BatchTable:
-    await wait_until(pilot, lambda: app.dashboard.poller is not None and app.dashboard.poller.rounds >= 1)
+    await wait_until(pilot, lambda: app.controller.poller is not None and app.controller.poller.rounds >= 1)
     await pilot.pause()
     return app.dashboard.query_one(BatchTable)
 
 
 async def next_round(pilot: Pilot[None], app: BatchboardApp) -> None:
-    poller = app.dashboard.poller
+    poller = app.controller.poller
     assert poller is not None
     target = poller.rounds + 1
     await pilot.press("r")
@@ -126,7 +126,7 @@ def summary(app: BatchboardApp) -> str:
 
 
 def idle(app: BatchboardApp) -> bool:
-    fetcher = app.dashboard.fetcher
+    fetcher = app.controller.fetcher
     return fetcher is not None and fetcher.idle
 
 
@@ -154,7 +154,7 @@ async def test_recent_ended_batches_get_their_cost_without_the_user(
         # Outside the window, archived, still running: left alone.
         for batch_id in (world.too_old, world.archived, world.running):
             assert cost(table, batch_id) == "—"
-        service = app.results_service  # type: ignore[attr-defined]
+        service = app.controller.results  # type: ignore[attr-defined]
         assert not service.is_indexed(world.too_old) and not service.is_indexed(world.running)
         assert "spend this month $" in summary(app) and "fetching results" not in summary(app)
         assert failures(app) == []
@@ -216,14 +216,14 @@ async def test_a_failing_fetch_warns_once_and_the_app_keeps_going(
         await wait_until(pilot, lambda: cost(table, world.days_old).startswith("$") and idle(app))
         assert cost(table, world.hours_old) == "—"
         assert len(failures(app)) == 1 and world.hours_old in failures(app)[0]
-        fetcher = app.dashboard.fetcher
+        fetcher = app.controller.fetcher
         assert fetcher is not None and world.hours_old in fetcher.failed
 
         # Later rounds poll as usual and do not try the failed batch again in this session.
-        rounds = app.dashboard.poller.rounds  # type: ignore[union-attr]
+        rounds = app.controller.poller.rounds  # type: ignore[union-attr]
         await next_round(pilot, app)
         await next_round(pilot, app)
-        assert app.dashboard.poller.rounds >= rounds + 2  # type: ignore[union-attr]
+        assert app.controller.poller.rounds >= rounds + 2  # type: ignore[union-attr]
         assert app.book.status is not None and app.book.status.ok
         await pilot.pause(0.2)
         assert idle(app) and len(failures(app)) == 1

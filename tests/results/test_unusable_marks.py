@@ -27,6 +27,7 @@ from textual.app import App, ComposeResult
 
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
+from batchboard.core.gateway.batches import BatchApi
 from batchboard.core.results.index import ResultsIndex
 from batchboard.core.results.ingest import ingest
 from batchboard.core.results.service import ResultsService
@@ -34,6 +35,7 @@ from batchboard.core.store import Store
 from batchboard.core.submit.intents import attach_file
 from batchboard.ui.book import BatchBook
 from batchboard.ui.cells import UNUSABLE_GLYPH, bar_text
+from batchboard.ui.controller import Controller
 from batchboard.ui.palette import Palette
 from batchboard.ui.screens.detail import DetailScreen
 from batchboard.ui.widgets.batch_table import BatchTable
@@ -52,11 +54,16 @@ MARKED_LINES: list[dict[str, Any]] = (
 PLAIN_LINES = [succeeded(f"ok-{i:02}") for i in range(60)]
 
 
+def no_api() -> BatchApi:
+    raise AssertionError("these tests never connect")
+
+
 class Host(App[None]):
     def __init__(self, book: BatchBook) -> None:
         super().__init__()
         self.book = book
         self.settings = Settings()
+        self.controller = Controller(self, book=book, settings=self.settings, connect=no_api)
 
     def compose(self) -> ComposeResult:
         yield BatchTable(self.book)
@@ -154,7 +161,7 @@ def detail_lines(screen: DetailScreen, width: int = 160) -> list[str]:
 async def test_the_detail_screen_counts_them_by_class(book: BatchBook) -> None:
     app = Host(book)
     async with app.run_test(size=(160, 50)) as pilot:
-        screen = DetailScreen(book, MARKED)
+        screen = DetailScreen(app.controller, MARKED)
         await app.push_screen(screen)
         await pilot.pause()
         lines = detail_lines(screen)
@@ -171,7 +178,7 @@ async def test_the_detail_screen_counts_them_by_class(book: BatchBook) -> None:
         assert bar.endswith(UNUSABLE_GLYPH + "███") and "…" not in bar
         await app.pop_screen()
 
-        screen = DetailScreen(book, PLAIN)
+        screen = DetailScreen(app.controller, PLAIN)
         await app.push_screen(screen)
         await pilot.pause()
         lines = detail_lines(screen)

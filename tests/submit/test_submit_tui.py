@@ -177,7 +177,6 @@ async def test_the_wiring_helpers_open_the_screens_on_the_real_app(
     from batchboard.core.gateway.batches import BatchApi
     from batchboard.core.gateway.client import Connection, make_client
     from batchboard.ui.app import make_app
-    from batchboard.ui.screens.submit import push_retry, push_submit
 
     def connect() -> BatchApi:
         assert emulator.base_url is not None
@@ -186,8 +185,8 @@ async def test_the_wiring_helpers_open_the_screens_on_the_real_app(
     app = make_app(connect=connect, store=store, clock=clock, settings=Settings(poll_interval=3600.0))
     path = write_jsonl(tmp_path / "in.jsonl", 2)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await settle(pilot, lambda: app.dashboard.api is not None)
-        push_submit(app, path=str(path))
+        await settle(pilot, lambda: app.controller.api is not None)
+        app.controller.open_submit(path=str(path))
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, SubmitScreen)
@@ -195,7 +194,7 @@ async def test_the_wiring_helpers_open_the_screens_on_the_real_app(
         await settle(pilot, lambda: screen.ready)
         await pilot.press("y")
         await settle(pilot, lambda: not isinstance(app.screen, SubmitScreen))
-        push_retry(app, "msgbatch_unknown")
+        app.controller.open_retry("msgbatch_unknown")
         await pilot.pause()
         assert isinstance(app.screen, RetryScreen)
 
@@ -278,7 +277,7 @@ async def test_the_dashboard_says_unverified_shows_it_in_the_detail_and_verifies
         title = "Submission recovered, unverified"
         await wait_until(pilot, lambda: any(n.title == title for n in app._notifications))
         await wait_until(pilot, lambda: created.id in app.book.batches)
-        app.open_detail(created.id)
+        app.controller.open_detail(created.id)
         await pilot.pause()
         text = detail_text(app)
         assert "Recovered" in text and "recovered, unverified" in text
@@ -286,7 +285,7 @@ async def test_the_dashboard_says_unverified_shows_it_in_the_detail_and_verifies
         clock.advance(120)  # it ends; its results come (here, fetched by hand) and it is checked
         with anthropic.Anthropic(api_key=API_KEY, base_url=emulator.base_url, max_retries=0) as sync:
             ingest(created.id, ResultsIndex(store), client=sync)
-        app.dashboard.results_ready(created.id)
+        app.controller.results_ready(created.id)
         await wait_until(
             pilot, lambda: any(n.title == "Recovered batch verified" for n in app._notifications)
         )

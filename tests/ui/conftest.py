@@ -141,7 +141,7 @@ async def wait_until(pilot: Pilot[None], predicate: Callable[[], bool], limit: f
 async def first_round(pilot: Pilot[None]) -> None:
     app = pilot.app
     assert isinstance(app, BatchboardApp)
-    await wait_until(pilot, lambda: app.dashboard.poller is not None and app.dashboard.poller.rounds >= 1)
+    await wait_until(pilot, lambda: app.controller.poller is not None and app.controller.poller.rounds >= 1)
     await pilot.pause()
 
 
@@ -149,7 +149,7 @@ async def next_round(pilot: Pilot[None], key: str = "r") -> None:
     """Press `r` (or call refresh) and wait for the round it starts to be drawn."""
     app = pilot.app
     assert isinstance(app, BatchboardApp)
-    poller = app.dashboard.poller
+    poller = app.controller.poller
     assert poller is not None
     target = poller.rounds + 1
     if key:

@@ -105,7 +105,7 @@ async def link(pilot: Pilot[None], screen: AttachScreen, path: Path | str) -> st
 
 
 async def wait_kinds(pilot: Pilot[None], app: BatchboardApp) -> None:
-    await wait_until(pilot, lambda: app.dashboard.sources is not None)
+    await wait_until(pilot, lambda: app.controller.sources is not None)
     await pilot.pause()
 
 
@@ -182,7 +182,7 @@ async def test_J_from_the_table_opens_the_job_view_where_there_is_a_job(
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await first_round(pilot)
         await wait_until(
-            pilot, lambda: app.dashboard.sources is not None and child in app.dashboard.sources.kinds
+            pilot, lambda: app.controller.sources is not None and child in app.controller.sources.kinds
         )
         await select(pilot, lone)
         assert app.dashboard.check_action("job", ()) is False  # one batch, no retries: no job to show

@@ -288,7 +288,7 @@ async def test_errors_show_stale_data_and_recover_by_themselves(
 ) -> None:
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await first_round(pilot)
-        poller = app.dashboard.poller
+        poller = app.controller.poller
         assert poller is not None
         emulator.faults.add(Fault(kind="overloaded", path="/v1/messages/batches", times=2))
         await next_round(pilot)

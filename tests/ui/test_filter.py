@@ -166,7 +166,7 @@ async def test_filtering_10000_rows_in_place_keeps_the_cursor_and_order() -> Non
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         data = many(10_000)
-        app.dashboard.show_batches(data)
+        app.controller.show_batches(data)
         await pilot.pause()
         table = table_of(app)
         everything = row_ids(table)

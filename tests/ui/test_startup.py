@@ -18,7 +18,9 @@ async def test_the_first_frame_has_no_footer_and_no_connection_yet(app: Batchboa
             seen.append((children, bool(self.workers)))
             super().on_ready()
 
-    probe = Probe(settings=app.settings, store=app.store, clock=app.clock, connect=app.connect_api, demo=True)
+    probe = Probe(
+        settings=app.settings, store=app.store, clock=app.clock, connect=app.controller.connect_api, demo=True
+    )
     async with probe.run_test(size=SIZE) as pilot:
         await first_round(pilot)
         ((children, connecting),) = seen

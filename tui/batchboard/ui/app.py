@@ -1,15 +1,16 @@
-"""The batchboard App: wiring only. Screens own their logic; services (store, API, poller) own data.
+"""The batchboard App: wiring only. The controller (`ui/controller.py`) owns the connection, the poll loop and
+the batch actions; screens own what they show; services (store, API, poller) own data.
 
 `make_app` is the one factory, used by the CLI, the tests, the benchmarks and the screenshot script.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from functools import partial
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
+from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -18,13 +19,11 @@ from batchboard.core.clock import Clock, SystemClock
 from batchboard.core.config import ConfigProblem, Settings
 from batchboard.core.store import SavedView, Store
 from batchboard.ui.book import BatchBook
+from batchboard.ui.controller import Connect, Controller
+from batchboard.ui.messages import BatchesUpdated
 from batchboard.ui.screens.dashboard import DashboardScreen
 
-if TYPE_CHECKING:
-    from batchboard.core.gateway.batches import BatchApi
-
-#: Builds a connected BatchApi. Called in a thread: it imports the SDK (about two seconds).
-Connect = Callable[[], "BatchApi"]
+__all__ = ["BatchboardApp", "Connect", "make_app"]
 
 
 class BatchboardApp(App[None]):
@@ -51,14 +50,14 @@ class BatchboardApp(App[None]):
         self.settings = settings
         self.store = store
         self.clock = clock
-        self.connect_api = connect
-        self.demo = demo
-        self.demo_connect = demo_connect
         self.problems = list(problems)
         self.book = BatchBook(clock, store)
         if saved is not None:
             self.book.show_saved(saved)
-        self.dashboard = DashboardScreen(self.book, demo=demo)
+        self.controller = Controller(
+            self, book=self.book, settings=settings, connect=connect, demo=demo, demo_connect=demo_connect
+        )
+        self.dashboard = DashboardScreen(self.controller)
         if settings.theme in self.available_themes:
             self.theme = settings.theme
         self.set_keymap(settings.keymap)
@@ -79,65 +78,41 @@ class BatchboardApp(App[None]):
     def on_ready(self) -> None:
         # The first frame is on screen: only now the rest of the dashboard and the connection.
         self.dashboard.first_frame_shown()
+        self.controller.connect()
 
     async def on_unmount(self) -> None:
-        self.dashboard.remember_cursor()
-        # Close the HTTP client on this loop, not at garbage collection after the loop is gone.
-        if self.dashboard.api is not None:
-            await self.dashboard.api.close()
+        self.controller.remember_cursor()
+        await self.controller.close()
 
-    # -- navigation ------------------------------------------------------------------------------
+    @on(BatchesUpdated)
+    def _batches_updated(self) -> None:
+        self.controller.apply_updates()
 
-    def open_detail(self, batch_id: str) -> None:
-        # Imported when first needed: the detail screen pulls in the results modules, which the first
-        # frame must not wait for.
-        from batchboard.ui.screens.detail import DetailScreen
-
-        self.push_screen(DetailScreen(self.book, batch_id))
-
-    def refresh_detail(self) -> None:
-        """New data arrived: a screen on top that shows batch data (`refresh_view`) redraws now."""
-        refresh_view = getattr(self.screen, "refresh_view", None)
-        if callable(refresh_view):
-            refresh_view()
-
-    def show_no_key(self, message: str) -> None:
-        from batchboard.ui.screens.no_key import NoKeyScreen
-
-        self.push_screen(NoKeyScreen(message))
-
-    @property
-    def can_open_demo(self) -> bool:
-        return self.demo_connect is not None and not self.demo
+    # -- app-wide actions ------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open_demo":
-            return self.can_open_demo
+            return self.controller.can_open_demo
         if action == "retry_batch":
-            return self._screen_batch_can_retry()
+            reason = self.controller.why_not("retry", self._screen_batch_id())
+            return reason is None or self.controller.waits_for_connection("retry")
         return True
 
-    def _screen_batch_can_retry(self) -> bool:
+    def _screen_batch_id(self) -> str | None:
         batch_id = getattr(self.screen, "batch_id", None)
-        batch = self.book.batches.get(batch_id) if isinstance(batch_id, str) else None
-        return batch is not None and batch.can_retry
+        return batch_id if isinstance(batch_id, str) else None
 
     def action_retry_batch(self) -> None:
         """`R` on a screen about one batch (the error triage view): resend its failed items."""
-        batch_id = getattr(self.screen, "batch_id", None)
-        if isinstance(batch_id, str):
-            self.dashboard.request_retry(batch_id)
+        batch_id = self._screen_batch_id()
+        if batch_id is not None:
+            self.controller.request_retry(batch_id)
 
     def action_open_demo(self) -> None:
         """From the no-key screen: start over on the built-in emulator."""
-        if self.demo_connect is None:
-            return
-        self.connect_api = self.demo_connect
-        self.demo = True
-        self.pop_screen()
-        self.dashboard.demo = True
-        self.dashboard.query_one("#summary").demo = True  # type: ignore[attr-defined]
-        self.dashboard.connect()
+        if self.controller.can_open_demo:
+            self.pop_screen()
+            self.controller.open_demo()
 
     def action_help(self) -> None:
         from batchboard.ui.screens.help import HelpScreen
@@ -149,6 +124,8 @@ class BatchboardApp(App[None]):
         self.push_screen(HelpScreen(sources))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        from functools import partial
+
         yield from super().get_system_commands(screen)
         # Every key of the current screen is in the palette too.
         for source in (screen, *screen.query("BatchTable")):

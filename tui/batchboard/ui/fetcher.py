@@ -1,7 +1,7 @@
 """Results of recent ended batches fetched in the background, one at a time and newest first, so their costs
 show without opening them and the results stay here after the API deletes them.
 
-The dashboard offers every batch after the first successful poll round (never before the first frame),
+The controller offers every batch after the first successful poll round (never before the first frame),
 then each round's changed batches; the batches worth fetching (`core.results.fetch`) join a queue that one
 async worker works through, each through the same per-batch ingest worker that opening or ending a batch
 uses, so nothing is fetched twice.

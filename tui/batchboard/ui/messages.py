@@ -1,4 +1,4 @@
-"""Messages between the poll worker and the screens."""
+"""Messages between the poll worker, the controller and the App."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class PendingChanges:
 
 
 class BatchesUpdated(Message):
-    """New poll data is waiting in the dashboard's `PendingChanges`. Coalesces: one is enough."""
+    """New poll data is waiting in the controller's `PendingChanges`. Coalesces: one is enough."""
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, BatchesUpdated)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
+from weakref import WeakKeyDictionary
 
 import orjson
 from rich.text import Text
@@ -36,28 +37,28 @@ from batchboard.ui.cells import shorten
 from batchboard.ui.screens.problems import ProblemsScreen
 
 if TYPE_CHECKING:
+    from batchboard.core.clock import Clock
+    from batchboard.core.config import Settings
+    from batchboard.core.gateway.batches import BatchApi
     from batchboard.core.gateway.client import Anthropic
     from batchboard.core.store import Store
 
 
-def make_results_service(app: Any) -> ResultsService:
-    """The app's results service (one per app, kept on it): index on the app's store, sync clients built
-    from the dashboard's async client once it is connected."""
-    service: ResultsService | None = getattr(app, "results_service", None)
-    if service is not None:
-        return service
+def make_results_service(
+    store: Store, settings: Settings, clock: Clock, api: Callable[[], BatchApi | None]
+) -> ResultsService:
+    """The results service on the app's store: sync clients are built from the connected async client
+    (`api()`, None until connected)."""
 
     def client_factory() -> Anthropic:
-        api = getattr(getattr(app, "dashboard", None), "api", None)
-        if api is None:
+        connected = api()
+        if connected is None:
             raise IngestError("not connected to the API yet")
         from batchboard.core.gateway.client import sync_client_like
 
-        return sync_client_like(api.client)
+        return sync_client_like(connected.client)
 
-    service = ResultsService(ResultsIndex(app.store), app.settings, app.clock, client_factory)
-    app.results_service = service
-    return service
+    return ResultsService(ResultsIndex(store), settings, clock, client_factory)
 
 
 def request_lookup_for(store: Store) -> Any:
@@ -320,13 +321,13 @@ class BackgroundIngest:
             listener(progress)
 
 
+#: Each app's background ingestions under way, by batch id.
+_INGESTS: WeakKeyDictionary[App[Any], dict[str, BackgroundIngest]] = WeakKeyDictionary()
+
+
 def background_ingests(app: App[Any]) -> dict[str, BackgroundIngest]:
-    """The app's background ingestions under way, by batch id (kept on the app, like its results service)."""
-    running: dict[str, BackgroundIngest] | None = getattr(app, "background_ingests", None)
-    if running is None:
-        running = {}
-        app.background_ingests = running  # type: ignore[attr-defined]
-    return running
+    """The app's background ingestions under way, by batch id."""
+    return _INGESTS.setdefault(app, {})
 
 
 def hurry(app: App[Any], batch_id: str) -> BackgroundIngest | None:
@@ -467,17 +468,21 @@ def cost_breakdown(service: ResultsService | None, batch_id: str) -> list[tuple[
     return rows
 
 
-def fetch_when_viewed(app: App[Any], service: ResultsService | None, batch: Batch | None) -> None:
+def fetch_when_viewed(
+    app: App[Any],
+    service: ResultsService | None,
+    batch: Batch | None,
+    on_done: Callable[[str], None] | None = None,
+) -> None:
     """Ingest an ended batch's results in the background when the user opens it, unless they are here
-    already or known to be unavailable (archived)."""
+    already or known to be unavailable (archived); `on_done(batch_id)` follows success."""
     if service is None or batch is None or not batch.is_ended:
         return
     if service.is_indexed(batch.id) or service.unavailable_reason(batch.id) is not None:
         return
     if batch.archived_at is not None:
         return
-    dashboard = getattr(app, "dashboard", None)
-    ingest_in_background(app, service, batch, on_done=getattr(dashboard, "results_ready", None))
+    ingest_in_background(app, service, batch, on_done=on_done)
     hurry(app, batch.id)  # being fetched in the background already: the user is looking at it now
 
 

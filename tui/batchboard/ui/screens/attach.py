@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -352,22 +352,3 @@ def _id_list(ids: list[str], subject: tuple[str, str], what: str, severity: str)
     if len(ids) > MAX_SHOWN_IDS:
         lines.append(f"  … and {len(ids) - MAX_SHOWN_IDS:,} more")
     return lines
-
-
-def push_attach(app: Any, batch_id: str) -> None:
-    """Open the attach screen for `batch_id` on `app` (a BatchboardApp: its store, book and dashboard)."""
-    batch = app.book.batches.get(batch_id)
-    if batch is None:
-        app.notify("That batch is no longer listed.", severity="warning")
-        return
-    screen = AttachScreen(
-        app.store,
-        batch,
-        app.book.results,
-        app.settings,
-        app.clock,
-        on_attached=app.dashboard.attached,
-        on_ingested=app.dashboard.results_ready,
-        latest=lambda: app.book.batches.get(batch_id),
-    )
-    app.push_screen(screen, callback=lambda _: app.refresh_detail())  # the detail below shows the link

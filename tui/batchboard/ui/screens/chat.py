@@ -393,25 +393,23 @@ def chat_screen_for(app: Any) -> ChatScreen:
     """The chat pane wired to batchboard's app: its settings, store, clock and API connection.
 
     `app` is the `BatchboardApp` (not imported here: it imports this module's neighbours). The SDK client
-    is the dashboard's when it is connected, else one built from the same connection in a thread.
+    is the controller's when it is connected, else one built from the same connection in a thread.
     """
     settings = app.settings
     built: list[Any] = []
 
     async def client() -> AsyncAnthropic:
-        api = getattr(app.dashboard, "api", None)
-        if api is not None:
-            return api.client
+        connected = app.controller.client()
+        if connected is not None:
+            return connected
         if not built:
-            built.append(await asyncio.to_thread(app.connect_api))
+            built.append(await asyncio.to_thread(app.controller.connect_api))
         return built[0].client
 
     def refresh_table(batch_id: str) -> None:
-        # The comparison batch is in the store already, with its label: the dashboard takes the label
+        # The comparison batch is in the store already, with its label: the controller takes the label
         # and polls now, so the table and the detail show it at once (as for a file sent with `n`).
-        submitted = getattr(app.dashboard, "submitted", None)
-        if submitted is not None:
-            submitted([batch_id])
+        app.controller.submitted([batch_id])
 
     return ChatScreen(
         SdkChatBackend(client),

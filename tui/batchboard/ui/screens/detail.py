@@ -1,12 +1,14 @@
 """One batch in full: every field and timestamp, counts as a bar, elapsed time, ETA and countdowns, cost,
 and lineage (the file it was submitted from, the batch it retries, its own retries).
 
-Redrawn from the book once a second and whenever the dashboard applies new data; lineage is read from the
-store in a thread worker when new data arrives. Everything from the API or the user goes in as rich Text.
+Redrawn from the book once a second and whenever the controller says something changed (it is a
+`BatchView`); lineage is read from the store in a thread worker then. Its keys ask the controller.
+Everything from the API or the user goes in as rich Text.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence, Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -23,14 +25,13 @@ from textual.widgets import Static
 from batchboard.core import format as fmt
 from batchboard.core.models import Batch
 from batchboard.ui import cells, results_actions
-from batchboard.ui.book import BatchBook
 from batchboard.ui.palette import Palette
 from batchboard.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from batchboard.core.jobs import Origin
     from batchboard.core.store import Store
-    from batchboard.ui.app import BatchboardApp
+    from batchboard.ui.controller import Controller
 
 DETAIL_BAR_WIDTH = 60
 #: The names column and the gap after it; the padding of the scroll area and its scrollbar.
@@ -68,11 +69,10 @@ class DetailScreen(Screen[None]):
         "attach",
     )
 
-    app: BatchboardApp
-
-    def __init__(self, book: BatchBook, batch_id: str) -> None:
+    def __init__(self, controller: Controller, batch_id: str) -> None:
         super().__init__()
-        self.book = book
+        self.controller = controller
+        self.book = controller.book
         self.batch_id = batch_id
         self.lineage: Lineage | None = None
         """Where the batch came from and its chain; None until read from the store."""
@@ -91,61 +91,54 @@ class DetailScreen(Screen[None]):
         self.redraw()
         self.set_interval(1.0, self.redraw)
         # Opening an ended batch fetches its results (once, in a thread), so its cost shows up here.
-        results_actions.fetch_when_viewed(self.app, self.book.results, self.current)
+        self.controller.fetch_when_viewed(self.batch_id)
 
     @property
     def current(self) -> Batch | None:
         return self.book.batches.get(self.batch_id)
 
+    def why_not(self, action: str) -> str | None:
+        """Why `action` does not apply now (None when it does): the same rules as on the table."""
+        return self.controller.why_not(action, self.batch_id)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel_batch":
-            batch = self.current
-            return batch is not None and batch.can_cancel
-        if action in ("problems", "download"):
-            batch = self.current
-            return batch is not None and batch.is_ended
-        if action == "retry":
-            batch = self.current
-            return batch is not None and batch.can_retry
-        if action == "attach":  # not for a batch batchboard sent: its requests are stored already
-            return self.lineage is not None and self.lineage.origin.kind in (None, "attach")
-        if action == "job":  # a batch with retries, or a retry (as on the dashboard)
-            return self.lineage is not None and len(self.lineage.chain) > 1
-        return True
+        return self.why_not(action) is None
 
     def action_attach(self) -> None:
-        from batchboard.ui.screens.attach import push_attach
-
-        push_attach(self.app, self.batch_id)
+        self.controller.open_attach(self.batch_id)
 
     def action_retry(self) -> None:
-        self.app.dashboard.request_retry(self.batch_id)
+        self.controller.request_retry(self.batch_id)
 
     def action_job(self) -> None:
-        from batchboard.ui.screens.job import push_job
-
-        push_job(self.app, self.batch_id)
+        self.controller.open_job(self.batch_id)
 
     def action_problems(self) -> None:
-        if self.current is not None:
-            results_actions.open_problems(
-                self.app, self.book.results, self.current, self.app.dashboard.results_ready
-            )
+        self.controller.open_problems(self.batch_id)
 
     def action_download(self) -> None:
-        if self.current is not None:
-            results_actions.open_download(
-                self.app, self.book.results, self.current, self.app.dashboard.results_ready
-            )
+        self.controller.open_download(self.batch_id)
 
     def action_cancel_batch(self) -> None:
-        self.app.dashboard.request_cancel(self.batch_id)
+        self.controller.request_cancel(self.batch_id)
 
     def action_set_label(self) -> None:
-        self.app.dashboard.request_label(self.batch_id)
+        self.controller.request_label(self.batch_id)
 
     def action_refresh(self) -> None:
-        self.app.dashboard.action_refresh()
+        self.controller.refresh()
+
+    # -- what the controller tells (a `BatchView`) -------------------------------------------------
+
+    def batches_changed(self, changed: Sequence[Batch], removed: Set[str]) -> None:
+        self.refresh_view()
+
+    def labels_changed(self, batch_ids: Collection[str]) -> None:
+        if self.batch_id in batch_ids:
+            self.redraw()
+
+    def state_changed(self) -> None:
+        self.refresh_view()
 
     def refresh_view(self) -> None:
         """New data (a poll round, a label, a retry sent): read the lineage again, and redraw."""
@@ -174,7 +167,7 @@ class DetailScreen(Screen[None]):
     def render_batch(self, batch: Batch) -> RenderableType:
         now = self.book.clock.now()
         palette = Palette.from_variables(self.app.theme_variables)
-        settings = self.app.settings
+        settings = self.controller.settings
         c = batch.counts
 
         def section(title: str) -> Text:

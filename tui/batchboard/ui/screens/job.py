@@ -3,7 +3,7 @@ with the chain of batches and the cost across it. Built from the local results i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -87,8 +87,3 @@ class JobScreen(ModalScreen[None]):
         container = self.query_one("#job", VerticalScroll)
         container.remove_children()
         container.mount_all(lines)
-
-
-def push_job(app: Any, batch_id: str) -> None:
-    """Open the job view for `batch_id` on `app` (a BatchboardApp)."""
-    app.push_screen(JobScreen(app.store, batch_id))

@@ -561,35 +561,8 @@ class RetryScreen(_SendingScreen):
         await self.send_submission(submission.id)
 
 
-# ----------------------------------------------------------------------------------- wiring helpers
-# For the dashboard: `n` -> push_submit(app), `R` -> push_retry(app, batch_id), and once connected,
-# reconcile_on_start(...) so a submission whose answer was lost before a crash is resolved, not resent.
-
-
-def _client_of(app: Any) -> AsyncAnthropic | None:
-    api = getattr(getattr(app, "dashboard", None), "api", None)
-    return api.client if api is not None else None
-
-
-def _after_send(app: Any) -> Callable[[list[str] | None], None]:
-    def refresh(batch_ids: list[str] | None) -> None:
-        dashboard = getattr(app, "dashboard", None)
-        if batch_ids and dashboard is not None:
-            dashboard.submitted(batch_ids)  # their labels, and a poll round now so their rows appear
-
-    return refresh
-
-
-def push_submit(app: Any, path: str = "") -> None:
-    """Open the submit screen on `app` (a BatchboardApp: its store, settings, clock and dashboard API)."""
-    screen = SubmitScreen(app.store, lambda: _client_of(app), app.settings, app.clock, path=path)
-    app.push_screen(screen, callback=_after_send(app))
-
-
-def push_retry(app: Any, batch_id: str, types: str | None = None) -> None:
-    """Open the retry screen for `batch_id` on `app`."""
-    screen = RetryScreen(app.store, lambda: _client_of(app), app.settings, app.clock, batch_id, types)
-    app.push_screen(screen, callback=_after_send(app))
+# The controller opens these screens (`n`, `R`) and, once connected, runs reconcile_on_start(...) so a
+# submission whose answer was lost before a crash is resolved, not resent.
 
 
 @dataclass(frozen=True, slots=True)
@@ -655,39 +628,20 @@ def verify_after_results(store: Store, batch_id: str) -> list[RecoveryNotice]:
     return notices_for(verify(store, ResultsIndex(store), [batch_id]))
 
 
-def show_recovery(app: Any, notices: list[RecoveryNotice]) -> None:
-    """Say what reconciling found, and ask about each chunk the user must decide on (one modal at a time)."""
+def show_recovery(app: Any, notices: list[RecoveryNotice], resend: Callable[[RecoveryNotice], None]) -> None:
+    """Say what reconciling found, and ask about each chunk the user must decide on (one modal at a time);
+    `resend(notice)` when the user chooses to send one again (the controller sends it)."""
     asks = [n for n in notices if n.ask is not None]
     for notice in notices:
         if notice.ask is None:
             app.notify(notice.message, title=notice.title, severity=notice.severity, timeout=12, markup=False)
+
+    def chosen(notice: RecoveryNotice, again: bool | None) -> None:
+        if again:
+            resend(notice)
+
     for notice in asks:
-        app.push_screen(ResendScreen(notice), callback=partial(_resend_chosen, app, notice))
-
-
-def _resend_chosen(app: Any, notice: RecoveryNotice, resend: bool | None) -> None:
-    if not resend or notice.ask is None:
-        return
-    submission_id, chunk = notice.ask
-
-    async def run() -> None:
-        from batchboard.core.submit.intents import SubmitError, Submitter
-        from batchboard.core.submit.recovery import mark_for_resend
-
-        client = _client_of(app)
-        if client is None:
-            app.notify("Not connected to the API yet; it will ask again on the next start.", markup=False)
-            return
-        mark_for_resend(app.store, submission_id, chunk)
-        try:
-            done = await Submitter(app.store, client, app.clock).send(submission_id)
-        except SubmitError as error:
-            app.notify(str(error), title="Not sent", severity="error", timeout=15, markup=False)
-            return
-        app.notify(f"Created {', '.join(done.batch_ids)}", title="Sent again", markup=False, timeout=8)
-        _after_send(app)(done.batch_ids)
-
-    app.run_worker(run(), group="resend", exit_on_error=False)
+        app.push_screen(ResendScreen(notice), callback=partial(chosen, notice))
 
 
 class ResendScreen(ModalScreen[bool]):
