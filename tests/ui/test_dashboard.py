@@ -437,8 +437,8 @@ async def test_every_action_is_in_the_command_palette(app: BatchboardApp) -> Non
         titles = {c.title for c in app.get_system_commands(app.screen)}
         for title in (
             "Filter",
-            "Active",
-            "Ended",
+            "Show active",
+            "Show ended",
             "Errors",
             "Sort",
             "Cancel",

@@ -13,11 +13,13 @@ from typing import ClassVar
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.events import Key
 from textual.screen import Screen
 
 from batchboard.core.clock import Clock, SystemClock
 from batchboard.core.config import ConfigProblem, Settings
 from batchboard.core.store import SavedView, Store
+from batchboard.ui import keys
 from batchboard.ui.book import BatchBook
 from batchboard.ui.controller import Connect, Controller
 from batchboard.ui.messages import BatchesUpdated
@@ -60,7 +62,9 @@ class BatchboardApp(App[None]):
         self.dashboard = DashboardScreen(self.controller)
         if settings.theme in self.available_themes:
             self.theme = settings.theme
-        self.set_keymap(settings.keymap)
+        self.keymap = keys.normalize_keymap(settings.keymap)
+        """The remapped keys, as Textual names them: the help, the palette and refused keys read it."""
+        self.set_keymap(self.keymap)
 
     def get_default_screen(self) -> Screen[None]:
         # The dashboard is the first screen itself, not pushed over Textual's blank one: one screen fewer
@@ -90,13 +94,18 @@ class BatchboardApp(App[None]):
 
     # -- app-wide actions ------------------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def why_not(self, action: str) -> str | None:
+        """Why an app action does not apply now (`ui/keys.py`); None when it does."""
         if action == "open_demo":
-            return self.controller.can_open_demo
+            return None if self.controller.can_open_demo else "the demo is not available here"
         if action == "retry_batch":
-            reason = self.controller.why_not("retry", self._screen_batch_id())
-            return reason is None or self.controller.waits_for_connection("retry")
-        return True
+            return self.controller.why_not("retry", self._screen_batch_id())
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A key that needs the API stays offered while connecting: pressed, it says that it waits.
+        needs = "retry" if action == "retry_batch" else action
+        return self.why_not(action) is None or self.controller.waits_for_connection(needs)
 
     def _screen_batch_id(self) -> str | None:
         batch_id = getattr(self.screen, "batch_id", None)
@@ -118,28 +127,24 @@ class BatchboardApp(App[None]):
         from batchboard.ui.screens.help import HelpScreen
 
         screen = self.screen
-        if isinstance(screen, HelpScreen):
-            return
-        sources: list[object] = [screen, *screen.query("BatchTable"), self]
-        self.push_screen(HelpScreen(sources))
+        if not isinstance(screen, HelpScreen):
+            actions = keys.screen_actions(screen, self.keymap)
+            self.push_screen(HelpScreen(actions, keys.help_extras(screen, actions)))
+
+    def on_key(self, event: Key) -> None:
+        # A footer key whose action does not apply now did nothing (Textual skips it): say why.
+        refused = keys.refused_key(self.screen, event.key, self.keymap)
+        if refused is not None and refused.reason is not None:
+            keys.explain(self, refused, refused.reason)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        from functools import partial
-
-        yield from super().get_system_commands(screen)
-        # Every key of the current screen is in the palette too.
-        for source in (screen, *screen.query("BatchTable")):
-            for _key, binding in source._bindings:
-                if not binding.description:
-                    continue
-                if self._check_action_state(binding.action, source) is False:
-                    continue  # `app.`-namespaced actions are checked by the app, the rest by their node
-                yield SystemCommand(
-                    binding.description,
-                    binding.tooltip or binding.description,
-                    partial(source.run_action, binding.action),
-                )
-        yield SystemCommand("Help", "Every key", self.action_help)
+        yield from keys.palette_commands(screen, self.keymap)
+        yield SystemCommand("Theme", "Change the colour theme", self.action_change_theme)
+        yield SystemCommand(
+            "Screenshot",
+            "Save an SVG screenshot of the screen",
+            lambda: self.set_timer(0.1, self.deliver_screenshot),
+        )
 
 
 def make_app(

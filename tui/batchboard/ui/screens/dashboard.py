@@ -41,11 +41,18 @@ class DashboardScreen(Screen[None]):
         Binding("slash", "filter", "Filter", tooltip="Filter by id, label or status", id="dashboard.filter"),
         # The quick filters share one compact footer entry ("1234 Show"), so the footer fits 160 columns
         # with every key an ended batch with errors and retries offers.
-        Binding("1", "quick_filter('all')", "All", group=QUICK_FILTERS, id="dashboard.filter_all"),
+        Binding(
+            "1",
+            "quick_filter('all')",
+            "Show all",
+            group=QUICK_FILTERS,
+            tooltip="Every batch",
+            id="dashboard.filter_all",
+        ),
         Binding(
             "2",
             "quick_filter('active')",
-            "Active",
+            "Show active",
             group=QUICK_FILTERS,
             tooltip="Only active batches",
             id="dashboard.filter_active",
@@ -53,7 +60,7 @@ class DashboardScreen(Screen[None]):
         Binding(
             "3",
             "quick_filter('ended')",
-            "Ended",
+            "Show ended",
             group=QUICK_FILTERS,
             tooltip="Only ended batches",
             id="dashboard.filter_ended",
@@ -61,7 +68,7 @@ class DashboardScreen(Screen[None]):
         Binding(
             "4",
             "quick_filter('errors')",
-            "Errors",
+            "Show with errors",
             group=QUICK_FILTERS,
             tooltip="Only batches with errors",
             id="dashboard.filter_errors",
@@ -127,6 +134,12 @@ class DashboardScreen(Screen[None]):
         "quick_filter('all')",
         "chat",
     )
+
+    HELP_KEYS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("up,down", "move the cursor"),
+        ("pageup,pagedown", "a page up or down"),
+    )
+    """Keys the table widget gives (not batchboard bindings), for the help; dropped once bound here."""
 
     filter_delay = 0.1
     """Seconds after the last keystroke before the text filter is applied to a big book (keystrokes in

@@ -1,7 +1,9 @@
-"""Every key, as currently mapped (remaps from the config's keymap included)."""
+"""Every key of the screen below, as currently mapped, with its binding id and what it does (`ui/keys.py`
+lists them); a key that does not apply now says why. Scrolls when it is taller than the terminal."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.table import Table
@@ -12,55 +14,34 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-#: Keys that come from Textual's own widgets, described here so the help is complete.
-MOVES = [
-    ("↑ ↓ / j k", "move the cursor"),
-    ("g / G, home / end", "first / last batch"),
-    ("page up / page down", "scroll a page"),
-    ("enter", "open the batch's detail"),
-    ("ctrl+p", "command palette (every action)"),
-]
+from batchboard.ui.keys import KeyAction
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "dismiss(None)", "Close", id="help.close"),
+        Binding(
+            "escape,q,question_mark", "dismiss(None)", "Close", tooltip="Close the help", id="help.close"
+        ),
     ]
 
-    def __init__(self, sources: list[object]) -> None:
+    def __init__(self, actions: Sequence[KeyAction], extra: Sequence[tuple[str, str]] = ()) -> None:
         super().__init__()
-        self.sources = sources  # the screen and app whose bindings are listed
-        self.rows: list[tuple[str, str, str]] = []  # (keys, what they do, binding id), as shown
+        self.rows: list[tuple[str, str, str]] = []
+        """(keys, what they do, binding id), as shown; keys from Textual's widgets have no id."""
+        for entry in actions:
+            what = entry.description
+            if entry.tooltip and entry.tooltip != entry.description:
+                what = f"{what}: {entry.tooltip}" if what else entry.tooltip
+            if entry.reason is not None:
+                what = f"{what} (not now: {entry.reason})"
+            self.rows.append((entry.key_text, what, entry.binding_id))
+        self.rows += [(keys, what, "") for keys, what in extra]
 
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 3))
-        table.add_column(style="bold", min_width=18)
-        table.add_column()
-        table.add_column(style="italic")
-        self.rows = [(keys, what, "") for keys, what in MOVES]
-        seen: set[str] = set()
-        for source in self.sources:
-            bindings = getattr(source, "_bindings", None)
-            if bindings is None:
-                continue
-            bindings = bindings.copy()
-            bindings.apply_keymap(self.app._keymap)  # as Textual does when it dispatches a key
-            by_action: dict[str, list[str]] = {}
-            descriptions: dict[str, str] = {}
-            ids: dict[str, str] = {}
-            for entries in bindings.key_to_bindings.values():
-                for binding in entries:
-                    if not binding.description or binding.action in seen:
-                        continue
-                    by_action.setdefault(binding.action, []).append(self.app.get_key_display(binding))
-                    what = binding.description
-                    if binding.tooltip and binding.tooltip != what:
-                        what = f"{what}: {binding.tooltip}"
-                    descriptions[binding.action] = what
-                    ids[binding.action] = binding.id or ""
-            for action, key_names in by_action.items():
-                seen.add(action)
-                self.rows.append((" / ".join(dict.fromkeys(key_names)), descriptions[action], ids[action]))
+        table = Table.grid(padding=(0, 2), expand=True)
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(ratio=1)
+        table.add_column(style="italic", no_wrap=True)
         for keys, what, binding_id in self.rows:
             table.add_row(Text(keys), Text(what), Text(binding_id))
         with VerticalScroll(id="dialog"):
