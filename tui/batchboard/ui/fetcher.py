@@ -125,8 +125,8 @@ class ResultsFetcher:
         if retry:
             self.decided.difference_update(b.id for b in retry)
             self._recheck.update(b.id for b in retry)
-        if not new:
-            return
+        if not new or not self.app.is_running:
+            return  # a check that ends as the app quits starts nothing: its workers are cancelled already
         self.queue.extend(new)
         self.queue.sort(key=lambda b: (b.created_at, b.id), reverse=True)
         self.total += len(new)
@@ -138,7 +138,9 @@ class ResultsFetcher:
             )
 
     async def _run(self) -> None:
-        while True:
+        # Until the app quits: its cancel may reach this loop as an ingest worker's WorkerCancelled, which
+        # `_fetch` takes, so the loop itself must not start the next batch then.
+        while self.app.is_running:
             if not self.queue:
                 self.done = self.total = 0
                 self._show()
