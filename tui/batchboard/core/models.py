@@ -100,6 +100,11 @@ class Batch:
         c = self.counts
         return self.is_ended and (c.errored + c.canceled + c.expired) > 0
 
+    def can_retry_with(self, unusable: int) -> bool:
+        """`can_retry`, or ended with `unusable` succeeded answers that cannot be used (truncated, invalid
+        output, refused: as the results index counts them), which a retry resends with room to finish."""
+        return self.can_retry or (self.is_ended and unusable > 0)
+
     @property
     def retention_ends_at(self) -> datetime:
         """When results stop being downloadable (29 days after creation)."""

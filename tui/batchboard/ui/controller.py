@@ -493,7 +493,11 @@ class Controller:
         if action == "retry":
             if not batch.is_ended:
                 return "only an ended batch can be retried"
-            return None if batch.can_retry else "no failed items in this batch"
+            if batch.can_retry_with(sum(self.book.unusable(batch.id).values())):
+                return None
+            if batch.counts.succeeded and (self.results is None or self.results.cost(batch.id) is None):
+                return "no failed items (unusable answers are counted once its results are here)"
+            return "no failed or unusable items in this batch"
         if action == "attach":  # until the sources are read: offered (the screen says if it is not)
             if self.sources is None or self.sources.can_attach(batch.id):
                 return None
@@ -558,16 +562,25 @@ class Controller:
         service = self.results
         assert service is not None
         if service.is_indexed(batch_id):
-            self.open_retry(batch_id)
+            self.open_retry(batch_id, self._retry_types(batch))
             return
         from batchboard.ui.results_actions import DownloadScreen
 
         def downloaded(report: object) -> None:
             if report is not None and service.is_indexed(batch_id):
                 self.results_ready(batch_id)
-                self.open_retry(batch_id)
+                self.open_retry(batch_id, self._retry_types(batch))
 
         self.app.push_screen(DownloadScreen(service, batch, offer_export=False), downloaded)
+
+    def _retry_types(self, batch: Batch) -> str | None:
+        """The retry screen's first choices: the default (API errors and expired), and when the batch has no
+        failed items, its unusable answers' classes (the only thing there is to resend)."""
+        if batch.can_retry:
+            return None
+        from batchboard.core.jobs import DEFAULT_TYPES
+
+        return ",".join((*DEFAULT_TYPES, *self.book.unusable(batch.id)))
 
     def open_retry(self, batch_id: str, types: str | None = None) -> None:
         """The retry screen for `batch_id` (its results are indexed)."""
@@ -661,6 +674,8 @@ class Controller:
 
     def attached(self, batch_id: str) -> None:
         """A source file was linked to `batch_id` (`a`): `R` can use it now; the detail shows it."""
+        if self.results is not None:
+            self.results.changed()  # its outputs were checked against the requests' schemas
         self.load_sources()
         self._state_changed()
 
