@@ -102,7 +102,7 @@ def draw(table: Any) -> None:
 async def settle(pilot: Any) -> None:
     """Let start-up finish (the footer and the filter input mount after the first frame), so that what is
     timed next is the table's work alone."""
-    while not pilot.app.screen.query("Footer"):
+    while not pilot.app.screen.query("KeyFooter"):
         await pilot.pause(0.01)
     await pilot.pause(0.2)
     await pilot.pause()
