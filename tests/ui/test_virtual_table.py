@@ -4,6 +4,7 @@ what is drawn again (counted), keys, mouse, messages, and untrusted or oversized
 from __future__ import annotations
 
 import pytest
+from rich.segment import Segment
 from rich.text import Text
 from tests.conftest import HOSTILE
 from textual.app import App, ComposeResult
@@ -360,3 +361,42 @@ async def test_theme_change_redraws_with_the_new_palette() -> None:
         await pilot.pause()
         after = table.render_line(1)
         assert before.text == after.text and list(before) != list(after)
+
+
+async def test_rows_kept_across_a_style_change_draw_with_the_new_styles() -> None:
+    """Kept strips and row styles (striped, under the cursor) are dropped when the theme or the focus changes:
+    every cell of every row then has the background its row has now, and each line reads, segment by
+    segment, as it does once every kept strip is thrown away."""
+    app = Host(rows=6)
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = await started(pilot)
+        table.zebra_stripes = True
+        app.cells[("r002", "a")] = Text("styled", style="bold red")  # a cell with spans beside plain ones
+
+        def lines() -> list[list[Segment]]:
+            return [list(table.render_line(y)) for y in range(8)]  # header, 6 rows, one blank line
+
+        def check_backgrounds(drawn: list[list[Segment]]) -> None:
+            for index, segments in enumerate(drawn[1:7]):
+                row = table.get_component_rich_style("virtual-table--even-row") if index % 2 == 0 else None
+                base = row or table.rich_style
+                if index == table.cursor_row:
+                    base += table.get_component_rich_style("virtual-table--cursor")
+                assert {s.style.bgcolor for s in segments if s.style} == {base.bgcolor}, index
+
+        table.refresh_rows()
+        check_backgrounds(lines())
+        for change in ("theme", "blur", "focus"):
+            kept_before = lines()
+            if change == "theme":
+                app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+            elif change == "blur":
+                app.set_focus(None)
+            else:
+                table.focus()
+            await pilot.pause()
+            after = lines()
+            assert after != kept_before, change  # the change shows
+            check_backgrounds(after)
+            table.refresh_rows()
+            assert after == lines(), change

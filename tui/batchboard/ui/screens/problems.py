@@ -110,6 +110,7 @@ class ItemsTable(VirtualTable):
         super().__init__(item_columns({}), self.render_cell, zebra_stripes=True, id=id, classes=classes)
         self.items: dict[str, ResultItem] = {}
         """The items shown, by row key (the item's line number)."""
+        self._cells: dict[str, dict[str, Text]] = {}  # made once per item, as it is measured
         self._longest: dict[str, int] = {}
 
     def add_items(self, items: Iterable[ResultItem]) -> None:
@@ -121,11 +122,12 @@ class ItemsTable(VirtualTable):
             self.items[key] = item
             keys.append(key)
             kind, detail = item_cells(item)
-            for column, text in (
-                ("custom_id", self.render_cell(key, "custom_id")),
-                ("kind", kind),
-                ("detail", detail),
-            ):
+            cells = self._cells[key] = {
+                "custom_id": Text(printable(item.custom_id)),
+                "kind": kind,
+                "detail": detail,
+            }
+            for column, text in cells.items():
                 longest[column] = max(longest.get(column, 0), text.cell_len)
         self._longest = longest
         columns = item_columns(longest)
@@ -135,17 +137,13 @@ class ItemsTable(VirtualTable):
 
     def clear(self) -> None:
         self.items = {}
+        self._cells = {}
         self._longest = {}
         super().clear()
 
     def render_cell(self, key: str, column: str) -> Text:
-        item = self.items.get(key)
-        if item is None:
-            return Text("")
-        if column == "custom_id":
-            return Text(printable(item.custom_id))
-        kind, detail = item_cells(item)
-        return kind if column == "kind" else detail
+        cells = self._cells.get(key)
+        return cells[column] if cells is not None else Text("")
 
 
 def item_cells(item: ResultItem) -> tuple[Text, Text]:

@@ -22,7 +22,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -170,6 +170,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._scrolled_to: str | None = None  # the column scrolled to sideways, kept across re-layouts
         self._restoring_scroll = False
         self._header: tuple[int, tuple[Strip, Strip]] | None = None
+        self._row_styles: tuple[int, dict[tuple[bool, bool], Style]] = (-1, {})  # see `_row_style`
         self.rows_rendered = 0
         """Rows drawn (strip cache misses) since the table was made: for tests and benchmarks."""
 
@@ -517,9 +518,15 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- drawing ---------------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # A row's base style is kept for one frame only: an ancestor's style can change (a class, a pseudo
+        # class) without a style update of this widget, and the next frame must draw with it.
+        self._row_styles = (-1, {})
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
-        width = self.view_width
         layout = self.column_layout
+        width = layout.view_width
         if y == 0:
             if self._header is None or self._header[0] != self._generation:
                 self._header = (self._generation, self._header_strips(layout))
@@ -550,12 +557,19 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         return Strip.join([frozen, visible]).extend_cell_length(width, fill).crop(0, width)
 
     def _row_style(self, index: int, cursor: bool) -> Style:
-        base = self.rich_style
-        if self.zebra_stripes and index % 2 == 0:
-            base = self.get_component_rich_style("virtual-table--even-row")
-        if cursor:
-            return base + self.get_component_rich_style("virtual-table--cursor")
-        return base
+        """A row's base style (striped or not, under the cursor or not), worked out once per frame and per
+        generation: `rich_style` walks every ancestor's styles, and a frame asks twice for each row."""
+        stripe = self.zebra_stripes and index % 2 == 0
+        kept = self._row_styles
+        if kept[0] != self._generation:
+            kept = self._row_styles = (self._generation, {})
+        style = kept[1].get((stripe, cursor))
+        if style is None:
+            base = self.get_component_rich_style("virtual-table--even-row") if stripe else self.rich_style
+            if cursor:
+                base = base + self.get_component_rich_style("virtual-table--cursor")
+            style = kept[1][(stripe, cursor)] = base
+        return style
 
     def _header_strips(self, layout: ColumnLayout) -> tuple[Strip, Strip]:
         style = self.get_component_rich_style("virtual-table--header")
@@ -592,14 +606,19 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _line(self, cells: list[tuple[Placed, Text]], style: Style, post: Style | None) -> Strip:
         if not cells:
             return Strip([], 0)
-        line = Text(no_wrap=True, end="")
         pad = " " * PADDING
-        for placed, text in cells:
+        fitted = [fit(text, placed.width, placed.column.justify) for placed, text in cells]
+        width = sum(p.cells for p, _ in cells)
+        if not any(text.spans or text.style for text in fitted):  # plain cells: one segment, as Rich makes it
+            plain = "".join(pad + text.plain + pad for text in fitted)
+            return Strip(list(Segment.apply_style([Segment(plain)], style, post)), width)
+        line = Text(no_wrap=True, end="")
+        for text in fitted:
             line.append(pad)
-            line.append_text(fit(text, placed.width, placed.column.justify))
+            line.append_text(text)
             line.append(pad)
         segments = Segment.apply_style(line.render(self.app.console), style, post)
-        return Strip(list(segments), sum(p.cells for p, _ in cells))
+        return Strip(list(segments), width)
 
     def _widen(self, key: str, width: int) -> None:
         if self._widened.get(key, 0) >= width:
