@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
 from batchboard.ui.widgets.batch_table import COLUMNS
-from batchboard.ui.widgets.table_layout import Column, fit, layout_columns
+from batchboard.ui.widgets.table_layout import Column, Justify, fit, fit_plain, layout_columns
 from batchboard.ui.widgets.virtual_table import VirtualTable
 
 WIDE = (
@@ -105,6 +105,17 @@ def test_fit_marks_cuts_and_pads() -> None:
     assert fit(Text("ok"), 5, "right").plain == "   ok"
     assert fit(Text("ok"), 6, "center").plain == "  ok  "
     assert fit(Text("two\nlines\tand a tab"), 30, "left").plain.rstrip() == "two lines and a tab"
+
+
+@pytest.mark.parametrize("justify", ["left", "right", "center"])
+@pytest.mark.parametrize(
+    "value", ["ok", "max_tokens: 65536 > 64000", "two\nlines\tand a tab", "日本語のテキスト", "", HOSTILE]
+)
+def test_fit_plain_is_fit_for_a_text_without_styles(value: str, justify: Justify) -> None:
+    for width in (0, 1, 5, 12, 40):
+        assert fit_plain(Text(value), width, justify) == fit(Text(value), width, justify).plain
+    assert fit_plain(Text(value, style="bold"), 12, justify) is None
+    assert fit_plain(Text.assemble(value, ("x", "red")), 12, justify) is None
 
 
 # -- a table in an app ------------------------------------------------------------------------------

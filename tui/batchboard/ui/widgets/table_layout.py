@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from batchboard.ui.cells import shorten_text
@@ -256,3 +257,20 @@ def fit(text: Text, width: int, justify: Justify) -> Text:
         line.append_text(text)
         line.append(" " * gap)
     return line
+
+
+def fit_plain(text: Text, width: int, justify: Justify) -> str | None:
+    """What `fit` makes of a text without styles, as a string (the common cell, drawn for every row on screen,
+    needs no `Text` built); None when the text has styles."""
+    if text.spans or text.style:
+        return None
+    plain = text.plain
+    length = cell_len(plain)
+    if length > width or "\n" in plain or "\t" in plain:
+        return fit(text, width, justify).plain
+    gap = width - length
+    if justify == "right":
+        return " " * gap + plain
+    if justify == "center":
+        return " " * (gap // 2) + plain + " " * (gap - gap // 2)
+    return plain + " " * gap

@@ -34,6 +34,7 @@ from batchboard.ui.widgets.table_layout import (
     Justify,
     Placed,
     fit,
+    fit_plain,
     layout_columns,
 )
 
@@ -171,6 +172,8 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._restoring_scroll = False
         self._header: tuple[int, tuple[Strip, Strip]] | None = None
         self._row_styles: tuple[int, dict[tuple[bool, bool], Style]] = (-1, {})  # see `_row_style`
+        self._frame_layout: ColumnLayout | None = None  # while a frame is drawn
+        self._span: tuple[ColumnLayout | None, int, tuple[int, int]] = (None, 0, (0, 0))  # layout, x: span
         self.rows_rendered = 0
         """Rows drawn (strip cache misses) since the table was made: for tests and benchmarks."""
 
@@ -522,10 +525,14 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         # A row's base style is kept for one frame only: an ancestor's style can change (a class, a pseudo
         # class) without a style update of this widget, and the next frame must draw with it.
         self._row_styles = (-1, {})
-        return super().render_lines(crop)
+        self._frame_layout = self.column_layout  # asked for each line otherwise: it measures the widget
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_layout = None
 
     def render_line(self, y: int) -> Strip:
-        layout = self.column_layout
+        layout = self._frame_layout or self.column_layout
         width = layout.view_width
         if y == 0:
             if self._header is None or self._header[0] != self._generation:
@@ -546,7 +553,10 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
                 self._strips[cache_key] = cached
             frozen, scrolling = cached
             fill = self._row_style(index, cursor)
-        start, end = layout.visible_span(round(self.scroll_x))
+        x = round(self.scroll_x)
+        if self._span[0] is not layout or self._span[1] != x:
+            self._span = (layout, x, layout.visible_span(x))
+        start, end = self._span[2]
         if end > start:
             visible = scrolling.crop(start, end)
         elif layout.scrolling_view <= 0:
@@ -607,15 +617,16 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         if not cells:
             return Strip([], 0)
         pad = " " * PADDING
-        fitted = [fit(text, placed.width, placed.column.justify) for placed, text in cells]
         width = sum(p.cells for p, _ in cells)
-        if not any(text.spans or text.style for text in fitted):  # plain cells: one segment, as Rich makes it
-            plain = "".join(pad + text.plain + pad for text in fitted)
-            return Strip(list(Segment.apply_style([Segment(plain)], style, post)), width)
+        fitted = [fit_plain(text, placed.width, placed.column.justify) for placed, text in cells]
+        plain = [value for value in fitted if value is not None]
+        if len(plain) == len(fitted):  # no styles: one segment, as Rich makes it
+            joined = pad + (pad + pad).join(plain) + pad
+            return Strip(list(Segment.apply_style([Segment(joined)], style, post)), width)
         line = Text(no_wrap=True, end="")
-        for text in fitted:
+        for placed, text in cells:
             line.append(pad)
-            line.append_text(text)
+            line.append_text(fit(text, placed.width, placed.column.justify))
             line.append(pad)
         segments = Segment.apply_style(line.render(self.app.console), style, post)
         return Strip(list(segments), width)
