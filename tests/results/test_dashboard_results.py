@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from tests.ui.conftest import back
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -101,7 +102,7 @@ async def test_e_downloads_then_opens_problems_and_costs_fill_in(
         await pilot.press("enter")  # the inspector, asking the submit store for the request (none here)
         assert isinstance(app.screen, InspectorScreen)
         assert "Not stored locally" in app.screen.request_text
-        await pilot.press("escape", "escape")
+        await back(pilot)
         await wait_until(pilot, lambda: app.screen is app.dashboard)
         cost_cell, saved_cell = (str(c) for c in table.get_row(ended)[-2:])
         assert cost_cell.startswith("$") and saved_cell == cost_cell  # batch price is half of standard

@@ -161,6 +161,16 @@ async def next_round(pilot: Pilot[None], key: str = "r") -> None:
     await pilot.pause()
 
 
+async def back(pilot: Pilot[None], steps: int = 2) -> None:
+    """Press escape `steps` times, as separate presses: the app's ManualClock moves past the repeat window
+    before each (an escape right after one that closed a screen is the same press: `ui/escape_keys.py`)."""
+    from batchboard.ui.escape_keys import ESCAPE_REPEAT_WINDOW
+
+    for _ in range(steps):
+        pilot.app.clock.advance(ESCAPE_REPEAT_WINDOW)  # type: ignore[attr-defined]
+        await pilot.press("escape")
+
+
 def table_of(app: BatchboardApp) -> BatchTable:
     return app.dashboard.query_one(BatchTable)
 

@@ -16,6 +16,7 @@ from tests.conftest import HOSTILE, SHOWN
 from tests.ui.conftest import (
     FAILING_WORLD,
     SIZE,
+    back,
     connect_to,
     detail_text,
     first_round,
@@ -284,7 +285,7 @@ async def test_a_is_not_offered_for_a_batch_batchboard_sent_and_is_documented_an
         assert isinstance(app.screen, HelpScreen)
         rows = {binding_id: keys for keys, _, binding_id in app.screen.rows}
         assert rows.get("detail.attach") == "A" and "detail.job" in rows
-        await pilot.press("escape", "escape")
+        await back(pilot)
         assert app.screen is app.dashboard
 
         await select(pilot, theirs)

@@ -17,6 +17,7 @@ from tests.conftest import HOSTILE, SHOWN
 from tests.ui.conftest import (
     FAILING_WORLD,
     SIZE,
+    back,
     connect_to,
     detail_text,
     first_round,
@@ -240,7 +241,7 @@ async def test_R_from_the_table_sends_exactly_the_failed_retryable_ids(
         assert f"{child}  retry of {parent}" in job_text
         await pilot.press("escape")
         assert isinstance(app.screen, DetailScreen)
-        await pilot.press("escape")
+        await back(pilot, 1)
 
         # And the parent's detail lists its retry.
         await select(pilot, parent)

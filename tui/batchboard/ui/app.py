@@ -13,7 +13,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.events import Key
+from textual.events import Event, Key
 from textual.screen import Screen
 
 from batchboard.core.clock import Clock, SystemClock
@@ -22,6 +22,7 @@ from batchboard.core.store import SavedView, Store
 from batchboard.ui import keys
 from batchboard.ui.book import BatchBook
 from batchboard.ui.controller import Connect, Controller
+from batchboard.ui.escape_keys import EscapeKeys
 from batchboard.ui.messages import BatchesUpdated
 from batchboard.ui.screens.dashboard import DashboardScreen
 
@@ -60,6 +61,7 @@ class BatchboardApp(App[None]):
             self, book=self.book, settings=settings, connect=connect, demo=demo, demo_connect=demo_connect
         )
         self.dashboard = DashboardScreen(self.controller)
+        self.escape_keys = EscapeKeys(clock)
         if settings.theme in self.available_themes:
             self.theme = settings.theme
         self.keymap = keys.normalize_keymap(settings.keymap)
@@ -87,6 +89,14 @@ class BatchboardApp(App[None]):
     async def on_unmount(self) -> None:
         self.controller.remember_cursor()
         await self.controller.close()
+
+    async def on_event(self, event: Event) -> None:
+        # Keys from the terminal pass `ui/escape_keys.py` first: escape closes its screen before the next
+        # key is routed, and an escape glued to the one before is dropped.
+        if isinstance(event, Key) and not event.is_forwarded:
+            await self.escape_keys.route(self, event, super().on_event)
+            return
+        await super().on_event(event)
 
     @on(BatchesUpdated)
     def _batches_updated(self) -> None:
