@@ -9,12 +9,11 @@ repeat window is measured on the app's ManualClock: no sleeps, and the test move
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import pytest
 from tests.ui.conftest import SIZE, connect_to, first_round, wait_until
 from textual import events
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Input
 
 from batchboard.core.clock import ManualClock
@@ -60,48 +59,30 @@ async def filtered(pilot: Pilot[None]) -> None:
     assert table_of(pilot.app).filter_text == FILTER  # type: ignore[arg-type]
 
 
-async def open_attach(pilot: Pilot[None]) -> None:
-    await pilot.press("a")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, AttachScreen))
+SCREENS: dict[str, tuple[str, type[Screen[object]]]] = {
+    "attach": ("a", AttachScreen),
+    "help": ("question_mark", HelpScreen),
+    "label": ("l", LabelInput),
+    "cancel": ("c", CancelConfirm),
+    "detail": ("enter", DetailScreen),
+}
+"""Each screen the tests open from the dashboard: the key that opens it and its class."""
+
+
+async def open_screen(pilot: Pilot[None], name: str) -> None:
+    key, kind = SCREENS[name]
+    await pilot.press(key)
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, kind))
     await settle(pilot)
 
 
-async def open_help(pilot: Pilot[None]) -> None:
-    await pilot.press("question_mark")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
-
-
-async def open_label(pilot: Pilot[None]) -> None:
-    await pilot.press("l")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, LabelInput))
-
-
-async def open_cancel(pilot: Pilot[None]) -> None:
-    await pilot.press("c")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, CancelConfirm))
-
-
-async def open_detail(pilot: Pilot[None]) -> None:
-    await pilot.press("enter")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, DetailScreen))
-
-
-OPENERS: dict[str, Callable[[Pilot[None]], Awaitable[None]]] = {
-    "attach": open_attach,
-    "help": open_help,
-    "label": open_label,
-    "cancel": open_cancel,
-    "detail": open_detail,
-}
-
-
-@pytest.mark.parametrize("screen", list(OPENERS))
+@pytest.mark.parametrize("screen", list(SCREENS))
 async def test_two_escapes_together_close_the_screen_and_keep_the_filter(
     app: BatchboardApp, clock: ManualClock, screen: str
 ) -> None:
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await filtered(pilot)
-        await OPENERS[screen](pilot)
+        await open_screen(pilot, screen)
         burst(app, "escape", "escape")
         await settle(pilot)
         assert app.screen is app.dashboard
@@ -121,7 +102,7 @@ async def test_an_escape_inside_the_window_on_the_same_screen_still_counts(
         burst(app, "escape", "escape")
         await settle(pilot)
         assert table_of(app).filter_text == ""
-        await open_help(pilot)
+        await open_screen(pilot, "help")
         await pilot.press("escape")
         assert app.screen is app.dashboard
 
@@ -129,7 +110,7 @@ async def test_an_escape_inside_the_window_on_the_same_screen_still_counts(
 async def test_a_key_typed_right_after_escape_goes_to_the_screen_beneath(app: BatchboardApp) -> None:
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await first_round(pilot)
-        await open_attach(pilot)
+        await open_screen(pilot, "attach")
         box = app.screen.query_one("#path", Input)
         sort = table_of(app).sort_mode
         burst(app, "escape", "s")
@@ -143,7 +124,7 @@ async def test_escape_merged_with_the_next_letter_closes_then_delivers_the_lette
     """ESC then s within the escape delay arrives as one alt+s: escape, then s."""
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await first_round(pilot)
-        await open_attach(pilot)
+        await open_screen(pilot, "attach")
         box = app.screen.query_one("#path", Input)
         sort = table_of(app).sort_mode
         burst(app, "alt+s")
