@@ -43,6 +43,7 @@ from batchboard.core.store import Store  # noqa: E402
 from batchboard.demo import DEMO_API_KEY, DEMO_ERROR_RATE  # noqa: E402
 from batchboard.emulator import Emulator, EmulatorSettings  # noqa: E402
 from batchboard.ui.app import BatchboardApp, make_app  # noqa: E402
+from batchboard.ui.escape_keys import ESCAPE_REPEAT_WINDOW  # noqa: E402
 from batchboard.ui.widgets.batch_table import BatchTable  # noqa: E402
 from batchboard.ui.widgets.key_footer import KeyFooter  # noqa: E402
 
@@ -123,7 +124,13 @@ class Shooter:
             raise RuntimeError(f"no key is bound to {binding_id!r} on {type(screen).__name__}")
         if isinstance(self.app.focused, Input | TextArea):  # a letter would be typed: ctrl+b, not b
             keys = [key for key in keys if len(key) > 1 and key != "space"] or keys
-        await self.pilot.press(keys[0])
+        await self.key(keys[0])
+
+    async def key(self, key: str) -> None:
+        """Press `key` as a person does: after the last key's repeat window (an escape within it of one that
+        closed a screen is taken for the same press, see ui/escape_keys.py), so the clock moves that much."""
+        self.clock.advance(ESCAPE_REPEAT_WINDOW)
+        await self.pilot.press(key)
         await self.pilot.pause()
 
     # -- the world -------------------------------------------------------------------------------
@@ -264,7 +271,7 @@ async def shoot(app: BatchboardApp, clock: ManualClock, out: Path) -> list[Path]
         await s.press("app.help")
         await s.screen_is("HelpScreen")
         await s.save("help")
-        await pilot.press("escape")
+        await s.key("escape")
         await s.screen_is("DashboardScreen")
 
         # Error triage: groups and items, then one errored item.
@@ -331,7 +338,7 @@ async def shoot(app: BatchboardApp, clock: ManualClock, out: Path) -> list[Path]
         job = await s.screen_is("JobScreen")
         await s.until("the job", lambda: job.job is not None)
         await s.save("job")
-        await pilot.press("escape")
+        await s.key("escape")
         await s.screen_is("DashboardScreen")
 
         # The chat: a streamed reply, then the same request as a batch and the comparison card.
