@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from batchboard.core.config import Settings
-from batchboard.core.cost import BatchCost, UsageGroup, batch_cost, totals
+from batchboard.core.cost import UsageGroup, batch_cost, totals
 from batchboard.core.pricing import TokenCounts
 
 
@@ -82,27 +82,46 @@ def test_config_override_changes_the_cost() -> None:
 def test_totals_by_utc_calendar() -> None:
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
-    def one(batch_id: str, dollars_standard: float) -> BatchCost:
+    def one(batch_id: str, dollars_standard: float) -> UsageGroup:
         tokens = TokenCounts(input=int(dollars_standard * 1_000_000 / 2))  # claude-sonnet-5 input $2/MTok
-        return batch_cost(batch_id, [UsageGroup(batch_id, "claude-sonnet-5", 1, tokens)])
+        return UsageGroup(batch_id, "claude-sonnet-5", 1, tokens)
 
-    costs = {
-        "today": one("today", 2.0),
-        "month": one("month", 4.0),
-        "old": one("old", 8.0),
-        "x": one("x", 16.0),
-    }
+    groups = [one("today", 2.0), one("month", 4.0), one("old", 8.0), one("x", 16.0), one("not-indexed", 32.0)]
     ended = {
         "today": datetime(2026, 11, 23, 0, 30, tzinfo=UTC),
         "month": datetime(2026, 11, 1, 0, 0, tzinfo=UTC),
         "old": datetime(2026, 10, 31, 23, 59, tzinfo=UTC),
         "x": None,
+        "all-errored": datetime(2026, 11, 23, 1, 0, tzinfo=UTC),  # indexed, nothing billed
     }
-    result = totals(costs, ended, now)
+    result = totals(groups, ended, now)
     assert result.today.cost == pytest.approx(1.0)
     assert result.this_month.cost == pytest.approx(3.0)
     assert result.all_time.cost == pytest.approx(15.0)
     assert result.all_time.saving == pytest.approx(15.0)
-    assert result.all_time.batches == 4
+    assert (result.today.batches, result.this_month.batches, result.all_time.batches) == (2, 3, 5)
+    assert result.all_time.requests == 4
     with pytest.raises(ValueError):
-        totals(costs, ended, datetime(2026, 11, 23))
+        totals(groups, ended, datetime(2026, 11, 23))
+
+
+def test_totals_are_the_sum_of_the_batches_costs() -> None:
+    """Priced per period from summed tokens: the same as pricing each batch and adding up, with bands
+    and a model without a price (which marks the total incomplete, never priced at zero)."""
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    groups = [
+        UsageGroup("a", "claude-sonnet-4-5", 3, TokenCounts(50_000, 20_000, 1000, 0, 7000)),
+        UsageGroup("a", "claude-haiku-5-5", 2, TokenCounts(900_000, 1000, 0, 0, 20_000), long_prompt=True),
+        UsageGroup("b", "claude-haiku-5-5", 5, TokenCounts(40_000, 3000, 0, 2000, 0)),
+        UsageGroup("b", "claude-haiku-5-5", 1, TokenCounts(300_000, 100, 0, 0, 0), long_prompt=True),
+        UsageGroup("c", "claude-mythos-5-2", 4, TokenCounts(10_000, 10_000)),
+    ]
+    ended = {b: datetime(2026, 11, 23, 3, tzinfo=UTC) for b in "abc"}
+    costs = [batch_cost(b, groups) for b in "abc"]
+    result = totals(groups, ended, now)
+    for spend in (result.today, result.this_month, result.all_time):
+        assert spend.cost == pytest.approx(sum(c.batch_cost for c in costs))
+        assert spend.saving == pytest.approx(sum(c.saving for c in costs))
+        assert spend.requests == sum(c.requests for c in costs) and spend.batches == 3
+        assert spend.incomplete
+    assert not totals(groups, {"a": ended["a"], "b": ended["b"]}, now).today.incomplete

@@ -237,18 +237,20 @@ def test_the_service_rebuild_passes_progress_cancel_and_now(index: ResultsIndex)
     ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 500))
     clock = ManualClock(datetime(2026, 11, 30, 12, tzinfo=UTC))
     service = ResultsService(index, Settings(), clock)
-    assert service.cost(batch.id) is not None and service._costs is not None
+    assert service.cost(batch.id) is not None
+    version = service.version
     index.items_path(batch.id).unlink()
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(IngestCancelled):
         service.ensure(batch, cancel=cancel)
-    assert service._costs is None  # reset on the failing path too
+    assert service.version > version  # the cache dropped on the failing path too
+    version = service.version
     service.cost(batch.id)
     seen: list[int] = []
     service.ensure(batch, progress=lambda p: seen.append(p.items_done))
     assert seen and seen[-1] == len(lines)
-    assert service._costs is None
+    assert service.version > version
     info = index.file(batch.id)
     assert info is not None and info.ingested_at == clock.now()
 

@@ -63,10 +63,10 @@ def run(args: argparse.Namespace) -> int:
             return 0
     except CommandError as error:
         return fail(error)
-    files = index.files()
-    usage = index.usage_groups()
-    costs = {b: batch_cost(b, usage, settings) for b, f in files.items() if f.indexed}
-    result = totals(costs, {b: files[b].ended_at for b in costs}, datetime.now(UTC))
+    ended = index.indexed_ended()
+    usage = index.usage_by_batch()
+    costs = {b: batch_cost(b, usage.get(b, ()), settings) for b in ended}
+    result = totals((g for groups in usage.values() for g in groups), ended, datetime.now(UTC), settings)
     unusable = _unusable_costs(index, settings, None)
     if args.json:
         batches = {

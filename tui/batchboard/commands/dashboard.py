@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from batchboard.core.gateway.batches import BatchApi
+    from batchboard.core.results.service import ResultsService
 
 T = TypeVar("T")
 
@@ -42,6 +43,7 @@ def _in_thread(function: Callable[[], T]) -> Callable[[], T]:
 
 def run_dashboard(args: argparse.Namespace) -> int:
     # Imported here: `batchboard --help` must not pay for Textual.
+    from batchboard.core.clock import SystemClock
     from batchboard.core.config import ConfigError, load_settings
     from batchboard.core.store import Account, SavedView, Store
     from batchboard.demo import DemoBackend
@@ -73,27 +75,38 @@ def run_dashboard(args: argparse.Namespace) -> int:
     # profile, or this one pointed at another base URL, starts from an empty table.
     account = Account.of(profile.name, profile.base_url or os.environ.get("ANTHROPIC_BASE_URL"))
 
-    def open_store() -> tuple[Store, SavedView]:
+    clock = SystemClock()
+
+    def open_store() -> tuple[Store, SavedView, ResultsService]:
+        # Imported here, in this thread: the UI thread does not need them for the first frame.
+        from batchboard.core.results.index import ResultsIndex
+        from batchboard.core.results.service import ResultsService
+
         store = Store.open()
         try:
-            return store, store.saved_view(account)
+            results = ResultsService(ResultsIndex(store), settings, clock)
+            results.preload()  # the saved rows' costs and unusable marks, and the header's totals
+            return store, store.saved_view(account), results
         except BaseException:
             store.close()
             raise
 
-    # The store opens and the saved view is read in a thread while the UI modules import: its file
-    # creation, syncs and the 10,000-row read overlap them, and none of it runs on the UI thread.
+    # The store opens, and the saved view and its costs are read, in a thread while the UI modules
+    # import: its file creation, syncs and the 10,000-row reads overlap them, and none of it runs on the
+    # UI thread.
     opening = _in_thread(open_store)
     from batchboard.ui.app import make_app
 
-    store, saved = opening()
+    store, saved, results = opening()
     if scratch is not None:  # the throwaway store only: the demo's structured batches, as if sent from here
         demo.sent_from = (store, Path(scratch.name) / "demo-requests")
     app = make_app(
         saved=saved,
+        results=results,
         connect=demo.connect if args.demo else connect,
         settings=settings,
         store=store,
+        clock=clock,
         demo=bool(args.demo),
         demo_connect=demo.connect,
         problems=problems,

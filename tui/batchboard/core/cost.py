@@ -211,23 +211,62 @@ class CostTotals:
         }
 
 
-def totals(
-    costs: Mapping[str, BatchCost], ended_at: Mapping[str, datetime | None], now: datetime
-) -> CostTotals:
-    """Sum batch costs into today / this month / all time by when each batch ended (UTC calendar).
+#: The periods of `totals`, each inside the one before.
+_ALL, _MONTH, _TODAY = 0, 1, 2
 
-    A batch with no end time (should not happen for ingested results) counts only in all time."""
+
+def totals(
+    groups: Iterable[UsageGroup],
+    ended_at: Mapping[str, datetime | None],
+    now: datetime,
+    settings: Settings | None = None,
+    table: PriceTable | None = None,
+) -> CostTotals:
+    """Spend and savings today / this month / all time (the calendar of `now`'s zone: UTC in the app), over
+    the batches in `ended_at` (batch id -> when it ended), whose usage sums are among `groups` (groups of
+    other batches are left out).
+
+    Each period is priced once per model and band from its summed tokens, not batch by batch: cost is
+    linear in tokens, so it is the sum of the batches' costs, and it stays quick at 10,000 batches. A batch
+    with no end time (should not happen for ingested results) counts only in all time."""
     if now.tzinfo is None:
         raise ValueError("totals() needs a timezone-aware 'now'")
-    today = month = every = Spend()
-    for batch_id, cost in costs.items():
-        every = every.plus(cost)
-        ended = ended_at.get(batch_id)
+    day, month = now.date(), (now.year, now.month)
+    period: dict[str, int] = {}  # the narrowest period each batch counts in; it counts in the wider ones
+    for batch_id, ended in ended_at.items():
         if ended is None:
+            period[batch_id] = _ALL
             continue
         ended = ended.astimezone(now.tzinfo)
-        if (ended.year, ended.month) == (now.year, now.month):
-            month = month.plus(cost)
-            if ended.date() == now.date():
-                today = today.plus(cost)
-    return CostTotals(today, month, every)
+        if (ended.year, ended.month) != month:
+            period[batch_id] = _ALL
+        else:
+            period[batch_id] = _TODAY if ended.date() == day else _MONTH
+    sums: list[dict[tuple[str, bool], list[int]]] = [{}, {}, {}]
+    for group in groups:
+        narrowest = period.get(group.batch_id)
+        if narrowest is None:
+            continue
+        tokens = group.tokens
+        for level in range(narrowest + 1):
+            total = sums[level].setdefault((group.model, group.long_prompt), [0, 0, 0, 0, 0, 0])
+            total[0] += group.requests
+            total[1] += tokens.input
+            total[2] += tokens.output
+            total[3] += tokens.cache_write_5m
+            total[4] += tokens.cache_write_1h
+            total[5] += tokens.cache_read
+    batches = [len(period), 0, 0]
+    for narrowest in period.values():
+        for level in range(1, narrowest + 1):
+            batches[level] += 1
+
+    def spend(level: int) -> Spend:
+        summed = [
+            UsageGroup("", model, total[0], TokenCounts(*total[1:]), long_prompt)
+            for (model, long_prompt), total in sums[level].items()
+        ]
+        cost = batch_cost("", summed, settings, table)
+        return Spend(cost.batch_cost, cost.saving, batches[level], not cost.complete, cost.requests)
+
+    return CostTotals(spend(_TODAY), spend(_MONTH), spend(_ALL))

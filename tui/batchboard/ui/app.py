@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import App, SystemCommand
@@ -25,6 +25,9 @@ from batchboard.ui.controller import Connect, Controller
 from batchboard.ui.escape_keys import EscapeKeys
 from batchboard.ui.messages import BatchesUpdated
 from batchboard.ui.screens.dashboard import DashboardScreen
+
+if TYPE_CHECKING:
+    from batchboard.core.results.service import ResultsService
 
 __all__ = ["BatchboardApp", "Connect", "make_app"]
 
@@ -48,6 +51,7 @@ class BatchboardApp(App[None]):
         demo_connect: Connect | None = None,
         problems: Sequence[ConfigProblem] = (),
         saved: SavedView | None = None,
+        results: ResultsService | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -57,6 +61,7 @@ class BatchboardApp(App[None]):
         self.book = BatchBook(clock, store)
         if saved is not None:
             self.book.show_saved(saved)
+        self.book.results = results  # read already (`ResultsService.preload`): the first frame's costs
         self.controller = Controller(
             self, book=self.book, settings=settings, connect=connect, demo=demo, demo_connect=demo_connect
         )
@@ -167,10 +172,13 @@ def make_app(
     demo_connect: Connect | None = None,
     problems: Sequence[ConfigProblem] = (),
     saved: SavedView | None = None,
+    results: ResultsService | None = None,
 ) -> BatchboardApp:
     """The app with its dependencies: tests pass an in-memory store, a ManualClock and a `connect`
-    that builds a BatchApi pointed at the emulator; no monkeypatching needed. A theme or keymap entry the
-    app cannot use is left out and said (`ui.keymap_choices.checked`)."""
+    that builds a BatchApi pointed at the emulator; no monkeypatching needed. `saved` (the last session's
+    table) and `results` (its costs, `ResultsService.preload`ed) are read off the UI thread before the app
+    is made, for the first frame. A theme or keymap entry the app cannot use is left out and said
+    (`ui.keymap_choices.checked`)."""
     from batchboard.ui.keymap_choices import checked
 
     settings, unusable = checked(settings or Settings())
@@ -183,4 +191,5 @@ def make_app(
         demo_connect=demo_connect,
         problems=[*problems, *unusable],
         saved=saved,
+        results=results,
     )

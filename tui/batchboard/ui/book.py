@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from batchboard.core.cost import BatchCost
     from batchboard.core.eta import DurationSample, Eta
     from batchboard.core.poller import PollStatus
+    from batchboard.core.results.service import ResultsService
 
 
 #: A cost whose models all lack a price: never "$0.00", which would say the batch was free.
@@ -40,6 +42,34 @@ def cost_text(amount: float | None, complete: bool = True) -> str:
     if amount == 0:
         return NO_PRICE
     return usd(amount) + "+?"
+
+
+@dataclass(frozen=True, slots=True)
+class SpendTexts:
+    """The header's amounts as texts (this month, today, all time, this month's saving)."""
+
+    month: str
+    today: str
+    all_time: str
+    saved: str
+
+
+def spend_texts(service: ResultsService | None) -> SpendTexts | None:
+    """The amounts the header shows, one by one (it drops them whole when narrow); None until some batch of
+    this month has been priced (a zero would claim more than is known)."""
+    if service is None:
+        return None
+    totals = service.totals()
+    month = totals.this_month
+    if month.batches == 0:
+        return None
+    today, every = totals.today, totals.all_time
+    return SpendTexts(
+        month=cost_text(month.cost, not month.incomplete),
+        today=cost_text(today.cost, not today.incomplete),
+        all_time=cost_text(every.cost, not every.incomplete),
+        saved=cost_text(month.saving, not month.incomplete),
+    )
 
 
 class QuickFilter(StrEnum):
@@ -168,8 +198,9 @@ class BatchBook:
         self._history: list[DurationSample] | None = None
         self._eta_cache: dict[str, tuple[datetime, Eta]] = {}
         self.results: Any = None
-        """The results service (`core.results_service.ResultsService`, set by the dashboard): costs of the
-        batches whose results are indexed locally."""
+        """The results service (`core.results.service.ResultsService`): costs of the batches whose results
+        are indexed locally. Read before the first frame when the app is given one (the saved view's
+        costs), else made once connected."""
         self.version = 0
         """Bumped whenever a batch is taken or removed: orders computed from the batches are valid while
         it stays the same."""

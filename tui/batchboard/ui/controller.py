@@ -121,7 +121,8 @@ class Controller:
 
     @property
     def results(self) -> ResultsService | None:
-        """The results service, once connected: costs, the index, downloads."""
+        """The results service: costs, the index, downloads (which need the connection). None until
+        connected when the app was not given one read before the first frame."""
         service: ResultsService | None = self.book.results
         return service
 
@@ -205,10 +206,14 @@ class Controller:
         from batchboard.ui.fetcher import ResultsFetcher
 
         self.api = api
-        service = results_actions.make_results_service(
-            self.store, self.settings, self.clock, lambda: self.api
-        )
-        self.book.results = service
+        service = self.results
+        if service is None:
+            service = results_actions.make_results_service(
+                self.store, self.settings, self.clock, lambda: self.api
+            )
+            self.book.results = service
+        else:  # read before the first frame (the saved view's costs): it downloads from now on
+            service.client_factory = results_actions.sync_clients(lambda: self.api)
         # An older database's result items move to per-batch files once: slow, so in a thread, now.
         self.app.run_worker(
             self._prepare_results, thread=True, group="results-migrate", exclusive=True, exit_on_error=False
@@ -423,6 +428,8 @@ class Controller:
 
     def fetch_when_viewed(self, batch_id: str) -> None:
         """The user opened an ended batch: fetch its results (at full speed) unless they are here."""
+        if self.api is None:
+            return  # not connected yet: nothing can be fetched
         from batchboard.ui import results_actions
 
         batch = self.book.batches.get(batch_id)
@@ -531,7 +538,7 @@ class Controller:
     def open_problems(self, batch_id: str) -> None:
         """`e`: the batch's results by group (downloading them first if needed)."""
         batch = self.book.batches.get(batch_id)
-        if self._refused("problems", batch_id) or batch is None or self._not_connected():
+        if self._refused("problems", batch_id) or batch is None or self._not_connected(batch_id):
             return
         from batchboard.ui import results_actions
 
@@ -541,23 +548,27 @@ class Controller:
     def open_download(self, batch_id: str) -> None:
         """`d`: download (or reuse) the results, then offer to save a copy."""
         batch = self.book.batches.get(batch_id)
-        if self._refused("download", batch_id) or batch is None or self._not_connected():
+        if self._refused("download", batch_id) or batch is None or self._not_connected(batch_id):
             return
         from batchboard.ui import results_actions
 
         assert self.results is not None
         results_actions.open_download(self.app, self.results, batch, self.results_ready)
 
-    def _not_connected(self) -> bool:
-        if self.results is None:
-            self.app.notify("Not connected to the API yet.", severity="warning")
-            return True
-        return False
+    def _not_connected(self, batch_id: str) -> bool:
+        """Say so if the batch's results need the API (they are not indexed here) and it is not connected."""
+        service = self.results
+        if service is not None and (self.api is not None or service.is_indexed(batch_id)):
+            return False
+        self.app.notify(
+            "Connecting… its results can be downloaded once connected.", title="Not connected yet", timeout=4
+        )
+        return True
 
     def request_retry(self, batch_id: str) -> None:
         """`R`: the retry screen for the batch's failed items, after downloading its results if needed."""
         batch = self.book.batches.get(batch_id)
-        if self._refused("retry", batch_id) or batch is None or self._not_connected():
+        if self._refused("retry", batch_id) or batch is None or self._not_connected(batch_id):
             return
         service = self.results
         assert service is not None

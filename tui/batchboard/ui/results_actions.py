@@ -11,7 +11,6 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from weakref import WeakKeyDictionary
@@ -44,11 +43,9 @@ if TYPE_CHECKING:
     from batchboard.core.store import Store
 
 
-def make_results_service(
-    store: Store, settings: Settings, clock: Clock, api: Callable[[], BatchApi | None]
-) -> ResultsService:
-    """The results service on the app's store: sync clients are built from the connected async client
-    (`api()`, None until connected)."""
+def sync_clients(api: Callable[[], BatchApi | None]) -> Callable[[], Anthropic]:
+    """Sync SDK clients for worker threads, built from the connected async client (`api()`, None until
+    connected: then an IngestError says so)."""
 
     def client_factory() -> Anthropic:
         connected = api()
@@ -58,7 +55,14 @@ def make_results_service(
 
         return sync_client_like(connected.client)
 
-    return ResultsService(ResultsIndex(store), settings, clock, client_factory)
+    return client_factory
+
+
+def make_results_service(
+    store: Store, settings: Settings, clock: Clock, api: Callable[[], BatchApi | None]
+) -> ResultsService:
+    """The results service on the app's store, downloading with `sync_clients(api)`."""
+    return ResultsService(ResultsIndex(store), settings, clock, sync_clients(api))
 
 
 def request_lookup_for(store: Store) -> Any:
@@ -490,39 +494,11 @@ def header_spend(service: ResultsService | None) -> tuple[str, str]:
     """The header's spend and saving texts: this month's, with today and all time beside it; "—" until some
     batch of this month has been priced (a zero would claim more than is known). "+?" marks a total that
     leaves out a model with no price, "no price" one with nothing priced (as in the table)."""
+    from batchboard.ui.book import spend_texts
+
     texts = spend_texts(service)
     if texts is None:
         from batchboard.core.format import DASH
 
         return DASH, DASH
     return f"{texts.month} (today {texts.today}, all time {texts.all_time})", texts.saved
-
-
-@dataclass(frozen=True, slots=True)
-class SpendTexts:
-    """The header's amounts as texts (this month, today, all time, this month's saving)."""
-
-    month: str
-    today: str
-    all_time: str
-    saved: str
-
-
-def spend_texts(service: ResultsService | None) -> SpendTexts | None:
-    """The amounts `header_spend` shows, one by one (the header drops them whole when narrow); None until
-    some batch of this month has been priced."""
-    from batchboard.ui.book import cost_text
-
-    if service is None:
-        return None
-    totals = service.totals()
-    month = totals.this_month
-    if month.batches == 0:
-        return None
-    today, every = totals.today, totals.all_time
-    return SpendTexts(
-        month=cost_text(month.cost, not month.incomplete),
-        today=cost_text(today.cost, not today.incomplete),
-        all_time=cost_text(every.cost, not every.incomplete),
-        saved=cost_text(month.saving, not month.incomplete),
-    )

@@ -221,6 +221,15 @@ class ResultsIndex:
         )
         return {row[0]: _results_file(row) for row in rows}
 
+    def indexed_ended(self) -> dict[str, datetime | None]:
+        """When each batch whose results are indexed ended (`ResultsFile.indexed`, in SQL): one query,
+        nothing else decoded, for the table's costs and the header's totals."""
+        rows = self.store.query(
+            "SELECT batch_id, ended_at FROM result_files WHERE items > 0 OR state = ?",
+            (FileState.COMPLETE.value,),
+        )
+        return {row[0]: from_db_time(row[1]) if row[1] else None for row in rows}
+
     def local_copy(self, batch_id: str, info: ResultsFile | None = None) -> Path | None:
         """The batch's raw file if it is on disk: in this results directory, or else where it was recorded
         (a data directory moved since, or chosen by `BATCHBOARD_DATA_DIR` for one run)."""
@@ -427,6 +436,13 @@ class ResultsIndex:
             self.store.query(sql + " WHERE batch_id = ?", (batch_id,)) if batch_id else self.store.query(sql)
         )
         return [UsageGroup(r[0], r[1], r[3], TokenCounts(*r[4:9]), bool(r[2])) for r in rows]
+
+    def usage_by_batch(self) -> dict[str, list[UsageGroup]]:
+        """Every batch's usage groups, by batch (one query): price each batch from its own groups only."""
+        result: dict[str, list[UsageGroup]] = {}
+        for group in self.usage_groups():
+            result.setdefault(group.batch_id, []).append(group)
+        return result
 
     def unusable_usage(self, batch_id: str | None = None) -> dict[str, list[UsageGroup]]:
         """Class -> the usage groups of the unusable answers (of one batch, or of all), for their cost."""

@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from batchboard.core import format as fmt
-from batchboard.ui.book import BatchBook
+from batchboard.ui.book import BatchBook, spend_texts
 from batchboard.ui.cells import shorten
 
 SEPARATOR = Content(" · ")
@@ -188,12 +188,7 @@ class SummaryBar(Static):
         flight = fmt.human_int(book.in_flight)
         ended = fmt.human_int(book.ended_on(now.date()))
         requests = fmt.plural(book.in_flight, "request", number=False)
-        texts = None
-        if book.results is not None:
-            # Imported once results exist (after connecting): it is heavy, and the first frame must be fast.
-            from batchboard.ui import results_actions
-
-            texts = results_actions.spend_texts(book.results)
+        texts = spend_texts(book.results)
         month, today, every, saved = (
             (texts.month, texts.today, texts.all_time, texts.saved) if texts else (fmt.DASH,) * 4
         )
