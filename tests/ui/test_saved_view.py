@@ -1,6 +1,7 @@
 """The saved view: the first frame shows the last session's table from the store (this profile and base
-URL only) before the API answers, says so in the header, makes keys that need the API wait, restores the
-cursor; then the first rounds update rows in place, add new batches and remove deleted ones with a note."""
+URL only) before the API answers, with the costs and unusable marks of indexed results, says so in the
+header, makes keys that need the API wait, restores the cursor; then the first rounds update rows in place,
+add new batches and remove deleted ones with a note."""
 
 from __future__ import annotations
 
@@ -9,14 +10,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.results.helpers import answer, chunked, jsonl, succeeded
 from tests.ui.conftest import SIZE, connect_to, first_round, next_round, table_of, wait_until
 
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
 from batchboard.core.gateway.batches import BatchApi
-from batchboard.core.store import Account, Store
+from batchboard.core.results.index import ResultsIndex
+from batchboard.core.results.ingest import ingest
+from batchboard.core.results.service import ResultsService
+from batchboard.core.store import Account, SavedView, Store
 from batchboard.emulator import Emulator, EmulatorSettings
 from batchboard.ui.app import BatchboardApp, make_app
+from batchboard.ui.cells import UNUSABLE_GLYPH
+from batchboard.ui.widgets.batch_table import BatchTable
 from batchboard.ui.widgets.summary import SummaryBar
 
 EMULATOR_SETTINGS = EmulatorSettings(seed=0, demo=False, batch_duration=600.0)
@@ -55,6 +62,30 @@ def notes(app: BatchboardApp) -> list[str]:
     return [f"{n.title}: {n.message}" for n in app._notifications]
 
 
+def drawn(table: BatchTable, batch_id: str) -> str:
+    """The batch's row as drawn on screen (it must be in view)."""
+    first, last = table.rows_in_view()
+    row = table.row_keys.index(batch_id)
+    assert first <= row < last
+    return table.render_line(row - first + 1).text
+
+
+def index_results(store: Store, batch_id: str) -> None:
+    """The batch's results, indexed as a download would: 17 answers and 3 cut short (max_tokens)."""
+    (batch,) = [b for b in store.saved_view(ACCOUNT).batches if b.id == batch_id]
+    lines = [succeeded(f"ok-{n}") for n in range(17)] + [
+        answer(f"cut-{n}", "…", "max_tokens") for n in range(3)
+    ]
+    ingest(batch_id, ResultsIndex(store), batch=batch, source=chunked(jsonl(lines), 1 << 12))
+
+
+def opened(store: Store, settings: Settings, clock: ManualClock) -> tuple[SavedView, ResultsService]:
+    """What the dashboard command reads in its store-opening thread, before the app is made."""
+    results = ResultsService(ResultsIndex(store), settings, clock)
+    results.preload()
+    return store.saved_view(ACCOUNT), results
+
+
 async def last_session(
     db_file: Path, emulator: Emulator, clock: ManualClock, settings: Settings, selected: str
 ) -> None:
@@ -71,24 +102,46 @@ async def last_session(
 async def test_saved_rows_first_then_live_in_place(
     db_file: Path, emulator: Emulator, clock: ManualClock, settings: Settings, world: dict[str, list[str]]
 ) -> None:
-    selected = world["ended"][2]
+    selected, priced = world["ended"][2], world["ended"][3]
     await last_session(db_file, emulator, clock, settings, selected)
-    # While the app was closed: an ended batch is deleted and a new one is sent; time passes.
+    with Store.open(db_file) as store:
+        index_results(store, priced)
+    # While the app was closed: an ended batch is deleted, a new one is sent, one ends; time passes.
     emulator.store.delete(world["ended"][0], clock.now())
     new = emulator.add_batch(count=5, created_at=clock.now(), duration=600)
+    emulator.store.cancel(world["active"][1], clock.now())
     clock.advance(60)
 
+    first_frame: list[tuple[str, str, str]] = []
+
+    class Probe(BatchboardApp):
+        def on_ready(self) -> None:
+            table = table_of(self)
+            first_frame.append((drawn(table, priced), drawn(table, selected), header(self)))
+            super().on_ready()
+
     with Store.open(db_file) as store:
-        saved = store.saved_view(ACCOUNT)
+        saved, results = opened(store, settings, clock)
         connect, go = held(connect_to(emulator))
-        app = make_app(connect=connect, settings=settings, store=store, clock=clock, saved=saved)
+        app = Probe(
+            settings=settings, store=store, clock=clock, connect=connect, saved=saved, results=results
+        )
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             await pilot.pause()
             table = table_of(app)
-            # Before any answer: every saved row, the cursor where it was, the header says what this is.
+            # The first frame, before any answer: the indexed batch's cost and its unusable answers' mark,
+            # "—" for a batch whose results are not here.
+            ((priced_row, selected_row, first_header),) = first_frame
+            cost = app.book.cost_text(priced)
+            assert cost.startswith("$") and cost in priced_row and UNUSABLE_GLYPH in priced_row
+            assert "$" not in selected_row and "—" in selected_row and UNUSABLE_GLYPH not in selected_row
+            assert "saved view from 12:00 UTC · connecting…" in first_header
+            assert f"spend this month {cost}" in first_header
+            # Every saved row, the cursor where it was, the header says what this is.
             assert set(table.row_keys) == set(world["ended"]) | set(world["active"])
             assert table.selected_id == selected
             assert "saved view from 12:00 UTC · connecting…" in header(app)
+            assert "running" in drawn(table, world["active"][1])
             # A key that needs the API waits and says so; one that does not works at once.
             table.move_cursor(key=world["active"][0])
             await pilot.press("c")
@@ -102,10 +155,18 @@ async def test_saved_rows_first_then_live_in_place(
             table.move_cursor(key=selected)
             await pilot.pause()
 
+            order, cursor, scroll = list(table.row_keys), table.cursor_row, table.scroll_y
             go.set()
             await first_round(pilot)
             assert "saved view" not in header(app)
             assert new in table.row_keys and table.selected_id == selected
+            # In place: the canceled batch's row changed where it stands, the rows around it stayed.
+            assert "cancel" in drawn(table, world["active"][1])
+            assert [b for b in table.row_keys if b != new] == order
+            assert (
+                table.cursor_row == cursor + (table.row_keys.index(new) < cursor) and table.scroll_y == scroll
+            )
+            assert cost in drawn(table, priced)
             await next_round(pilot, key="")  # the one full listing of this start finds the deletion
             assert world["ended"][0] not in table.row_keys and table.selected_id == selected
             assert any("no longer on the service" in n for n in notes(app))
