@@ -106,7 +106,7 @@ async def test_count_tokens_failures_fall_back_to_the_local_estimate_with_a_note
             yield from params_of(iter_chunk(path, chunk))
 
     estimate = await counted_estimate(report.models, requests, client, mode="all")
-    assert any("count_tokens failed for 3 request(s)" in note for note in estimate.notes)
+    assert any("count_tokens failed for 3 requests, first: " in note for note in estimate.notes)
     assert estimate.input_tokens == round(report.models["claude-made-up-1"].text_chars / 4)
 
 

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from tests.results.helpers import answer, chunked, ended_batch, errored, jsonl, params, succeeded
 
-from batchboard.core.jobs import Selection, plan_retry
+from batchboard.core.jobs import RetryPlan, Selection, plan_retry
 from batchboard.core.model_limits import max_output_tokens
 from batchboard.core.results.index import ResultsIndex
 from batchboard.core.results.ingest import ingest
@@ -67,9 +67,37 @@ def test_truncated_items_get_max_tokens_doubled_up_to_the_model_limit(store: Sto
     assert plan.at_limit == Counter({LIMIT: 1}) and plan.window == 1 and plan.no_limit == 1
     assert plan.groups == Counter({"truncated": 5})
     assert plan.left_out == Counter({"refused": 1, "overloaded_error": 1})
-    notes = plan.notes()
-    assert f"1 item(s) already at the model's {LIMIT:,}-token limit: resent unchanged" in notes
-    assert any("model_context_window_exceeded" in n and "will not help" in n for n in notes)
+    assert plan.notes() == [
+        f"3 truncated items resent with max_tokens raised to 600-{LIMIT:,}",
+        f"1 item already at the model's {LIMIT:,}-token limit: resent unchanged",
+        "1 item of a model whose output limit is not known: raised uncapped",
+        "1 item stopped at the model's context window (model_context_window_exceeded): resent unchanged; "
+        "more output tokens will not help it",
+    ]
+
+
+def test_the_notes_count_items_in_the_singular_and_the_plural() -> None:
+    one = RetryPlan("b", raised={"a": (300, 600)}, capped=Counter({LIMIT: 1}))
+    assert one.notes() == [
+        "1 truncated item resent with max_tokens raised to 600",
+        f"1 item capped at its model's {LIMIT:,}-token output limit",
+    ]
+    many = RetryPlan(
+        "b",
+        raised={"a": (300, 600), "b": (300, 600)},
+        capped=Counter({LIMIT: 2}),
+        at_limit=Counter({LIMIT: 2}),
+        no_limit=2,
+        window=1_500,
+    )
+    assert many.notes() == [
+        "2 truncated items resent with max_tokens raised to 600",
+        f"2 items capped at their model's {LIMIT:,}-token output limit",
+        f"2 items already at the model's {LIMIT:,}-token limit: resent unchanged",
+        "2 items of a model whose output limit is not known: raised uncapped",
+        "1,500 items stopped at the model's context window (model_context_window_exceeded): resent "
+        "unchanged; more output tokens will not help them",
+    ]
 
 
 def test_an_explicit_max_tokens_is_used_and_capped(store: Store) -> None:

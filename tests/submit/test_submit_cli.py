@@ -176,7 +176,8 @@ def test_submit_mentions_earlier_submissions_left_unsent(
         earlier = prepare_file(store, validate_file(write_jsonl(tmp_path / "a.jsonl", 2)))
     assert main(["submit", str(write_jsonl(tmp_path / "b.jsonl", 2, prefix="b")), "--yes"]) == 0
     out = capsys.readouterr().out
-    assert f"'batchboard submit --resume {earlier.id}' sends them" in out
+    assert f"earlier submission {earlier.id} has 1 batch not created; 'batchboard submit --resume " in out
+    assert f"--resume {earlier.id}' sends it (it asks first" in out
     assert len(list(sdk.messages.batches.list())) == 1  # only the new file: the earlier one waits
 
 

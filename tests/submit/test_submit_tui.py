@@ -310,7 +310,9 @@ async def test_the_dashboard_asks_before_sending_again_a_chunk_whose_batch_was_n
         app = dashboard_app(emulator, store, clock)
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             await first_round(pilot)
-            await wait_until(pilot, lambda app=app: isinstance(app.screen, ResendScreen))
+            await wait_until(  # the screen, then its text: it composes after it is pushed
+                pilot, lambda app=app: isinstance(app.screen, ResendScreen) and bool(app.screen.query(Static))
+            )
             shown = "\n".join(str(s.render()) for s in app.screen.query(Static).results(Static))
             assert "no batch created after the send began" in shown and "recovered" not in shown
             await pilot.press(choice)

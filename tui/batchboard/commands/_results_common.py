@@ -168,7 +168,9 @@ class ProgressBar:
         fraction = progress.fraction
         megabytes = progress.bytes_done / 1_000_000
         if fraction is None:
-            bar = f"{progress.items_done:,} results"
+            from batchboard.core.format import plural
+
+            bar = plural(progress.items_done, "result")
         else:
             filled = int(fraction * self.width)
             bar = (

@@ -125,7 +125,8 @@ def _print_unusable(costs: dict[str, Spend], when: str = "") -> None:
     for name, spend in costs.items():
         flag = " (some models: price unknown)" if spend.incomplete else ""
         print(
-            f"    {UNUSABLE_NAMES.get(name, name):<{width}}  {human_int(spend.requests):>8} requests  "
+            f"    {UNUSABLE_NAMES.get(name, name):<{width}}  {human_int(spend.requests):>8} "
+            f"{plural(spend.requests, 'request', number=False):<8}  "
             f"{usd(spend.cost)} at batch price{flag}"
         )
 

@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     submit.add_argument("file", metavar="FILE.jsonl", nargs="?", help="the requests, one JSON object a line")
-    submit.add_argument("--label", help="a label for the batch(es), shown in the dashboard")
+    submit.add_argument("--label", help="a label for the batches it creates, shown in the dashboard")
     submit.add_argument("--dry-run", action="store_true", help="check and estimate only; send nothing")
     submit.add_argument("--yes", "-y", action="store_true", help="send without asking for confirmation")
     submit.add_argument("--json", action="store_true", help="print the report as JSON on standard output")
@@ -300,9 +300,9 @@ async def _send(
                 waiting = sum(1 for c in earlier.chunks if c.state != "created")
                 _say(
                     args,
-                    f"note: earlier submission {earlier.id} has {waiting} batch(es) not created; "
-                    f"'batchboard submit --resume {earlier.id}' sends them (it asks first where an answer "
-                    "was lost)",
+                    f"note: earlier submission {earlier.id} has {plural(waiting, 'batch')} not created; "
+                    f"'batchboard submit --resume {earlier.id}' sends {'it' if waiting == 1 else 'them'} (it "
+                    "asks first where an answer was lost)",
                 )
         if resume:
             try:
@@ -339,7 +339,8 @@ def _decide(args: argparse.Namespace, store: Store, submission_id: str) -> None:
         if chunk.candidates:
             _say(args, f"{where}: batches that could be it (not taken): {', '.join(chunk.candidates)}")
         if _ask(
-            args, f"Send {where} of submission {submission_id} again ({chunk.request_count:,} requests)?"
+            args,
+            f"Send {where} of submission {submission_id} again ({plural(chunk.request_count, 'request')})?",
         ):
             mark_for_resend(store, submission_id, chunk.chunk)
         else:

@@ -132,10 +132,12 @@ class _Progress:
     def show(self, batches: list[Batch], error: ApiError | None) -> None:
         if not self.tty:
             return
+        from batchboard.core.format import plural
+
         done = sum(b.counts.total - b.counts.processing for b in batches)
         total = sum(b.counts.total for b in batches)
         ended = sum(b.is_ended for b in batches)
-        text = f"waiting: {ended} of {len(batches)} ended, {done:,} of {total:,} requests done"
+        text = f"waiting: {ended} of {len(batches)} ended, {done:,} of {plural(total, 'request')} done"
         if error is not None:
             text += f" · {printable(error.message)} (trying again)"
         sys.stderr.write("\r\x1b[K" + text)

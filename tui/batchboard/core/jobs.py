@@ -128,19 +128,24 @@ class RetryPlan:
         if self.raised:
             new = sorted({after for _, after in self.raised.values()})
             to = f"{new[0]:,}" if len(new) == 1 else f"{new[0]:,}-{new[-1]:,}"
-            lines.append(f"{len(self.raised):,} truncated item(s) resent with max_tokens raised to {to}")
+            raised = plural(len(self.raised), "truncated item")
+            lines.append(f"{raised} resent with max_tokens raised to {to}")
         for limit, count in sorted(self.capped.items()):
-            lines.append(f"{count:,} item(s) capped at their model's {limit:,}-token output limit")
+            their = "its" if count == 1 else "their"
+            lines.append(f"{plural(count, 'item')} capped at {their} model's {limit:,}-token output limit")
         for limit, count in sorted(self.at_limit.items()):
-            lines.append(f"{count:,} item(s) already at the model's {limit:,}-token limit: resent unchanged")
+            lines.append(
+                f"{plural(count, 'item')} already at the model's {limit:,}-token limit: resent unchanged"
+            )
         if self.no_limit:
             lines.append(
-                f"{self.no_limit:,} item(s) of a model whose output limit is not known: raised uncapped"
+                f"{plural(self.no_limit, 'item')} of a model whose output limit is not known: raised uncapped"
             )
         if self.window:
             lines.append(
-                f"{self.window:,} item(s) stopped at the model's context window "
-                "(model_context_window_exceeded): resent unchanged; more output tokens will not help them"
+                f"{plural(self.window, 'item')} stopped at the model's context window "
+                "(model_context_window_exceeded): resent unchanged; more output tokens will not help "
+                + ("it" if self.window == 1 else "them")
             )
         return lines
 

@@ -42,3 +42,12 @@ def digest(*parts: object, size: int = 40) -> bytes:
 def rfc3339(when: datetime) -> str:
     """RFC 3339 in UTC with a `Z` suffix, as the API writes timestamps."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def plural(count: int, singular: str, many: str | None = None, *, number: bool = True) -> str:
+    """ "1 item", "3 items", "100,000 requests", the singular for exactly one; `many` for a plural that is
+    not the singular plus "s" ("properties"); `number=False` gives the noun alone. The client's
+    `core.format.plural` has the same rule; the emulator shares no code with the client, so it keeps its
+    own."""
+    word = singular if count == 1 else (many or singular + "s")
+    return f"{count:,} {word}" if number else word

@@ -6,6 +6,8 @@ import threading
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
+from batchboard.emulator._util import plural
+
 FaultKind = Literal["rate_limit", "overloaded", "api_error", "drop_before", "drop_after", "stream_error"]
 FAULT_KINDS: tuple[str, ...] = (
     "rate_limit",
@@ -58,7 +60,9 @@ class Fault:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown fault field(s): {', '.join(unknown)}")
+            raise ValueError(
+                f"unknown fault {plural(len(unknown), 'field', number=False)}: {', '.join(unknown)}"
+            )
         return cls(**data)
 
     def to_json(self) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from batchboard.emulator._util import plural
+
 #: String formats structured outputs support (and the generator produces).
 FORMATS = ("date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid")
 _NUMERIC_LIMITS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
@@ -225,9 +227,9 @@ def _error(value: object, schema: object, root: dict[str, Any], path: str, depth
 
 def _string_error(value: str, schema: dict[str, Any], path: str) -> str | None:
     if len(value) < schema.get("minLength", 0):
-        return f"{path}: shorter than {schema['minLength']} characters"
+        return f"{path}: shorter than {plural(schema['minLength'], 'character')}"
     if "maxLength" in schema and len(value) > schema["maxLength"]:
-        return f"{path}: longer than {schema['maxLength']} characters"
+        return f"{path}: longer than {plural(schema['maxLength'], 'character')}"
     pattern = schema.get("pattern")
     if isinstance(pattern, str):
         try:
@@ -260,9 +262,9 @@ def _array_error(
     value: list[Any], schema: dict[str, Any], root: dict[str, Any], path: str, depth: int
 ) -> str | None:
     if len(value) < schema.get("minItems", 0):
-        return f"{path}: fewer than {schema['minItems']} items"
+        return f"{path}: fewer than {plural(schema['minItems'], 'item')}"
     if "maxItems" in schema and len(value) > schema["maxItems"]:
-        return f"{path}: more than {schema['maxItems']} items"
+        return f"{path}: more than {plural(schema['maxItems'], 'item')}"
     if schema.get("uniqueItems") and len({_canonical(item) for item in value}) != len(value):
         return f"{path}: items are not unique"
     prefix = schema.get("prefixItems")
@@ -286,9 +288,9 @@ def _object_error(
     patterns = schema.get("patternProperties") or {}
     extra = schema.get("additionalProperties", True)
     if len(value) < schema.get("minProperties", 0):
-        return f"{path}: fewer than {schema['minProperties']} properties"
+        return f"{path}: fewer than {plural(schema['minProperties'], 'property', 'properties')}"
     if "maxProperties" in schema and len(value) > schema["maxProperties"]:
-        return f"{path}: more than {schema['maxProperties']} properties"
+        return f"{path}: more than {plural(schema['maxProperties'], 'property', 'properties')}"
     for name, item in value.items():
         child_path = f"{path}.{name}"
         if name in properties:

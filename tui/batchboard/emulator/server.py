@@ -15,7 +15,7 @@ import ijson
 import orjson
 from aiohttp import StreamReader, web
 
-from batchboard.emulator._util import rfc3339, stable_hash, unit_hash
+from batchboard.emulator._util import plural, rfc3339, stable_hash, unit_hash
 from batchboard.emulator.catalog import MODELS, lookup_model
 from batchboard.emulator.faults import Fault
 from batchboard.emulator.reply import Reply, compose
@@ -236,7 +236,7 @@ async def create_batch(request: web.Request) -> web.Response:
             if index >= settings.max_batch_requests:
                 problem = (
                     f"requests: too many requests ({index + 1:,} or more); a batch may contain at most "
-                    f"{settings.max_batch_requests:,} requests"
+                    f"{plural(settings.max_batch_requests, 'request')}"
                 )
                 break
             if not isinstance(item, dict):

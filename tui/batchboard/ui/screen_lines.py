@@ -27,6 +27,7 @@ from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 
+from batchboard.core.format import plural
 from batchboard.ui.widgets.chat_reply import flatten
 
 #: One screen line: its (text, style without metadata, click action) runs.
@@ -240,6 +241,7 @@ async def displayed(pilot: Any, scroll: Widget, reply: Sequence[Widget]) -> list
     missing = [line_y for line_y in range(top, bottom) if line_y not in lines]
     if missing:
         raise AssertionError(
-            f"{len(missing)} of the reply's {bottom - top} lines were never on screen (first: {missing[0]})"
+            f"{len(missing)} of the reply's {plural(bottom - top, 'line')} were never on screen "
+            f"(first: {missing[0]})"
         )
     return [lines[line_y] for line_y in range(top, bottom)]

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchboard.core import fsio
 from batchboard.core.config import Settings
+from batchboard.core.format import plural
 from batchboard.core.gateway.errors import classify
 from batchboard.core.models import Batch
 from batchboard.core.results.index import FileState, ResultsIndex
@@ -201,7 +202,7 @@ def ingest(
         if attempt < attempts:
             sleep(backoff * 2 ** (attempt - 1))
     raise IngestError(
-        f"could not download the results of {batch_id} after {attempts} attempts: {last_problem}. "
+        f"could not download the results of {batch_id} after {plural(attempts, 'attempt')}: {last_problem}. "
         f"Nothing was kept. {last_advice or 'Try again later.'}"
     )
 
@@ -331,7 +332,7 @@ def _run_pass(
     finally:
         state.values = []  # on error the caller removes what was stored; drop what was not
     if expected is not None and state.line < expected:
-        raise Truncated(f"the download stopped early ({state.line} of {expected} results)")
+        raise Truncated(f"the download stopped early ({state.line:,} of {plural(expected, 'result')})")
     if progress is not None:
         progress(IngestProgress(state.offset, state.line, expected, attempt))
     return state

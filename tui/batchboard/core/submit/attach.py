@@ -71,7 +71,7 @@ def attach_report(store: Store, batch_id: str, report: Report, *, clock: Clock |
     already); OSError when it cannot be read.
     """
     if not report.ok:
-        raise SubmitError(f"{report.file}: {report.errors:,} error(s); nothing was attached")
+        raise SubmitError(f"{report.file}: {plural(report.errors, 'error')}; nothing was attached")
     rows: list[tuple[str, int, bytes]] = []
     try:
         for chunk in report.chunks:
@@ -86,8 +86,12 @@ def attach_report(store: Store, batch_id: str, report: Report, *, clock: Clock |
     in_file, in_batch = set(file_ids), set(batch_ids or ())
     if in_batch and in_file.isdisjoint(in_batch):  # the wrong file: keep what was linked before, if any
         raise SubmitError(
-            f"none of the {len(in_file):,} custom_ids in {report.file} is in {batch_id}: nothing was "
-            "linked (is it the right file?)"
+            (
+                f"the one custom_id in {report.file} is not in {batch_id}"
+                if len(in_file) == 1
+                else f"none of the {plural(len(in_file), 'custom_id')} in {report.file} is in {batch_id}"
+            )
+            + ": nothing was linked (is it the right file?)"
         )
     submission = attach_file(store, batch_id, rows, source_path=str(report.path.resolve()), clock=clock)
     if batch_ids is None:

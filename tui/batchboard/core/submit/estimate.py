@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from batchboard.core.config import Settings
+from batchboard.core.format import plural
 from batchboard.core.gateway.errors import ApiError
 from batchboard.core.gateway.tokens import count_input_tokens
 from batchboard.core.pricing import ModelPrice, TokenCounts, price_for
@@ -245,7 +246,7 @@ async def counted_estimate(
 
     notes: list[str] = []
     if failures:
-        notes.append(f"count_tokens failed for {len(failures)} request(s), first: {failures[0]}")
+        notes.append(f"count_tokens failed for {plural(len(failures), 'request')}, first: {failures[0]}")
     models = []
     for model, tally in sorted(tallies.items()):
         chars, tokens = counted_chars.get(model, 0), counted_tokens.get(model, 0)
@@ -257,9 +258,9 @@ async def counted_estimate(
         models.append(_model_estimate(model, tally, ratio, settings))
     done = len(wanted) - len(failures)
     method = (
-        f"count_tokens for all {done:,} requests"
+        ("count_tokens for the one request" if done == 1 else f"count_tokens for all {done:,} requests")
         if mode == "all"
-        else f"count_tokens for a sample of {done:,} of {total:,} requests, scaled by characters"
+        else f"count_tokens for a sample of {done:,} of {plural(total, 'request')}, scaled by characters"
     )
     return Estimate(tuple(models), method, tuple(notes))
 
@@ -279,13 +280,15 @@ def format_estimate(estimate: Estimate) -> list[str]:
     cached = sum(m.cached_requests for m in estimate.models)
     if cached:
         lines.append(
-            f"  prompt caching: {cached:,} request(s) ask for it; the range assumes from one cache write "
+            f"  prompt caching: {plural(cached, 'request')} {'asks' if cached == 1 else 'ask'} for it; the "
+            "range assumes from one cache write "
             "then reads, to a write for every request (requests in one batch may not see each other's writes)"
         )
     if len(estimate.models) > 1:
         for m in estimate.models:
             cost = "price unknown" if m.batch is None else _usd(m.batch)
-            lines.append(f"    {m.model}: {m.requests:,} requests, {m.input_tokens:,} input tokens, {cost}")
+            counts = f"{plural(m.requests, 'request')}, {plural(m.input_tokens, 'input token')}"
+            lines.append(f"    {m.model}: {counts}, {cost}")
     for model in estimate.unpriced_models:
         lines.append(
             f"  {model}: price unknown, not included in the totals (add [prices.{model}] to the config)"

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from batchboard.core.clock import Clock
+from batchboard.core.format import plural
 from batchboard.core.gateway.submit import newest_batches
 from batchboard.core.models import Batch
 from batchboard.core.store import Store, from_db_time, to_db_time
@@ -239,14 +240,11 @@ def _where(chunk: ChunkState, of: int) -> str:
     return f"batch {chunk.chunk + 1} of {of} of submission {chunk.submission_id}"
 
 
-def _requests(count: int) -> str:
-    return "1 request" if count == 1 else f"{count:,} requests"
-
-
 def _recovered_message(where: str, chunk: ChunkState, batch: Batch) -> str:
+    requests = plural(chunk.request_count, "request")
     return (
         f"{where}: recovered, unverified: its create answer was lost, and {batch.id} "
-        f"({_requests(chunk.request_count)}, created after the send began) is the one batch that can be it; "
+        f"({requests}, created after the send began) is the one batch that can be it; "
         "it was not sent again. Its "
         "custom_ids are checked once its results are here: if they differ, it is let go and you are "
         "asked whether to send the chunk again."
@@ -260,19 +258,21 @@ def _cause(chunk: ChunkState) -> str:
 
 
 def _none_message(where: str, chunk: ChunkState) -> str:
+    requests = plural(chunk.request_count, "request")
     return (
         f"{where}: its create answer was lost{_cause(chunk)}, and no batch created after "
-        f"the send began has its {_requests(chunk.request_count)}: it was most likely never created. "
+        f"the send began has its {requests}: it was most likely never created. "
         "Nothing was sent twice, and nothing is taken for it. Send it again with "
         f"'batchboard submit --resume {chunk.submission_id}' (it looks once more, then asks), or leave it."
     )
 
 
 def _ambiguous_message(where: str, chunk: ChunkState, ids: tuple[str, ...]) -> str:
+    requests = plural(chunk.request_count, "request")
     if len(ids) == 1:  # one batch, but another open chunk of that size, sent in that window, fits it too
         return (
             f"{where}: its create answer was lost{_cause(chunk)}, and the one batch created after the send "
-            f"began with its {_requests(chunk.request_count)} ({ids[0]}) fits another chunk whose answer was "
+            f"began with its {requests} ({ids[0]}) fits another chunk whose answer was "
             "lost too: batchboard cannot tell whose it is, so it took it for neither. Look at it (the "
             "dashboard, 'batchboard list'); then send the chunk again with 'batchboard submit --resume "
             f"{chunk.submission_id}' (it asks first), or leave it."
@@ -280,7 +280,7 @@ def _ambiguous_message(where: str, chunk: ChunkState, ids: tuple[str, ...]) -> s
     shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
     return (
         f"{where}: its create answer was lost, and {len(ids)} batches created after the send began have "
-        f"its {_requests(chunk.request_count)} ({shown}): batchboard cannot tell which, if any, is its "
+        f"its {requests} ({shown}): batchboard cannot tell which, if any, is its "
         "batch, so it took none. Look at them (the dashboard, 'batchboard list'); then send the chunk "
         f"again with 'batchboard submit --resume {chunk.submission_id}' (it asks first), or leave it."
     )
@@ -329,14 +329,15 @@ def verify(store: Store, index: ResultsIndex, batch_ids: list[str] | None = None
         theirs = set(index.custom_ids(batch_id))
         if theirs == ours:
             _set_chunk(store, sid, chunk_index, recovery=VERIFIED, error=None)
-            message = f"{where}: recovered and verified: {batch_id} has exactly its {len(ours):,} custom_ids"
+            ids = plural(len(ours), "custom_id")
+            message = f"{where}: recovered and verified: {batch_id} has exactly its {ids}"
             outcomes.append(Recovered(sid, chunk_index, "verified", message, batch_id))
             continue
         missing, extra = len(ours - theirs), len(theirs - ours)
         message = (
             f"{where}: {batch_id} is not its batch after all: its custom_ids differ ({missing:,} of the "
-            f"chunk's {len(ours):,} missing, {extra:,} others). It was let go (kept as another's batch, "
-            "never taken again), and the chunk was not sent. Send it again with "
+            f"chunk's {len(ours):,} missing, {plural(extra, 'other')}). It was let go (kept as another's "
+            "batch, never taken again), and the chunk was not sent. Send it again with "
             f"'batchboard submit --resume {sid}' (it asks first), or leave it."
         )
         _let_go(store, chunk, batch_id, message)

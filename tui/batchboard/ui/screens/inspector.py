@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane, TextArea
 
-from batchboard.core.format import human_int, printable, usd
+from batchboard.core.format import human_int, plural, printable, usd
 from batchboard.core.results.index import ResultItem, ResultsIndex
 from batchboard.core.results.schema import INVALID_OUTPUT, MAX_TOKENS_STOP, REFUSED, TRUNCATED
 from batchboard.core.results.usable import output_text
@@ -141,7 +141,7 @@ class InspectorScreen(Screen[None]):
             if item.unusable_detail:
                 text.append(": ")
                 text.append(printable(item.unusable_detail))  # from the output: untrusted
-        text.append(f"\nline {human_int(item.line + 1)} of the results file, {human_int(item.length)} bytes")
+        text.append(f"\nline {human_int(item.line + 1)} of the results file, {plural(item.length, 'byte')}")
         return text
 
     @property
@@ -161,7 +161,7 @@ class InspectorScreen(Screen[None]):
             )
             return
         self.app.copy_to_clipboard(text)
-        self.notify(f"Copied the {what} ({human_int(len(text))} characters).", markup=False)
+        self.notify(f"Copied the {what} ({plural(len(text), 'character')}).", markup=False)
 
     def action_toggle_tab(self) -> None:
         tabs = self.query_one("#inspector-tabs", TabbedContent)

@@ -151,7 +151,7 @@ def item_cells(item: ResultItem) -> tuple[Text, Text]:
     if item.result_type == "errored" or item.result_type == "invalid":
         return Text(printable(item.error_type)), Text(_one_line(item.error_message))
     if item.result_type == "succeeded":
-        detail = f"{item.model or '?'}  ·  {human_int(item.tokens.output)} output tokens"
+        detail = f"{item.model or '?'}  ·  {plural(item.tokens.output, 'output token')}"
         if item.unusable_detail:  # a schema violation (JSON path first), a refusal's reason: untrusted
             detail = f"{_one_line(item.unusable_detail)}  ·  {detail}"
         return Text(printable(item.stop_reason or "")), Text(printable(detail))
