@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tests.results.test_ingest_review import has_legacy_table, legacy_database, lines_of_batch
+from tests.results.helpers import has_legacy_table, legacy_database, lines_of_batch
 from textual.pilot import Pilot
 
 from batchboard.core.clock import ManualClock

@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from tests.results.helpers import chunked, ended_batch, jsonl, succeeded
+from tests.results.helpers import ended_batch, index_lines, succeeded
 from textual.app import App
 
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
 from batchboard.core.gateway.batches import BatchApi
 from batchboard.core.results.index import ResultsIndex
-from batchboard.core.results.ingest import ingest
 from batchboard.core.results.service import ResultsService
 from batchboard.core.store import Store
 from batchboard.ui.book import NO_PRICE, BatchBook
@@ -49,7 +48,7 @@ def book(tmp_path: Path) -> Iterator[BatchBook]:
     with Store.memory() as store:
         index = ResultsIndex(store, tmp_path / "results")
         for batch_id, lines in batches.items():
-            ingest(batch_id, index, batch=ended_batch(batch_id, lines), source=chunked(jsonl(lines), 64))
+            index_lines(index, batch_id, lines, chunk=64)
         book = BatchBook(ManualClock(NOW), store)
         book.results = ResultsService(index, Settings(), ManualClock(NOW))
         for batch_id in batches:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import orjson
 import pytest
@@ -16,7 +15,6 @@ from batchboard.core.clock import ManualClock
 from batchboard.core.pricing import TokenCounts
 from batchboard.core.results.index import FileState, GroupKey, ResultsIndex
 from batchboard.core.results.ingest import IngestError, ingest
-from batchboard.core.store import Store
 from batchboard.emulator import Emulator, EmulatorSettings, Fault
 
 
@@ -38,13 +36,6 @@ def client(emulator: tuple[Emulator, str]) -> Iterator[Anthropic]:
         api_key="sk-ant-emulator", base_url=emulator[1], max_retries=0, _strict_response_validation=True
     ) as sdk:
         yield sdk
-
-
-@pytest.fixture
-def index(tmp_path: Path) -> Iterator[ResultsIndex]:
-    store = Store.open(tmp_path / "db.sqlite3")
-    yield ResultsIndex(store, tmp_path / "results")
-    store.close()
 
 
 def ended(emu: Emulator, clock: ManualClock, **kwargs: object) -> str:

@@ -11,18 +11,11 @@ from typing import Any
 import orjson
 import pytest
 from tests.conftest import HOSTILE
-from tests.results.helpers import chunked, ended_batch, errored, jsonl, other, succeeded
+from tests.results.helpers import chunked, ended_batch, errored, jsonl, legacy_database, other, succeeded
 
 from batchboard.core.results.index import FileState, GroupKey, ResultsIndex, Retryability
 from batchboard.core.results.ingest import IngestCancelled, IngestError, ingest
 from batchboard.core.store import Store
-
-
-@pytest.fixture
-def index(tmp_path: Path) -> Iterator[ResultsIndex]:
-    store = Store.open(tmp_path / "db.sqlite3")
-    yield ResultsIndex(store, tmp_path / "results")
-    store.close()
 
 
 def mixed_lines() -> list[dict[str, Any]]:
@@ -335,29 +328,10 @@ def test_a_database_from_before_items_files_is_migrated_by_ingest(tmp_path: Path
     """An older batchboard kept every item in `result_items` of the shared database: opening leaves it
     (the move is slow, so it is done in a thread), and the first `ingest` moves the batch's rows to its
     items file and drops the table, without the network. (tests/results/test_ingest_review.py has more.)"""
-    import sqlite3
-
-    from tests.results.test_ingest_review import LEGACY_DDL
-
-    from batchboard.core.results.schema import LEGACY_COLUMNS
-
     lines = mixed_lines()
     batch = ended_batch("msgbatch_legacy", lines)
     directory = tmp_path / "results"
-    with Store.open(tmp_path / "db.sqlite3") as store:
-        index = ResultsIndex(store, directory)
-        ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 500))
-        index.close()
-    legacy = sqlite3.connect(tmp_path / "db.sqlite3")
-    legacy.executescript(LEGACY_DDL)
-    legacy.execute("ATTACH DATABASE ? AS old", (str(index.items_path(batch.id)),))
-    legacy.execute(f"INSERT INTO result_items SELECT ?, {LEGACY_COLUMNS} FROM old.items", (batch.id,))
-    legacy.commit()
-    legacy.execute("DETACH DATABASE old")
-    legacy.execute("DELETE FROM meta WHERE key = 'results_version'")
-    legacy.commit()
-    legacy.close()
-    index.items_path(batch.id).unlink()
+    legacy_database(tmp_path, {batch.id: lines})
 
     with Store.open(tmp_path / "db.sqlite3") as store:
         index = ResultsIndex(store, directory)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -15,7 +14,16 @@ from typing import Any
 
 import orjson
 import pytest
-from tests.results.helpers import chunked, ended_batch, errored, jsonl, other, succeeded
+from tests.results.helpers import (
+    LEGACY_DDL,
+    chunked,
+    ended_batch,
+    has_legacy_table,
+    jsonl,
+    legacy_database,
+    lines_of_batch,
+    succeeded,
+)
 
 from batchboard.core import fsio
 from batchboard.core.clock import ManualClock
@@ -25,71 +33,9 @@ from batchboard.core.results import ingest as ingest_module
 from batchboard.core.results import parse, schema
 from batchboard.core.results.index import RAW_LINE_MISSING, FileState, GroupKey, ResultsIndex
 from batchboard.core.results.ingest import IngestCancelled, IngestError, ingest
-from batchboard.core.results.schema import LEGACY_ITEMS_TABLE, RESULTS_VERSION, RESULTS_VERSION_KEY
+from batchboard.core.results.schema import RESULTS_VERSION, RESULTS_VERSION_KEY
 from batchboard.core.results.service import ResultsService
 from batchboard.core.store import Store
-
-# The shared items table as batchboard created it before items files (schema version 1).
-LEGACY_DDL = """
-CREATE TABLE IF NOT EXISTS result_items (
-    batch_id TEXT NOT NULL,
-    line INTEGER NOT NULL,
-    custom_id TEXT NOT NULL,
-    result_type TEXT NOT NULL,
-    error_type TEXT NOT NULL,
-    error_message TEXT,
-    model TEXT,
-    stop_reason TEXT,
-    input_tokens INTEGER NOT NULL,
-    output_tokens INTEGER NOT NULL,
-    cache_write_5m INTEGER NOT NULL,
-    cache_write_1h INTEGER NOT NULL,
-    cache_read INTEGER NOT NULL,
-    long_prompt INTEGER NOT NULL,
-    cost_batch REAL,
-    cost_standard REAL,
-    offset INTEGER NOT NULL,
-    length INTEGER NOT NULL,
-    PRIMARY KEY (batch_id, result_type, error_type, custom_id, line)
-) WITHOUT ROWID;
-"""
-
-
-def lines_of_batch(n_ok: int = 20) -> list[dict[str, Any]]:
-    lines: list[dict[str, Any]] = [succeeded(f"ok-{i:05d}") for i in range(n_ok)]
-    lines += [errored(f"over-{i}") for i in range(3)]
-    lines += [errored("bad-1", "invalid_request_error", "max_tokens: too large")]
-    lines += [other("stop-1", "canceled")]
-    return lines
-
-
-def legacy_database(tmp_path: Path, batches: dict[str, list[dict[str, Any]]]) -> Path:
-    """A database as an older batchboard left it: records, groups and usage sums in the shared tables,
-    every item in `result_items`, no items files, no results version."""
-    db_path = tmp_path / "db.sqlite3"
-    directory = tmp_path / "results"
-    with Store.open(db_path) as store, ResultsIndex(store, directory) as index:
-        for batch_id, lines in batches.items():
-            ingest(batch_id, index, batch=ended_batch(batch_id, lines), source=chunked(jsonl(lines), 700))
-    legacy = sqlite3.connect(db_path)
-    legacy.executescript(LEGACY_DDL)
-    for batch_id in batches:
-        items = directory / f"{batch_id}.items.sqlite3"
-        legacy.execute("ATTACH DATABASE ? AS items_file", (str(items),))
-        legacy.execute(
-            f"INSERT INTO result_items SELECT ?, {schema.LEGACY_COLUMNS} FROM items_file.items", (batch_id,)
-        )
-        legacy.commit()
-        legacy.execute("DETACH DATABASE items_file")
-        items.unlink()
-    legacy.execute("DELETE FROM meta WHERE key = ?", (RESULTS_VERSION_KEY,))
-    legacy.commit()
-    legacy.close()
-    return db_path
-
-
-def has_legacy_table(store: Store) -> bool:
-    return bool(store.query("SELECT 1 FROM sqlite_master WHERE name = ?", (LEGACY_ITEMS_TABLE,)))
 
 
 def test_opening_an_old_database_does_not_migrate_it(tmp_path: Path) -> None:
@@ -185,12 +131,6 @@ def test_ingest_migrates_first(tmp_path: Path) -> None:
 
 
 # -------------------------------------------------------------------------- a failed rebuild keeps all
-
-
-@pytest.fixture
-def index(tmp_path: Path) -> Iterator[ResultsIndex]:
-    with Store.open(tmp_path / "db.sqlite3") as store, ResultsIndex(store, tmp_path / "results") as index:
-        yield index
 
 
 def test_a_cancelled_rebuild_keeps_groups_and_cost(index: ResultsIndex) -> None:

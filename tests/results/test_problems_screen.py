@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from tests.results.helpers import chunked, ended_batch, errored, jsonl, other, succeeded
+from tests.results.helpers import ScreenHost, errored, index_lines, other, succeeded
 from textual import events
 from textual.app import App
 from textual.binding import BindingType
@@ -17,8 +15,6 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static, TextArea
 
 from batchboard.core.results.index import GroupKey, ResultsIndex
-from batchboard.core.results.ingest import ingest
-from batchboard.core.store import Store
 from batchboard.ui.screens.inspector import InspectorScreen
 from batchboard.ui.screens.problems import ItemsTable, ProblemsScreen
 from batchboard.ui.widgets.key_footer import KeyFooter
@@ -27,17 +23,10 @@ from conftest import HOSTILE, SHOWN
 BATCH = "msgbatch_problems"
 
 
-class Host(App[None]):
-    def __init__(self, make_screen: Callable[[], Screen[Any]]) -> None:
-        super().__init__()
-        self.make_screen = make_screen
-
-    def on_mount(self) -> None:
-        self.push_screen(self.make_screen())
-
-
 @pytest.fixture
-def index(tmp_path: Path) -> Iterator[ResultsIndex]:
+def index(index: ResultsIndex) -> ResultsIndex:
+    """The empty index, with BATCH's results: errors of two types (hostile text among them), expired,
+    canceled and 450 succeeded."""
     lines: list[dict[str, Any]] = [succeeded(f"ok-{i:04d}", text=HOSTILE) for i in range(450)]
     lines += [errored(f"over-{i:03d}") for i in range(30)]
     lines += [
@@ -45,12 +34,8 @@ def index(tmp_path: Path) -> Iterator[ResultsIndex]:
         errored("bad-2", "invalid_request_error", "x"),
     ]
     lines += [other("gone-1", "expired"), other("stop-1", "canceled")]
-    store = Store.open(tmp_path / "db.sqlite3")
-    index = ResultsIndex(store, tmp_path / "results")
-    batch = ended_batch(BATCH, lines)
-    ingest(BATCH, index, batch=batch, source=chunked(jsonl(lines), 1 << 16))
-    yield index
-    store.close()
+    index_lines(index, BATCH, lines, chunk=1 << 16)
+    return index
 
 
 def cell_texts(table: ItemsTable, column: str = "custom_id") -> list[str]:
@@ -58,7 +43,7 @@ def cell_texts(table: ItemsTable, column: str = "custom_id") -> list[str]:
 
 
 async def test_groups_items_and_navigation(index: ResultsIndex) -> None:
-    app = Host(lambda: ProblemsScreen(index, BATCH, page_size=100))
+    app = ScreenHost(lambda: ProblemsScreen(index, BATCH, page_size=100))
     async with app.run_test(size=(140, 40), notifications=True) as pilot:
         screen = app.screen
         assert isinstance(screen, ProblemsScreen)
@@ -94,7 +79,7 @@ async def test_groups_items_and_navigation(index: ResultsIndex) -> None:
 
 
 async def test_inspector_shows_result_copies_and_has_no_request(index: ResultsIndex) -> None:
-    app = Host(
+    app = ScreenHost(
         lambda: ProblemsScreen(index, BATCH, initial_group=GroupKey("errored", "invalid_request_error"))
     )
     async with app.run_test(size=(140, 40), notifications=True) as pilot:
@@ -126,7 +111,7 @@ async def test_inspector_shows_a_stored_request(index: ResultsIndex) -> None:
     def lookup(batch_id: str, custom_id: str) -> Any:
         return stored if (batch_id, custom_id) == (BATCH, "over-007") else None
 
-    app = Host(lambda: ProblemsScreen(index, BATCH, request_lookup=lookup))
+    app = ScreenHost(lambda: ProblemsScreen(index, BATCH, request_lookup=lookup))
     async with app.run_test(size=(140, 40)) as pilot:
         table = app.screen.query_one("#problems-items", ItemsTable)
         table.move_cursor(row=7)
@@ -138,12 +123,10 @@ async def test_inspector_shows_a_stored_request(index: ResultsIndex) -> None:
         assert app.clipboard == inspector.request_text
 
 
-async def test_no_results_yet(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "db.sqlite3")
-    app = Host(lambda: ProblemsScreen(ResultsIndex(store, tmp_path), "msgbatch_none"))
+async def test_no_results_yet(index: ResultsIndex) -> None:
+    app = ScreenHost(lambda: ProblemsScreen(index, "msgbatch_none"))
     async with app.run_test(size=(100, 30)):
         assert "press d" in str(app.screen.query_one("#problems-status", Static).render())
-    store.close()
 
 
 def screen_lines(table: ItemsTable) -> list[str]:
@@ -152,40 +135,38 @@ def screen_lines(table: ItemsTable) -> list[str]:
 
 @pytest.mark.parametrize(("width", "kind_shown"), [(80, False), (100, False), (120, False), (200, True)])
 async def test_items_show_custom_id_and_message_at_every_width(
-    tmp_path: Path, width: int, kind_shown: bool
+    index: ResultsIndex, width: int, kind_shown: bool
 ) -> None:
     """The custom_id stays at the left, the message takes the rest of the width and ends in `…` when cut;
     the kind (which the group's title already says) comes back as the width allows."""
     long = "max_tokens: 65536 > 64000, which is the maximum allowed for this model " * 3
     lines: list[dict[str, Any]] = [errored(f"long-{i}", "invalid_request_error", long) for i in range(3)]
     lines.append(errored(HOSTILE, "invalid_request_error", HOSTILE))
-    with Store.open(tmp_path / "db.sqlite3") as store:
-        narrow = ResultsIndex(store, tmp_path / "results")
-        ingest(BATCH, narrow, batch=ended_batch(BATCH, lines), source=chunked(jsonl(lines), 1 << 16))
-        app = Host(lambda: ProblemsScreen(narrow, BATCH))
-        async with app.run_test(size=(width, 24)) as pilot:
-            await pilot.pause()
-            table = app.screen.query_one("#problems-items", ItemsTable)
-            header, *rows = screen_lines(table)
-            assert header.split()[0] == "custom_id" and "detail" in header
-            assert ("kind" in header.split()) is kind_shown
-            shown = [r for r in rows if r.strip()]
-            long_rows = [r for r in shown if r.split()[0].startswith("long-")]
-            assert len(shown) == 4 and len(long_rows) == 3
-            for row in long_rows:
-                assert "max_tokens: 65536" in row and row.rstrip().endswith("…")  # cut, and marked
-            (hostile,) = (r for r in shown if r not in long_rows)
-            assert hostile.split()[0] == SHOWN.split()[0]  # untrusted text drawn literally
-            await pilot.press("right")  # what did not fit is there, to the right; custom_id stays
-            header = screen_lines(table)[0]
-            assert header.split()[0] == "custom_id" and ("kind" in header.split() or not kind_shown)
-            assert app.is_running
+    narrow = index_lines(index, "msgbatch_narrow", lines, chunk=1 << 16).id
+    app = ScreenHost(lambda: ProblemsScreen(index, narrow))
+    async with app.run_test(size=(width, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#problems-items", ItemsTable)
+        header, *rows = screen_lines(table)
+        assert header.split()[0] == "custom_id" and "detail" in header
+        assert ("kind" in header.split()) is kind_shown
+        shown = [r for r in rows if r.strip()]
+        long_rows = [r for r in shown if r.split()[0].startswith("long-")]
+        assert len(shown) == 4 and len(long_rows) == 3
+        for row in long_rows:
+            assert "max_tokens: 65536" in row and row.rstrip().endswith("…")  # cut, and marked
+        (hostile,) = (r for r in shown if r not in long_rows)
+        assert hostile.split()[0] == SHOWN.split()[0]  # untrusted text drawn literally
+        await pilot.press("right")  # what did not fit is there, to the right; custom_id stays
+        header = screen_lines(table)[0]
+        assert header.split()[0] == "custom_id" and ("kind" in header.split() or not kind_shown)
+        assert app.is_running
 
 
 async def test_the_first_frame_is_the_rows_and_the_rest_arrives_in_place(index: ResultsIndex) -> None:
     first: list[tuple[list[Widget], Region, int]] = []
 
-    class Watching(Host):
+    class Watching(ScreenHost):
         def _display(self, screen: Screen[Any], renderable: Any) -> None:
             if isinstance(screen, ProblemsScreen) and renderable is not None and not first:
                 first.append((list(screen.children), screen.table.region, screen.table.row_count))
@@ -250,19 +231,17 @@ async def test_pushed_and_popped_in_the_same_tick(index: ResultsIndex, how: str)
         assert isinstance(app.screen, ProblemsScreen) and app.screen.query_one(ItemsTable).row_count == 30
 
 
-async def test_a_hostile_error_type_is_plain_text(tmp_path: Path) -> None:
+async def test_a_hostile_error_type_is_plain_text(index: ResultsIndex) -> None:
     """The error type comes from the results file, like the message: shown literally, escapes made visible."""
     lines = [errored("one", HOSTILE, HOSTILE), errored("two", HOSTILE, "x")]
-    with Store.open(tmp_path / "db.sqlite3") as store:
-        index = ResultsIndex(store, tmp_path / "results")
-        ingest(BATCH, index, batch=ended_batch(BATCH, lines), source=chunked(jsonl(lines), 1 << 16))
-        app = Host(lambda: ProblemsScreen(index, BATCH))
-        async with app.run_test(size=(140, 40), notifications=True) as pilot:
-            await pilot.pause()
-            screen = app.screen
-            groups = screen.query_one("#problems-groups", OptionList)
-            assert str(groups.get_option_at_index(0).prompt).startswith(f"{SHOWN}  2")
-            table = screen.query_one("#problems-items", ItemsTable)
-            assert cell_texts(table, "kind") == [SHOWN, SHOWN]
-            assert SHOWN in str(screen.query_one("#problems-status", Static).render())
-            assert app.is_running
+    hostile = index_lines(index, "msgbatch_hostile_types", lines, chunk=1 << 16).id
+    app = ScreenHost(lambda: ProblemsScreen(index, hostile))
+    async with app.run_test(size=(140, 40), notifications=True) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        groups = screen.query_one("#problems-groups", OptionList)
+        assert str(groups.get_option_at_index(0).prompt).startswith(f"{SHOWN}  2")
+        table = screen.query_one("#problems-items", ItemsTable)
+        assert cell_texts(table, "kind") == [SHOWN, SHOWN]
+        assert SHOWN in str(screen.query_one("#problems-status", Static).render())
+        assert app.is_running

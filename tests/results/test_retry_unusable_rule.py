@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
-from tests.results.helpers import answer, chunked, ended_batch, jsonl, params, succeeded
+from tests.results.helpers import answer, ended_batch, index_lines, params, succeeded
 from textual.app import App
 
 from batchboard.core.clock import ManualClock
@@ -19,10 +18,8 @@ from batchboard.core.config import Settings
 from batchboard.core.jobs import Selection, plan_retry
 from batchboard.core.models import RequestCounts
 from batchboard.core.results.index import ResultsIndex
-from batchboard.core.results.ingest import ingest
 from batchboard.core.results.service import ResultsService
 from batchboard.core.store import Store
-from batchboard.core.submit.intents import attach_file
 from batchboard.ui.book import BatchBook
 from batchboard.ui.controller import Controller
 
@@ -35,30 +32,24 @@ def never_connects() -> Any:
     raise AssertionError("this test never connects")
 
 
-def ingested(store: Store, batch_id: str, lines: list[dict[str, Any]]) -> None:
-    rows = [(line["custom_id"], n + 1, orjson.dumps(params())) for n, line in enumerate(lines)]
-    attach_file(store, batch_id, rows, source_path="sent.jsonl")
-    ingest(
-        batch_id,
-        ResultsIndex(store),
-        batch=ended_batch(batch_id, lines),
-        source=chunked(jsonl(lines), 1 << 12),
-    )
+def ingested(index: ResultsIndex, batch_id: str, lines: list[dict[str, Any]]) -> None:
+    index_lines(index, batch_id, lines, requests={line["custom_id"]: params() for line in lines})
 
 
 @pytest.fixture
 def controller(tmp_path: Path) -> Iterator[Controller]:
     store = Store.open(tmp_path / "db.sqlite3")
+    index = ResultsIndex(store)  # in the default directory, where plan_retry opens its own
     cut = [succeeded(f"ok-{i}") for i in range(3)] + [
         answer(f"cut-{i}", "half a", "max_tokens") for i in range(2)
     ]
     clean = [succeeded(f"fine-{i}") for i in range(4)]
-    ingested(store, CUT, cut)
-    ingested(store, CLEAN, clean)
+    ingested(index, CUT, cut)
+    ingested(index, CLEAN, clean)
     clock = ManualClock()
     settings = Settings()
     book = BatchBook(clock, store)
-    book.results = ResultsService(ResultsIndex(store), settings, clock)
+    book.results = ResultsService(index, settings, clock)
     later = dataclasses.replace(ended_batch(LATER, clean), id=LATER)
     for batch in (ended_batch(CUT, cut), ended_batch(CLEAN, clean), later):
         book.apply(batch)
@@ -67,6 +58,7 @@ def controller(tmp_path: Path) -> Iterator[Controller]:
     assert controller.why_not("retry", CUT) == "connecting… the retry will be offered once connected"
     controller.api = object()  # type: ignore[assignment]  # as if connected: why_not asks nothing of it
     yield controller
+    index.close()
     store.close()
 
 

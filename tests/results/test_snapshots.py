@@ -5,18 +5,13 @@ Update with `pytest tests/results/test_snapshots.py --snapshot-update` and look 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.results.helpers import chunked, ended_batch, errored, jsonl, other, succeeded
-from tests.results.test_problems_screen import Host
+from tests.results.helpers import ScreenHost, errored, index_lines, other, succeeded
 from textual.pilot import Pilot
 
 from batchboard.core.results.index import ResultsIndex
-from batchboard.core.results.ingest import ingest
-from batchboard.core.store import Store
 from batchboard.ui.screens.problems import ProblemsScreen
 
 BATCH = "msgbatch_snapshot0000000000000"
@@ -25,7 +20,9 @@ SIZES = [pytest.param(size, id=f"{size[0]}x{size[1]}") for size in [(80, 24), (1
 
 
 @pytest.fixture
-def index(tmp_path: Path) -> Iterator[ResultsIndex]:
+def index(index: ResultsIndex) -> ResultsIndex:
+    """The empty index, with BATCH's results: 40 succeeded, errors of two types (long messages among them)
+    and one expired."""
     lines: list[dict[str, Any]] = [succeeded(f"doc-{i:04d}", text=f"Summary {i}.") for i in range(40)]
     lines += [errored(f"doc-{i:04d}") for i in range(40, 52)]
     lines += [
@@ -34,17 +31,14 @@ def index(tmp_path: Path) -> Iterator[ResultsIndex]:
     lines += [other("doc-0054", "expired")]
     long = "max_tokens: 900000 > 64000, which is the maximum allowed number of output tokens for this model"
     lines += [errored(f"doc-{i:04d}", "invalid_request_error", long) for i in (55, 56)]
-    store = Store.open(tmp_path / "db.sqlite3")
-    index = ResultsIndex(store, tmp_path / "results")
-    ingest(BATCH, index, batch=ended_batch(BATCH, lines), source=chunked(jsonl(lines), 1 << 16))
-    yield index
-    store.close()
+    index_lines(index, BATCH, lines, chunk=1 << 16)
+    return index
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_problems_snapshot(index: ResultsIndex, snap_compare: Any, size: tuple[int, int]) -> None:
     """The triage at the sizes most terminals have: stacked under 100 columns, messages cut with `…`."""
-    app = Host(lambda: ProblemsScreen(index, BATCH))
+    app = ScreenHost(lambda: ProblemsScreen(index, BATCH))
 
     async def run_before(pilot: Pilot[None]) -> None:
         await pilot.press("right_square_bracket", "j")  # the invalid requests, with their long messages
@@ -53,7 +47,7 @@ def test_problems_snapshot(index: ResultsIndex, snap_compare: Any, size: tuple[i
 
 
 def test_inspector_snapshot(index: ResultsIndex, snap_compare: Any) -> None:
-    app = Host(lambda: ProblemsScreen(index, BATCH))
+    app = ScreenHost(lambda: ProblemsScreen(index, BATCH))
 
     async def run_before(pilot: Pilot[None]) -> None:
         await pilot.press("right_square_bracket", "enter")

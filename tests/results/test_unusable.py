@@ -3,7 +3,6 @@ when a batch's requests are attached later, or when an older items file is migra
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +11,10 @@ import pytest
 from tests.conftest import HOSTILE
 from tests.results.helpers import (
     answer,
-    chunked,
-    ended_batch,
     errored,
-    jsonl,
+    index_lines,
+    legacy_database,
+    link_requests,
     params,
     schema_params,
     succeeded,
@@ -25,24 +24,8 @@ from tests.results.helpers import (
 
 from batchboard.core.cost import batch_cost
 from batchboard.core.results.index import GroupKey, ResultsIndex, Retryability
-from batchboard.core.results.ingest import ingest
 from batchboard.core.results.recheck import recheck_outputs
 from batchboard.core.store import Store
-from batchboard.core.submit.intents import attach_file
-
-
-@pytest.fixture
-def index(tmp_path: Path) -> Iterator[ResultsIndex]:
-    store = Store.open(tmp_path / "db.sqlite3")
-    yield ResultsIndex(store, tmp_path / "results")
-    store.close()
-
-
-def store_requests(index: ResultsIndex, batch_id: str, requests: dict[str, dict[str, Any]]) -> None:
-    """Link requests to the batch as `batchboard attach` does (the batch was sent elsewhere)."""
-    rows = [(cid, n + 1, orjson.dumps(p)) for n, (cid, p) in enumerate(requests.items())]
-    attach_file(index.store, batch_id, rows, source_path="requests.jsonl")
-
 
 ORDER = {"customer": "Ada", "items": [{"name": "tea", "price": 3.5}]}
 BAD_PRICE = {
@@ -97,9 +80,8 @@ def details(index: ResultsIndex, batch_id: str, unusable: str) -> dict[str, str 
 
 def test_every_class_is_decided_at_ingest_with_the_first_violation_and_its_path(index: ResultsIndex) -> None:
     lines, requests = unusable_world()
-    batch = ended_batch("msgbatch_unusable", lines)
-    store_requests(index, batch.id, requests)  # known before the results come: checked as they arrive
-    ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 97))
+    # The requests are known before the results come: checked as they arrive.
+    batch = index_lines(index, "msgbatch_unusable", lines, requests=requests, chunk=97)
 
     assert details(index, batch.id, "truncated") == {"cut-1": None, "json-cut": None, "window-1": None}
     assert details(index, batch.id, "refused") == {"no-1": HOSTILE, "no-2": None}
@@ -146,8 +128,7 @@ def test_every_class_is_decided_at_ingest_with_the_first_violation_and_its_path(
 
 def test_without_stored_requests_nothing_is_validated(index: ResultsIndex) -> None:
     lines, _ = unusable_world()
-    batch = ended_batch("msgbatch_unknown", lines)
-    ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 4096))
+    batch = index_lines(index, "msgbatch_unknown", lines)
     counts = {name: count for name, (count, _) in index.unusable_counts(batch.id).items()}
     assert counts == {"truncated": 3, "refused": 2}  # the stop reasons say so; schemas are unknown here
     assert details(index, batch.id, "invalid_output") == {}
@@ -155,10 +136,9 @@ def test_without_stored_requests_nothing_is_validated(index: ResultsIndex) -> No
 
 def test_requests_attached_after_ingest_get_their_outputs_checked_then(index: ResultsIndex) -> None:
     lines, requests = unusable_world()
-    batch = ended_batch("msgbatch_late", lines)
-    ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 4096))
+    batch = index_lines(index, "msgbatch_late", lines)
     before = index.items_path(batch.id).stat().st_ino
-    store_requests(index, batch.id, requests)
+    link_requests(index.store, batch.id, requests)
     found = recheck_outputs(index, batch.id)
     assert found is not None and (found.checked, found.invalid, found.changed) == (9, 7, 7)
     assert index.items_path(batch.id).stat().st_ino != before  # a new file, renamed over the old one
@@ -170,7 +150,7 @@ def test_requests_attached_after_ingest_get_their_outputs_checked_then(index: Re
     # The same again changes nothing; another file, without schemas, makes them usable again.
     again = recheck_outputs(index, batch.id)
     assert again is not None and again.changed == 0
-    store_requests(index, batch.id, {cid: params() for cid in requests})
+    link_requests(index.store, batch.id, {cid: params() for cid in requests})
     plain = recheck_outputs(index, batch.id)
     assert plain is not None and (plain.checked, plain.invalid, plain.changed) == (0, 0, 7)
     assert "invalid_output" not in index.unusable_counts(batch.id)
@@ -184,8 +164,7 @@ def test_what_the_unusable_answers_cost_per_class(index: ResultsIndex) -> None:
         answer("cut-b", "x", "max_tokens", output_tokens=1024, input_tokens=1000),
         answer("no", "", "refusal", output_tokens=3, input_tokens=100),
     ]
-    batch = ended_batch("msgbatch_cost", lines)
-    ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 4096))
+    batch = index_lines(index, "msgbatch_cost", lines)
     usage = index.unusable_usage(batch.id)
     assert list(usage) == ["truncated", "refused"]
     truncated = batch_cost(batch.id, usage["truncated"])
@@ -199,9 +178,7 @@ def test_what_the_unusable_answers_cost_per_class(index: ResultsIndex) -> None:
 
 def test_lines_of_one_class_come_in_file_order(index: ResultsIndex) -> None:
     lines, requests = unusable_world()
-    batch = ended_batch("msgbatch_lines", lines)
-    store_requests(index, batch.id, requests)
-    ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 4096))
+    batch = index_lines(index, "msgbatch_lines", lines, requests=requests)
     ids = [orjson.loads(line)["custom_id"] for line in index.lines_only(batch.id, "truncated")]
     assert ids == ["cut-1", "window-1", "json-cut"]
     usable = [orjson.loads(line)["custom_id"] for line in index.lines_only(batch.id, "usable")]
@@ -234,13 +211,11 @@ def downgrade_to_version_2(index: ResultsIndex, batch_id: str) -> None:
 
 def test_an_items_file_from_before_the_classes_is_migrated(tmp_path: Path) -> None:
     lines, requests = unusable_world()
-    batch = ended_batch("msgbatch_older", lines)
-    plain = ended_batch("msgbatch_older_plain", lines)
     with Store.open(tmp_path / "db.sqlite3") as store:
         index = ResultsIndex(store, tmp_path / "results")
-        store_requests(index, batch.id, requests)
+        batch = index_lines(index, "msgbatch_older", lines, requests=requests)
+        plain = index_lines(index, "msgbatch_older_plain", lines)
         for each in (batch, plain):
-            ingest(each.id, index, batch=each, source=chunked(jsonl(lines), 4096))
             downgrade_to_version_2(index, each.id)
         index.close()
 
@@ -269,36 +244,16 @@ def test_an_items_file_from_before_the_classes_is_migrated(tmp_path: Path) -> No
 def test_a_database_from_before_items_files_gets_the_classes_too(tmp_path: Path) -> None:
     """Version 1 kept every item in one shared table: its rows move to an items file with the classes the
     stop reasons give."""
-    import sqlite3
-
-    from tests.results.test_ingest_review import LEGACY_DDL
-
-    from batchboard.core.results.schema import LEGACY_COLUMNS
-
     lines, _ = unusable_world()
-    batch = ended_batch("msgbatch_v1", lines)
-    with Store.open(tmp_path / "db.sqlite3") as store:
-        index = ResultsIndex(store, tmp_path / "results")
-        ingest(batch.id, index, batch=batch, source=chunked(jsonl(lines), 4096))
-        index.close()
-    legacy = sqlite3.connect(tmp_path / "db.sqlite3")
-    legacy.executescript(LEGACY_DDL)
-    legacy.execute("ATTACH DATABASE ? AS old", (str(index.items_path(batch.id)),))
-    legacy.execute(f"INSERT INTO result_items SELECT ?, {LEGACY_COLUMNS} FROM old.items", (batch.id,))
-    legacy.commit()
-    legacy.execute("DETACH DATABASE old")
-    legacy.execute("DELETE FROM meta WHERE key = 'results_version'")
-    legacy.execute("DELETE FROM result_unusable")
-    legacy.commit()
-    legacy.close()
-    index.items_path(batch.id).unlink()
-    (tmp_path / "results" / f"{batch.id}.jsonl").unlink()  # archived since: only the old rows are left
+    batch_id = "msgbatch_v1"
+    legacy_database(tmp_path, {batch_id: lines})
+    (tmp_path / "results" / f"{batch_id}.jsonl").unlink()  # archived since: only the old rows are left
 
     with Store.open(tmp_path / "db.sqlite3") as store:
         index = ResultsIndex(store, tmp_path / "results")
         index.migrate()
-        counts = {name: count for name, (count, _) in index.unusable_counts(batch.id).items()}
+        counts = {name: count for name, (count, _) in index.unusable_counts(batch_id).items()}
         assert counts == {"truncated": 3, "refused": 2}
-        cut = index.items(batch.id, GroupKey("succeeded", "", "truncated"))
+        cut = index.items(batch_id, GroupKey("succeeded", "", "truncated"))
         assert [i.custom_id for i in cut] == ["cut-1", "json-cut", "window-1"]
         index.close()

@@ -10,15 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from rich.console import Console
 from tests.results.helpers import (
     answer,
-    chunked,
     ended_batch,
     errored,
-    jsonl,
+    index_lines,
     params,
     schema_params,
     succeeded,
@@ -29,10 +27,8 @@ from batchboard.core.clock import ManualClock
 from batchboard.core.config import Settings
 from batchboard.core.gateway.batches import BatchApi
 from batchboard.core.results.index import ResultsIndex
-from batchboard.core.results.ingest import ingest
 from batchboard.core.results.service import ResultsService
 from batchboard.core.store import Store
-from batchboard.core.submit.intents import attach_file
 from batchboard.ui.book import BatchBook
 from batchboard.ui.cells import UNUSABLE_GLYPH, bar_text
 from batchboard.ui.controller import Controller
@@ -69,22 +65,17 @@ class Host(App[None]):
         yield BatchTable(self.book)
 
 
-def link_requests(store: Store, batch_id: str, lines: list[dict[str, Any]]) -> None:
-    """The batch's requests as if sent from batchboard: the json-* ones asked for a JSON schema."""
-    requests = [
-        (line["custom_id"], n + 1, orjson.dumps(schema_params() if "json" in line["custom_id"] else params()))
-        for n, line in enumerate(lines)
-    ]
-    attach_file(store, batch_id, requests, source_path="sent.jsonl")
-
-
 @pytest.fixture
 def book(tmp_path: Path) -> Iterator[BatchBook]:
     with Store.memory() as store:
         index = ResultsIndex(store, tmp_path / "results")
-        link_requests(store, MARKED, MARKED_LINES)
-        for batch_id, lines in ((MARKED, MARKED_LINES), (PLAIN, PLAIN_LINES)):
-            ingest(batch_id, index, batch=ended_batch(batch_id, lines), source=chunked(jsonl(lines), 1 << 12))
+        # The requests as if sent from batchboard: the json-* ones asked for a JSON schema.
+        requests = {
+            line["custom_id"]: schema_params() if "json" in line["custom_id"] else params()
+            for line in MARKED_LINES
+        }
+        index_lines(index, MARKED, MARKED_LINES, requests=requests)
+        index_lines(index, PLAIN, PLAIN_LINES)
         book = BatchBook(ManualClock(NOW), store)
         book.results = ResultsService(index, Settings(), ManualClock(NOW))
         for batch_id, lines in ((MARKED, MARKED_LINES), (PLAIN, PLAIN_LINES), (LATER, MARKED_LINES)):
@@ -117,7 +108,7 @@ async def test_the_outcome_bar_marks_unusable_answers_at_80_columns(book: BatchB
 
         # Indexed later (a background ingest, in a thread): the row shows the mark on the next tick.
         version = book.results_version
-        ingest(LATER, book.results.index, batch=book.batches[LATER], source=chunked(jsonl(MARKED_LINES), 999))
+        index_lines(book.results.index, LATER, MARKED_LINES, chunk=999)
         book.results.changed()
         assert book.results_version > version
         table.tick()

@@ -3,30 +3,22 @@ ones counted apart, and the inspector's violation path and raw output (hostile t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from tests.results.helpers import (
+    ScreenHost,
     answer,
-    chunked,
-    ended_batch,
     errored,
-    jsonl,
+    index_lines,
     params,
     schema_params,
     succeeded,
 )
-from textual.app import App
-from textual.screen import Screen
 from textual.widgets import OptionList, Static, TextArea
 
 from batchboard.core.results.index import GroupKey, ResultsIndex
-from batchboard.core.results.ingest import ingest
-from batchboard.core.store import Store
-from batchboard.core.submit.intents import attach_file
 from batchboard.ui.screens.inspector import InspectorScreen
 from batchboard.ui.screens.problems import ItemsTable, ProblemsScreen
 from conftest import HOSTILE, SHOWN
@@ -35,39 +27,26 @@ BATCH = "msgbatch_unusable_triage"
 BAD = orjson.dumps({"customer": HOSTILE, "items": [{"name": "jam", "price": "12"}]}).decode()
 
 
-class Host(App[None]):
-    def __init__(self, make_screen: Callable[[], Screen[Any]]) -> None:
-        super().__init__()
-        self.make_screen = make_screen
-
-    def on_mount(self) -> None:
-        self.push_screen(self.make_screen())
-
-
 @pytest.fixture
-def index(tmp_path: Path) -> Iterator[ResultsIndex]:
+def index(index: ResultsIndex) -> ResultsIndex:
+    """The empty index, with BATCH's results: every class of unusable answer beside usable ones and an
+    error, the requests stored (two asked for a JSON schema)."""
     lines: list[dict[str, Any]] = [succeeded(f"ok-{i}") for i in range(5)]
     lines += [answer(f"cut-{i}", HOSTILE, "max_tokens") for i in range(3)]
     lines += [answer("window-0", "x", "model_context_window_exceeded")]
     lines += [answer("json-bad", BAD), answer("json-ok", '{"customer": "Ada", "items": []}')]
     lines += [answer("no-0", "", "refusal", stop_details={"type": "refusal", "explanation": HOSTILE})]
     lines += [errored("err-0")]
-    store = Store.open(tmp_path / "db.sqlite3")
-    index = ResultsIndex(store, tmp_path / "results")
     requests = {line["custom_id"]: params() for line in lines} | {"json-bad": schema_params()}
     requests["json-ok"] = schema_params()
-    rows = [(cid, n + 1, orjson.dumps(p)) for n, (cid, p) in enumerate(requests.items())]
-    attach_file(store, BATCH, rows, source_path="sent.jsonl")
-    batch = ended_batch(BATCH, lines)
-    ingest(BATCH, index, batch=batch, source=chunked(jsonl(lines), 1 << 12))
-    yield index
-    store.close()
+    index_lines(index, BATCH, lines, requests=requests)
+    return index
 
 
 async def test_groups_with_counts_and_the_inspector_shows_the_violation_and_the_output(
     index: ResultsIndex,
 ) -> None:
-    app = Host(lambda: ProblemsScreen(index, BATCH))
+    app = ScreenHost(lambda: ProblemsScreen(index, BATCH))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, ProblemsScreen)
