@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,14 @@ import pytest
 HOSTILE = "[/] [@click=app.quit]x[/] list[int] \x1b[31mred\x1b[0m [bold]not bold"
 #: How HOSTILE looks on screen: the markup stays literal, the terminal escapes are made visible (␛).
 SHOWN = "[/] [@click=app.quit]x[/] list[int] \u241b[31mred\u241b[0m [bold]not bold"
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal: stderr for the CLI's progress lines, or stdin with the
+    user's answers typed in advance."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 @pytest.fixture(autouse=True)

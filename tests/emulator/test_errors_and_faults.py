@@ -127,12 +127,14 @@ def test_malformed_envelope_is_a_bad_request_naming_the_problem(
     assert len(emulator.store) == 0
 
 
-def test_too_many_requests_is_a_bad_request(clock: object) -> None:
-    emu = Emulator(EmulatorSettings(demo=False, max_batch_requests=10))
+@pytest.mark.parametrize(("limit", "said"), [(1, "at most 1 request"), (10, "at most 10 requests")])
+def test_too_many_requests_is_a_bad_request(clock: object, limit: int, said: str) -> None:
+    emu = Emulator(EmulatorSettings(demo=False, max_batch_requests=limit))
     with emu.running_in_thread() as base_url, sync_client(base_url) as sdk:
-        sdk.messages.batches.create(requests=[request(f"r{i}") for i in range(10)])
-        with pytest.raises(anthropic.BadRequestError, match="at most 10 requests"):
-            sdk.messages.batches.create(requests=[request(f"r{i}") for i in range(11)])
+        sdk.messages.batches.create(requests=[request(f"r{i}") for i in range(limit)])
+        with pytest.raises(anthropic.BadRequestError) as caught:
+            sdk.messages.batches.create(requests=[request(f"r{i}") for i in range(limit + 1)])
+        assert caught.value.body["error"]["message"].endswith(f"a batch may contain {said}")  # type: ignore[index]
 
 
 def test_oversized_body_is_413_request_too_large() -> None:
@@ -210,6 +212,9 @@ def test_faults_over_http_and_state(emulator: Emulator, client: anthropic.Anthro
     assert client.messages.batches.list().data == []
     bad = raw(emulator, "POST", "/_emulator/faults", json={"kind": "meteor"})
     assert bad.status_code == 400 and "meteor" in bad.json()["error"]["message"]
+    for extra, said in (({"nope": 1}, "field: nope"), ({"nope": 1, "zap": 2}, "fields: nope, zap")):
+        bad = raw(emulator, "POST", "/_emulator/faults", json={"kind": "overloaded", **extra})
+        assert bad.json()["error"]["message"] == f"invalid fault: unknown fault {said}"
 
 
 def test_clock_advance_over_http(emulator: Emulator, client: anthropic.Anthropic) -> None:

@@ -120,3 +120,26 @@ def test_wide_schemas_as_forced_tool_inputs(client: anthropic.Anthropic) -> None
         block = message.content[0]
         assert block.type == "tool_use"
         validator(schema).validate(block.input)
+
+
+@pytest.mark.parametrize(
+    ("value", "schema", "said"),
+    [
+        ("", {"type": "string", "minLength": 1}, "$: shorter than 1 character"),
+        ("a", {"type": "string", "minLength": 2}, "$: shorter than 2 characters"),
+        ("ab", {"type": "string", "maxLength": 1}, "$: longer than 1 character"),
+        ("abc", {"type": "string", "maxLength": 2}, "$: longer than 2 characters"),
+        ([], {"type": "array", "minItems": 1}, "$: fewer than 1 item"),
+        ([1], {"type": "array", "minItems": 2}, "$: fewer than 2 items"),
+        ([1, 2], {"type": "array", "maxItems": 1}, "$: more than 1 item"),
+        ([1, 2, 3], {"type": "array", "maxItems": 2}, "$: more than 2 items"),
+        ({}, {"type": "object", "minProperties": 1}, "$: fewer than 1 property"),
+        ({"a": 1}, {"type": "object", "minProperties": 2}, "$: fewer than 2 properties"),
+        ({"a": 1, "b": 2}, {"type": "object", "maxProperties": 1}, "$: more than 1 property"),
+        ({"a": 1, "b": 2, "c": 3}, {"type": "object", "maxProperties": 2}, "$: more than 2 properties"),
+    ],
+)
+def test_size_violations_count_in_the_singular_for_one(
+    value: object, schema: dict[str, Any], said: str
+) -> None:
+    assert first_error(value, schema) == said

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -119,7 +120,8 @@ def test_truncated_download_is_retried_and_never_kept(index: ResultsIndex) -> No
     assert not list((index.directory).glob("*.part"))
 
 
-def test_failure_after_retries_leaves_nothing(index: ResultsIndex) -> None:
+@pytest.mark.parametrize(("attempts", "said"), [(1, "after 1 attempt: "), (2, "after 2 attempts: ")])
+def test_failure_after_retries_leaves_nothing(index: ResultsIndex, attempts: int, said: str) -> None:
     lines = mixed_lines()
     data = jsonl(lines)
     batch = ended_batch("msgbatch_fail", lines)
@@ -132,13 +134,26 @@ def test_failure_after_retries_leaves_nothing(index: ResultsIndex) -> None:
 
         yield gen()
 
-    with pytest.raises(IngestError, match="after 2 attempts"):
-        ingest(batch.id, index, batch=batch, source=lambda: dropping(), attempts=2, sleep=lambda _: None)
+    with pytest.raises(IngestError, match=said):
+        ingest(
+            batch.id, index, batch=batch, source=lambda: dropping(), attempts=attempts, sleep=lambda _: None
+        )
     assert index.file(batch.id) is None
     assert index.groups(batch.id) == []
     assert not index.raw_path(batch.id).exists()
     assert list(index.directory.iterdir()) == []
     assert index.outcomes(batch.id) == [] and not index.items_path(batch.id).exists()
+
+
+@pytest.mark.parametrize(("count", "said"), [(1, "(0 of 1 result)"), (3, "(2 of 3 results)")])
+def test_a_download_that_stops_early_says_how_far_it_got(index: ResultsIndex, count: int, said: str) -> None:
+    lines = [succeeded(f"s{i}") for i in range(count)]
+    batch = ended_batch("msgbatch_short", lines)
+    short = jsonl(lines[:-1])  # whole lines, one short: only the count shows it
+
+    with pytest.raises(IngestError, match=re.escape(f"the download stopped early {said}")):
+        ingest(batch.id, index, batch=batch, source=chunked(short, 1 << 16), attempts=1, sleep=lambda _: None)
+    assert index.file(batch.id) is None
 
 
 def test_cancel_keeps_nothing(index: ResultsIndex) -> None:

@@ -10,6 +10,9 @@ import pytest
 
 from batchboard.core.pricing import price_for
 from batchboard.core.submit.estimate import (
+    CostRange,
+    Estimate,
+    ModelEstimate,
     cost_range,
     counted_estimate,
     format_estimate,
@@ -95,10 +98,11 @@ async def test_count_tokens_for_all_requests_matches_the_api(
     assert sampled.input_tokens == pytest.approx(expected, rel=0.25)
 
 
+@pytest.mark.parametrize(("count", "said"), [(1, "1 request"), (3, "3 requests")])
 async def test_count_tokens_failures_fall_back_to_the_local_estimate_with_a_note(
-    tmp_path: Path, client: anthropic.AsyncAnthropic
+    tmp_path: Path, client: anthropic.AsyncAnthropic, count: int, said: str
 ) -> None:
-    path = write_jsonl(tmp_path / "in.jsonl", 3, model="claude-made-up-1")
+    path = write_jsonl(tmp_path / "in.jsonl", count, model="claude-made-up-1")
     report = validate_file(path)
 
     def requests():  # type: ignore[no-untyped-def]
@@ -106,7 +110,7 @@ async def test_count_tokens_failures_fall_back_to_the_local_estimate_with_a_note
             yield from params_of(iter_chunk(path, chunk))
 
     estimate = await counted_estimate(report.models, requests, client, mode="all")
-    assert any("count_tokens failed for 3 requests, first: " in note for note in estimate.notes)
+    assert any(note.startswith(f"count_tokens failed for {said}, first: ") for note in estimate.notes)
     assert estimate.input_tokens == round(report.models["claude-made-up-1"].text_chars / 4)
 
 
@@ -138,3 +142,41 @@ async def test_counted_estimate_reads_the_requests_in_a_thread(
     assert readers and threading.get_ident() not in readers  # parsing never ran on the event loop
     sampled = await counted_estimate(report.models, requests, client, mode="sample", sample_size=5)
     assert sampled.method.startswith("count_tokens for a sample of 5 of 30")
+
+
+async def test_count_tokens_for_one_request_says_the_one(
+    tmp_path: Path, client: anthropic.AsyncAnthropic
+) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", 1)
+    report = validate_file(path)
+
+    def requests():  # type: ignore[no-untyped-def]
+        for chunk in report.chunks:
+            yield from params_of(iter_chunk(path, chunk))
+
+    assert (await counted_estimate(report.models, requests, client, mode="all")).method == (
+        "count_tokens for the one request"
+    )
+    sampled = await counted_estimate(report.models, requests, client, mode="sample", sample_size=4)
+    assert sampled.method == "count_tokens for a sample of 1 of 1 request, scaled by characters"
+
+
+def _model(model: str, requests: int, input_tokens: int, cached: int) -> ModelEstimate:
+    return ModelEstimate(model, requests, input_tokens, 1, 10, cached, 0, CostRange(0.001, 0.002), None)
+
+
+@pytest.mark.parametrize(
+    ("first", "caching", "first_line"),
+    [
+        ((1, 1, 1), "1 request asks for it", "claude-a: 1 request, 1 input token"),
+        ((2, 5, 2), "2 requests ask for it", "claude-a: 2 requests, 5 input tokens"),
+    ],
+)
+def test_the_estimate_lines_count_in_the_singular_for_one(
+    first: tuple[int, int, int], caching: str, first_line: str
+) -> None:
+    estimate = Estimate((_model("claude-a", *first), _model("claude-b", 3_000, 40_000, 0)), "counted")
+    lines = format_estimate(estimate)
+    assert any(line.startswith(f"  prompt caching: {caching}; the range assumes") for line in lines)
+    assert f"    {first_line}, $0.0010 .. $0.0020" in lines
+    assert "    claude-b: 3,000 requests, 40,000 input tokens, $0.0010 .. $0.0020" in lines

@@ -96,14 +96,18 @@ async def test_a_strangers_batch_of_the_same_file_is_never_adopted(
 # ---------------------------------------------------------------------------- unverified -> verified
 
 
+@pytest.mark.parametrize(("count", "ids"), [(1, "1 custom_id"), (4, "4 custom_ids")])
 async def test_a_recovered_batch_with_the_chunks_custom_ids_becomes_verified(
     tmp_path: Path,
     client: anthropic.AsyncAnthropic,
     sync_client: anthropic.Anthropic,
     clock: ManualClock,
+    count: int,
+    ids: str,
 ) -> None:
     with Store.open(tmp_path / "batchboard.sqlite3") as store:
-        submission = prepare_file(store, validate_file(write_jsonl(tmp_path / "in.jsonl", 4)), clock=clock)
+        path = write_jsonl(tmp_path / "in.jsonl", count)
+        submission = prepare_file(store, validate_file(path), clock=clock)
         created = await crash_after_create(store, client, clock, submission.id)
         (outcome,) = await Submitter(store, client, clock).reconcile()
         assert (outcome.outcome, outcome.batch_id) == ("recovered", created.id)
@@ -116,23 +120,30 @@ async def test_a_recovered_batch_with_the_chunks_custom_ids_becomes_verified(
         clock.advance(120)
         ingest(created.id, index, client=sync_client)
         (checked,) = verify(store, index)
-        assert checked.outcome == "verified" and "recovered and verified" in checked.message
+        assert checked.outcome == "verified"
+        assert checked.message.endswith(f": recovered and verified: {created.id} has exactly its {ids}")
         assert str(recovery_state(store, created.id)).startswith("recovered, verified")
         assert load_submission(store, submission.id).chunks[0].recovery == "verified"
         assert not needs_attention(store)
 
 
+@pytest.mark.parametrize(
+    ("count", "differ"),
+    [(1, "1 of the chunk's 1 missing, 1 other"), (4, "4 of the chunk's 4 missing, 4 others")],
+)
 async def test_a_recovered_batch_with_other_custom_ids_is_let_go_and_offered_for_resending(
     tmp_path: Path,
     client: anthropic.AsyncAnthropic,
     sync_client: anthropic.Anthropic,
     clock: ManualClock,
+    count: int,
+    differ: str,
 ) -> None:
     with Store.open(tmp_path / "batchboard.sqlite3") as store:
-        path = write_jsonl(tmp_path / "in.jsonl", 4)
+        path = write_jsonl(tmp_path / "in.jsonl", count)
         submission = prepare_file(store, validate_file(path), label="nightly", clock=clock)
         # The process died after the send began; another tool's batch of the same size appeared then.
-        theirs = await crash_after_create(store, client, clock, submission.id, other_requests(4))
+        theirs = await crash_after_create(store, client, clock, submission.id, other_requests(count))
         (outcome,) = await Submitter(store, client, clock).reconcile()
         assert (outcome.outcome, outcome.batch_id) == ("recovered", theirs.id)  # a guess, said as one
         assert "recovered, unverified" in outcome.message
@@ -144,7 +155,7 @@ async def test_a_recovered_batch_with_other_custom_ids_is_let_go_and_offered_for
         (checked,) = verify(store, index)
         assert checked.outcome == "mismatch" and checked.needs_choice
         assert f"{theirs.id} is not its batch after all" in checked.message
-        assert "4 of the chunk's 4 missing" in checked.message
+        assert f"its custom_ids differ ({differ}). It was let go" in checked.message
         (chunk,) = load_submission(store, submission.id).chunks
         assert (chunk.state, chunk.recovery, chunk.batch_id, chunk.candidates) == (
             "unresolved",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import anthropic
 import orjson
 import pytest
+from tests.conftest import Terminal
 
 from batchboard.cli import main
 from batchboard.core.clock import ManualClock
@@ -141,10 +143,29 @@ def test_attach_refuses_a_file_that_shares_no_custom_id_with_the_batch(
     wrong = write_jsonl(tmp_path / "other.jsonl", 4, prefix="other")
     assert main(["attach", batch.id, str(wrong)]) == 1
     captured = capsys.readouterr()
-    assert captured.err.startswith("batchboard: none of the 4 custom_ids in ")
+    assert captured.err.startswith(f"batchboard: none of the 4 custom_ids in {wrong} is in {batch.id}: ")
     assert "nothing was linked" in captured.err and "Traceback" not in captured.err
+    one = write_jsonl(tmp_path / "one.jsonl", 1, prefix="other")
+    assert main(["attach", batch.id, str(one)]) == 1
+    assert capsys.readouterr().err.startswith(
+        f"batchboard: the one custom_id in {one} is not in {batch.id}: nothing was linked"
+    )
     with Store.open() as store:
         assert submission_for_batch(store, batch.id) is None
+
+
+@pytest.mark.parametrize(("broken", "said"), [(1, "1 error"), (2, "2 errors")])
+def test_attach_counts_the_errors_of_a_broken_file(
+    tmp_path: Path, sdk: anthropic.Anthropic, capsys: pytest.CaptureFixture[str], broken: int, said: str
+) -> None:
+    requests = [
+        orjson.loads(line) for line in write_jsonl(tmp_path / "in.jsonl", 2).read_bytes().splitlines()
+    ]
+    batch = sdk.messages.batches.create(requests=requests)
+    path = tmp_path / "broken.jsonl"
+    path.write_text("".join("{not json\n" for _ in range(broken)) + orjson.dumps(requests[0]).decode() + "\n")
+    assert main(["attach", batch.id, str(path)]) == 1
+    assert f"{path}: {said}; nothing was attached" in capsys.readouterr().err
 
 
 def test_resume_sends_what_an_earlier_run_recorded_but_did_not_send(
@@ -179,6 +200,55 @@ def test_submit_mentions_earlier_submissions_left_unsent(
     assert f"earlier submission {earlier.id} has 1 batch not created; 'batchboard submit --resume " in out
     assert f"--resume {earlier.id}' sends it (it asks first" in out
     assert len(list(sdk.messages.batches.list())) == 1  # only the new file: the earlier one waits
+
+
+def test_the_note_on_an_earlier_submission_counts_its_batches(
+    tmp_path: Path, sdk: anthropic.Anthropic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from batchboard.core.store import Store
+    from batchboard.core.submit.intents import prepare_file
+    from batchboard.core.submit.jsonl import Limits
+    from batchboard.core.submit.validate import validate_file
+
+    report = validate_file(write_jsonl(tmp_path / "a.jsonl", 2), limits=Limits(max_requests=1))
+    assert len(report.chunks) == 2
+    with Store.open() as store:
+        earlier = prepare_file(store, report)
+    assert main(["submit", str(write_jsonl(tmp_path / "b.jsonl", 2, prefix="b")), "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert f"earlier submission {earlier.id} has 2 batches not created; 'batchboard submit --resume " in out
+    assert f"--resume {earlier.id}' sends them (it asks first" in out
+    assert len(list(sdk.messages.batches.list())) == 1
+
+
+@pytest.mark.parametrize(("count", "requests"), [(1, "1 request"), (3, "3 requests")])
+def test_resume_asks_before_sending_again_with_the_chunks_request_count(
+    tmp_path: Path,
+    emulator: Emulator,
+    sdk: anthropic.Anthropic,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    count: int,
+    requests: str,
+) -> None:
+    from batchboard.emulator import Fault
+
+    emulator.faults.add(Fault(kind="drop_before", method="POST", path="/v1/messages/batches", times=1))
+    path = write_jsonl(tmp_path / "in.jsonl", count)
+    assert main(["submit", str(path), "--yes", "--count-tokens", "local", "--json"]) == 1
+    captured = capsys.readouterr()
+    assert f"no batch created after the send began has its {requests}: it was most likely" in captured.err
+    submission_id = json.loads(captured.out)["submission"]["id"]
+
+    monkeypatch.setattr(sys, "stdin", Terminal("n\n"))
+    status = main(["submit", "--resume", submission_id])
+    captured = capsys.readouterr()
+    assert f"Send batch 1 of 1 of submission {submission_id} again ({requests})? [y/N] " in captured.err
+    assert status == 1  # not sent again, and not done: it waits for an answer
+    assert (
+        f"batch 1 of 1 left as it is; 'batchboard submit --resume {submission_id}' asks again" in captured.out
+    )
+    assert list(sdk.messages.batches.list()) == []
 
 
 def test_network_errors_are_said_in_plain_words_never_a_traceback(

@@ -7,6 +7,7 @@ for them until a file is attached.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import anthropic
@@ -147,6 +148,8 @@ async def test_a_from_the_table_links_a_file_reports_missing_and_extra_ids_then_
         # A file with none of the batch's custom_ids is the wrong file: refused, the link stays.
         text = await link(pilot, screen, write_file(tmp_path / "wrong.jsonl", ["other-1", "other-2"]))
         assert "none of the 2 custom_ids in" in text and "nothing was linked (is it the right file?)" in text
+        text = await link(pilot, screen, write_file(tmp_path / "wrong-one.jsonl", ["other-1"]))
+        assert "the one custom_id in" in text and f"is not in {batch_id}: nothing was linked" in text
         assert set(stored_requests(store, batch_id)) == set(in_file)
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is app.dashboard)
@@ -380,7 +383,10 @@ async def test_core_attach_refuses_what_batchboard_sent_and_replaces_an_earlier_
     assert not sources.can_attach(ours) and sources.can_attach(theirs) and sources.can_attach("msgbatch_x")
     assert not sources.in_job(ours)
     broken = tmp_path / "broken.jsonl"
-    broken.write_text("{}\n")
-    with pytest.raises(SubmitError, match="nothing was attached"):
+    broken.write_text("{}\n")  # no custom_id, no params
+    with pytest.raises(SubmitError, match=f"^{re.escape(str(broken))}: 2 errors; nothing was attached$"):
+        attach_report(store, theirs, validate_file(broken))
+    broken.write_text("{not json\n")
+    with pytest.raises(SubmitError, match=f"^{re.escape(str(broken))}: 1 error; nothing was attached$"):
         attach_report(store, theirs, validate_file(broken))
     assert set(stored_requests(store, theirs)) == {"req-1"}
