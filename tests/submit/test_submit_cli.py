@@ -51,6 +51,25 @@ def test_a_broken_file_lists_every_problem_and_sends_nothing(
     assert list(sdk.messages.batches.list()) == []
 
 
+def test_a_directory_or_a_missing_file_is_said_as_such_and_sends_nothing(
+    tmp_path: Path, sdk: anthropic.Anthropic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "requests.jsonl"  # a directory with a file's name
+    folder.mkdir()
+    for argv, said in (
+        (["submit", str(folder), "--yes"], f"batchboard: {folder}: a directory, not a file\n"),
+        (["attach", "msgbatch_x", str(folder)], f"batchboard: {folder}: a directory, not a file\n"),
+        (
+            ["submit", str(tmp_path / "nope.jsonl"), "--yes"],
+            f"batchboard: {tmp_path / 'nope.jsonl'}: no such file\n",
+        ),
+    ):
+        assert main(argv) == 2, argv
+        captured = capsys.readouterr()
+        assert (captured.out, captured.err) == ("", said), argv
+    assert list(sdk.messages.batches.list()) == []
+
+
 def test_dry_run_without_a_key_estimates_locally_and_sends_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
