@@ -283,6 +283,21 @@ async def test_expiry_countdown_turns_critical(app: BatchboardApp, clock: Manual
         assert table.render_live(relaxed.id, "deadline").style == table.palette.warning
 
 
+async def test_the_summary_is_drawn_again_only_when_it_reads_differently(
+    app: BatchboardApp, clock: ManualClock
+) -> None:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await first_round(pilot)
+        bar = app.dashboard.query_one(SummaryBar)
+        bar.show_summary()
+        before, text = bar.visual, summary_text(app)
+        bar.show_summary()  # the same second: nothing to draw (the idle dashboard's every second)
+        assert bar.visual is before
+        clock.advance(minutes=2)
+        bar.show_summary()
+        assert bar.visual is not before and summary_text(app) != text
+
+
 async def test_errors_show_stale_data_and_recover_by_themselves(
     app: BatchboardApp, emulator: Emulator
 ) -> None:

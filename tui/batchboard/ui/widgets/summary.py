@@ -13,11 +13,11 @@ from datetime import datetime
 
 from textual import events
 from textual.content import Content
-from textual.widgets import Static
 
 from batchboard.core import format as fmt
-from batchboard.ui.book import BatchBook, spend_texts
+from batchboard.ui.book import BatchBook, SpendTexts, spend_texts
 from batchboard.ui.cells import shorten
+from batchboard.ui.widgets.text_line import TextLine
 
 SEPARATOR = Content(" · ")
 
@@ -75,7 +75,7 @@ def fit_parts(parts: dict[str, Part], width: int, order: Sequence[str] = GIVE_WA
     return joined
 
 
-class SummaryBar(Static):
+class SummaryBar(TextLine):
     """Freshness (or STALE and why), active batches, requests in flight, ended today, spend and savings."""
 
     DEFAULT_CSS = """
@@ -85,7 +85,6 @@ class SummaryBar(Static):
         padding: 0 1;
         background: $panel;
         color: $foreground;
-        text-wrap: nowrap;
     }
     SummaryBar.-stale {
         background: $error 30%;
@@ -93,14 +92,17 @@ class SummaryBar(Static):
     """
 
     def __init__(self, book: BatchBook, *, demo: bool = False, id: str | None = None) -> None:
-        super().__init__(id=id, markup=False)
+        super().__init__(id=id)
         self.book = book
         self.demo = demo
         self.connect_message = "connecting…"
         self._stale_full = Content()
+        self._counts: tuple[tuple[object, ...], dict[str, list[Content | None]]] | None = None
+        """The figures the count parts were last made from, and their texts."""
 
     def show_summary(self) -> None:
-        self.update(self.summary(self.book.clock.now()))
+        """Draw the line again if it reads differently now (every second, for "updated 3s ago")."""
+        self.show_line(self.summary(self.book.clock.now()))
 
     def on_resize(self, event: events.Resize) -> None:
         self.show_summary()
@@ -183,12 +185,23 @@ class SummaryBar(Static):
         return fit_parts(parts, width)
 
     def _count_parts(self, now: datetime) -> dict[str, Part]:
+        """The counts and the spend (fresh parts, not shortened yet); their texts are made again only when
+        a figure changes, not every second."""
         book = self.book
-        active = fmt.human_int(book.active_count)
-        flight = fmt.human_int(book.in_flight)
-        ended = fmt.human_int(book.ended_on(now.date()))
-        requests = fmt.plural(book.in_flight, "request", number=False)
         texts = spend_texts(book.results)
+        figures = (book.active_count, book.in_flight, book.ended_on(now.date()), texts)
+        if self._counts is None or self._counts[0] != figures:
+            self._counts = (figures, self._count_variants(*figures))
+        return {name: Part(variants) for name, variants in self._counts[1].items()}
+
+    @staticmethod
+    def _count_variants(
+        active_count: int, in_flight: int, ended_today: int, texts: SpendTexts | None
+    ) -> dict[str, list[Content | None]]:
+        active = fmt.human_int(active_count)
+        flight = fmt.human_int(in_flight)
+        ended = fmt.human_int(ended_today)
+        requests = fmt.plural(in_flight, "request", number=False)
         month, today, every, saved = (
             (texts.month, texts.today, texts.all_time, texts.saved) if texts else (fmt.DASH,) * 4
         )
@@ -209,16 +222,14 @@ class SummaryBar(Static):
             None,
         ]
         return {
-            "active": Part([Content.from_markup(f"{bold} active", n=active)]),
-            "flight": Part(
-                [
-                    Content.from_markup(f"{bold} $requests in flight", n=flight, requests=requests),
-                    Content.from_markup(f"{bold} in flight", n=flight),
-                    None,
-                ]
-            ),
-            "ended": Part([Content.from_markup(f"{bold} ended today", n=ended), None]),
-            "spend": Part(spend_variants),
+            "active": [Content.from_markup(f"{bold} active", n=active)],
+            "flight": [
+                Content.from_markup(f"{bold} $requests in flight", n=flight, requests=requests),
+                Content.from_markup(f"{bold} in flight", n=flight),
+                None,
+            ],
+            "ended": [Content.from_markup(f"{bold} ended today", n=ended), None],
+            "spend": spend_variants,
         }
 
     def _stale_on_one_line(self, parts: dict[str, Part], width: int) -> Content | None:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from textual import events
 from textual.content import Content
-from textual.widgets import Static
 
 from batchboard.core import format as fmt
 from batchboard.ui.cells import shorten
 from batchboard.ui.widgets.summary import Part, fit_parts
+from batchboard.ui.widgets.text_line import TextLine
 
 #: Which part gives way next while the line is too wide.
 GIVE_WAY = ("sort", "quick", "activity", "text", "count", "sort", "quick")
@@ -33,20 +33,20 @@ class ViewState:
     activity: str | None = None
 
 
-class ViewBar(Static):
+class ViewBar(TextLine):
     """Sort order, filters and how many rows are shown; background work, if any."""
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, markup=False)
+        super().__init__(id=id)
         self.state: ViewState | None = None
 
     def show(self, state: ViewState) -> None:
         self.state = state
-        self.update(self.line(state, self.content_size.width))
+        self.show_line(self.line(state, self.content_size.width))
 
     def on_resize(self, event: events.Resize) -> None:
         if self.state is not None:
-            self.update(self.line(self.state, self.content_size.width))
+            self.show_line(self.line(self.state, self.content_size.width))
 
     @staticmethod
     def line(state: ViewState, width: int) -> Content:
