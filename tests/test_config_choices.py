@@ -11,11 +11,12 @@ import pytest
 from batchboard.cli import main
 from batchboard.core import paths
 from batchboard.core.config import Settings, load_settings
+from batchboard.ui.app import BatchboardApp
 from batchboard.ui.keymap_choices import choices
 
 
 def test_the_binding_ids_are_the_apps_own() -> None:
-    screens = choices().screens
+    screens = choices(BatchboardApp).screens
     dashboard = {b.id: b.keys for b in screens["dashboard"]}
     assert dashboard["dashboard.cancel"] == ("c",) and dashboard["app.quit"] == ("q",)
     assert dashboard["table.down"] == ("down", "j")  # the table's, on the screen that shows it

@@ -119,9 +119,10 @@ def _ui_check() -> Check:
     def check(settings: Settings, file: Path) -> list[ConfigProblem]:
         if not names_ui_choices(settings):
             return []
+        from batchboard.ui.app import BatchboardApp
         from batchboard.ui.keymap_choices import check as against_the_app
 
-        return against_the_app(settings, file)
+        return against_the_app(settings, BatchboardApp, file)
 
     return check
 

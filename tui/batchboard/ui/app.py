@@ -181,7 +181,7 @@ def make_app(
     (`ui.keymap_choices.checked`)."""
     from batchboard.ui.keymap_choices import checked
 
-    settings, unusable = checked(settings or Settings())
+    settings, unusable = checked(settings or Settings(), BatchboardApp)
     return BatchboardApp(
         settings=settings,
         store=store or Store.memory(),

@@ -1,7 +1,8 @@
 """What the config's `theme` and `[keymap]` may name, read from the app itself: Textual's themes, and every
 screen's bindings (its own, its widgets' and the app-wide ones) from their BINDINGS. `batchboard config` and
-the TUI's start-up check a config against these (`core.config.choice_problems`); the core never imports
-Textual, so this is the one place that collects them."""
+the TUI's start-up check a config against these (`core.config.choice_problems`), passing the App class (only
+commands and the App module itself import it); the core never imports Textual, so this is the one place that
+collects them."""
 
 from __future__ import annotations
 
@@ -32,15 +33,14 @@ SCREEN_WIDGETS: dict[str, tuple[str, ...]] = {
 }
 
 
-def choices() -> Choices:
-    """The themes and, per screen (named by its binding ids' prefix: "dashboard", "detail"), its bindings."""
+def choices(app: type[App[None]]) -> Choices:
+    """The themes and, per screen (named by its binding ids' prefix: "dashboard", "detail"), its bindings
+    merged with `app`'s."""
     from textual.theme import BUILTIN_THEMES
 
-    from batchboard.ui.app import BatchboardApp
-
-    app_wide = _bindings(BatchboardApp, App)
+    app_wide = _bindings(app, App)
     screens: dict[str, tuple[KeyBinding, ...]] = {}
-    for screen in _screen_classes():
+    for screen in _screen_classes(skip=app.__module__):
         widgets = [_load(name) for name in SCREEN_WIDGETS.get(screen.__name__, ())]
         own = _bindings(screen, Screen)
         merged = [*app_wide, *own, *(b for widget in widgets for b in _bindings(widget))]
@@ -48,26 +48,31 @@ def choices() -> Choices:
     return Choices(themes=frozenset(BUILTIN_THEMES), screens=screens)
 
 
-def check(settings: Settings, file: Path | None = None) -> list[ConfigProblem]:
-    """The theme and keymap problems of `settings` (for `config set` and `batchboard config`)."""
-    return choice_problems(settings, choices(), file)
+def check(settings: Settings, app: type[App[None]], file: Path | None = None) -> list[ConfigProblem]:
+    """The theme and keymap problems of `settings` for `app` (for `config set` and `batchboard config`)."""
+    return choice_problems(settings, choices(app), file)
 
 
-def checked(settings: Settings, file: Path | None = None) -> tuple[Settings, list[ConfigProblem]]:
+def checked(
+    settings: Settings, app: type[App[None]], file: Path | None = None
+) -> tuple[Settings, list[ConfigProblem]]:
     """For the TUI's start: `settings` without a theme or keymap entry it cannot use (so a key never
     silently replaces another action), and the problems to say. Nothing is imported for a default config."""
     if not names_ui_choices(settings):
         return settings, []
-    problems = check(settings, file)
+    problems = check(settings, app, file)
     return without_problems(settings, problems), problems
 
 
-def _screen_classes() -> list[type[Screen[object]]]:
-    """Every screen class defined in batchboard.ui that has bindings of its own."""
+def _screen_classes(skip: str) -> list[type[Screen[object]]]:
+    """Every screen class defined in batchboard.ui that has bindings of its own, but for module `skip`
+    (the App's: it defines no screen, and only its callers import it)."""
     import batchboard.ui
 
     found: dict[str, type[Screen[object]]] = {}
     for module_info in pkgutil.walk_packages(batchboard.ui.__path__, "batchboard.ui."):
+        if module_info.name == skip:
+            continue
         module = importlib.import_module(module_info.name)
         for value in vars(module).values():
             if (
