@@ -6,6 +6,7 @@ import io
 import sqlite3
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from rich.console import Console
@@ -20,7 +21,7 @@ from tests.ui.conftest import (
     wait_for_notice,
     wait_until,
 )
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from batchboard.core.clock import ManualClock
 from batchboard.core.config import ConfigProblem, Settings
@@ -198,6 +199,28 @@ async def test_detail_screen_and_back(app: BatchboardApp) -> None:
             assert text in body
         await pilot.press("escape")
         assert app.screen is app.dashboard and table.selected_id == target
+
+
+async def test_a_screen_told_of_changes_before_it_is_composed_draws_them_once_mounted(
+    app: BatchboardApp, clock: ManualClock
+) -> None:
+    # A poll round can land between pushing a screen and its compose (a loaded machine): the screen must
+    # not be asked to draw into widgets it does not have yet (that crashed the app), nor miss the change.
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await first_round(pilot)
+        running = find(app, lambda b: b.processing_status == "in_progress")
+        app.controller.open_detail(running.id)
+        screen = app.screen
+        assert isinstance(screen, DetailScreen) and not screen.is_mounted
+        canceling = replace(running, processing_status="canceling", cancel_initiated_at=clock.now())
+        app.controller.show_batches([canceling])  # the views are told through one helper, whatever changed
+        await wait_until(pilot, lambda: screen.is_mounted)
+        await pilot.pause()
+        assert app.screen is screen
+        body = Console(width=160, record=True, file=io.StringIO())
+        body.print(screen.query_one("#detail-body", Static).content)
+        assert "canceling" in body.export_text().lower()
+        assert "canceling" in " ".join(cell.plain for cell in table_of(app).get_row(running.id)).lower()
 
 
 async def test_cancel_flow_canceling_at_once_then_ended(

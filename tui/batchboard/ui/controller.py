@@ -8,7 +8,7 @@ threads reach the UI through `app.call_from_thread`. Poll updates are merged in 
 announced with one coalescing `BatchesUpdated` message to the dashboard (the App if there is none), which
 hands it back here (`apply_updates`): a busy UI applies only the latest state. Views are then told
 synchronously, in the same call that changes the book, so a table never holds, even for a moment, a row
-the book has dropped.
+the book has dropped (a view not yet mounted is told first thing once it is, before it draws).
 
 Cheap to import (it is on the start-up path): the SDK, the poller, the results modules and the screens it
 opens are imported when first needed, never at module level.
@@ -132,17 +132,23 @@ class Controller:
 
     # -- the views ---------------------------------------------------------------------------------
 
-    def views(self) -> list[BatchView]:
-        """The screens of the stack that show batches, bottom first."""
-        return [screen for screen in self.app.screen_stack if isinstance(screen, BatchView)]
+    def _tell_views(self, tell: Callable[[BatchView], object]) -> None:
+        """Tell each view, bottom first. One pushed but not yet mounted (a poll round can land between the
+        push and its compose) is told from its own queue, which Textual starts once it is mounted: it draws
+        into widgets its compose makes, and the change must still reach it."""
+        for screen in self.app.screen_stack:
+            if not isinstance(screen, BatchView):
+                continue
+            if screen.is_mounted:
+                tell(screen)
+            else:
+                screen.call_later(tell, screen)
 
     def _state_changed(self) -> None:
-        for view in self.views():
-            view.state_changed()
+        self._tell_views(lambda view: view.state_changed())
 
     def _labels_changed(self, batch_ids: Collection[str]) -> None:
-        for view in self.views():
-            view.labels_changed(batch_ids)
+        self._tell_views(lambda view: view.labels_changed(batch_ids))
 
     # -- connecting and polling --------------------------------------------------------------------
 
@@ -348,8 +354,7 @@ class Controller:
             self.book.apply(batch)
         for batch_id in removed:
             self.book.remove(batch_id)
-        for view in self.views():
-            view.batches_changed(changed, removed)
+        self._tell_views(lambda view: view.batches_changed(changed, removed))
 
     def _show_status(self, status: PollStatus) -> None:
         self.book.status = status
