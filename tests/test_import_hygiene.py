@@ -1,7 +1,8 @@
 """Layering is enforced, not hoped for: the import-linter contracts in pyproject.toml (the core never
 imports Textual or Rich, the emulator shares nothing with the client but the wire format, the UI never
 speaks HTTP, only core.gateway imports the SDK, commands and UI sit above the core, only the commands import
-the App module) fail the suite when broken. What `--version` imports at run time is checked in tests/test_cli.py."""
+the App module) fail the suite when broken. What `--version` imports at run time is checked in
+tests/test_cli.py."""
 
 from __future__ import annotations
 
