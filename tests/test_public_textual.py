@@ -124,10 +124,11 @@ def test_no_widget_screen_or_app_of_ours_uses_or_overrides_a_private_textual_nam
 
 
 def test_the_name_check_sees_a_private_textual_name() -> None:
+    from textual.events import Mount
     from textual.widget import Widget
 
     class Probe(Widget):
-        def _on_mount(self) -> None:  # overrides Textual's own handler
+        def _on_mount(self, event: Mount) -> None:  # overrides Textual's own handler
             pass
 
         def render(self) -> str:
