@@ -32,9 +32,11 @@ DEMO_ERROR_RATE = 0.1
 class DemoBackend:
     """Starts the seeded demo emulator on first `connect()` and stops it on `close()`."""
 
-    def __init__(self, clock: Clock | None = None, seed: int = 0) -> None:
+    def __init__(self, clock: Clock | None = None, seed: int = 0, poll_interval: float = 5.0) -> None:
         self.clock = clock
         self.seed = seed
+        self.poll_interval = poll_interval
+        """The dashboard's poll interval: the client keeps idle connections well beyond it."""
         self.sent_from: tuple[Store, Path] | None = None
         """A throwaway store and directory: the structured demo batches are recorded there as sent from
         files in it, when the emulator starts (never set for the user's own store)."""
@@ -59,7 +61,9 @@ class DemoBackend:
     def connection(self) -> Connection:
         from batchboard.core.gateway.client import Connection
 
-        return Connection(base_url=self.start(), api_key=DEMO_API_KEY, demo=True)
+        return Connection(
+            base_url=self.start(), api_key=DEMO_API_KEY, demo=True, poll_interval=self.poll_interval
+        )
 
     def connect(self) -> BatchApi:
         from batchboard.core.gateway.batches import BatchApi

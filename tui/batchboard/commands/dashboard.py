@@ -60,7 +60,12 @@ def run_dashboard(args: argparse.Namespace) -> int:
         from batchboard.core.gateway.batches import BatchApi
         from batchboard.core.gateway.client import Connection, make_client
 
-        connection = Connection.from_env(profile.api_key_env, base_url=profile.base_url, profile=args.profile)
+        connection = Connection.from_env(
+            profile.api_key_env,
+            base_url=profile.base_url,
+            profile=args.profile,
+            poll_interval=settings.poll_interval,
+        )
         return BatchApi(make_client(connection))
 
     # The demo's batches must never reach the user's own history (labels, ETA durations, results files):
@@ -70,7 +75,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
     if args.demo or not has_key:
         scratch = tempfile.TemporaryDirectory(prefix="batchboard-demo-")
         os.environ["BATCHBOARD_DATA_DIR"] = scratch.name
-    demo = DemoBackend()
+    demo = DemoBackend(poll_interval=settings.poll_interval)
     # The saved view belongs to this profile and the place it talks to (never to the key): another
     # profile, or this one pointed at another base URL, starts from an empty table.
     account = Account.of(profile.name, profile.base_url or os.environ.get("ANTHROPIC_BASE_URL"))

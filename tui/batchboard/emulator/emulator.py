@@ -43,6 +43,8 @@ class RequestLog(deque[tuple[str, str]]):
     def __init__(self, maxlen: int = REQUEST_LOG_SIZE) -> None:
         super().__init__(maxlen=maxlen)
         self.served = 0
+        self.peers: set[tuple[str, int]] = set()
+        """The client ends (host, port) that sent API requests: one per connection the clients opened."""
 
     def append(self, entry: tuple[str, str]) -> None:
         self.served += 1

@@ -121,6 +121,9 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         if control:
             return await handler(request)
         emulator.request_log.append((request.method, request.path))
+        peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+        if peer is not None:
+            emulator.request_log.peers.add((str(peer[0]), int(peer[1])))
         if not (request.headers.get("x-api-key", "").strip() or _bearer_token(request)):
             raise ApiError(
                 401,

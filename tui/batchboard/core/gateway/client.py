@@ -17,6 +17,11 @@ DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
 #: The `anthropic-version` the installed SDK sends on every call (anthropic 2.10.0, `_constants.py`); what
 #: the API accepts depends on it, so `submit` checks requests under it. A test keeps this in step.
 API_VERSION = "2026-10-21"
+#: Seconds between the dashboard's poll rounds when the config says nothing (Settings.poll_interval).
+DEFAULT_POLL_INTERVAL = 5.0
+#: An idle connection is kept at least this long, and at least `KEEPALIVE_ROUNDS` poll intervals.
+MIN_KEEPALIVE = 30.0
+KEEPALIVE_ROUNDS = 3
 
 
 class MissingApiKeyError(Exception):
@@ -42,6 +47,14 @@ class Connection:
     demo: bool = False
     max_retries: int = 2
     timeout: float = 60.0
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    """Seconds between poll rounds: idle connections are kept well beyond it (`keepalive_expiry`)."""
+
+    @property
+    def keepalive_expiry(self) -> float:
+        """Seconds an idle connection stays open for the next request. httpx's 5 s default equals the
+        poll interval, so every round paid for a new connection (a TLS handshake on the real API)."""
+        return max(MIN_KEEPALIVE, KEEPALIVE_ROUNDS * self.poll_interval)
 
     def __repr__(self) -> str:
         return f"Connection(base_url={self.base_url!r}, key_env={self.key_env!r}, demo={self.demo})"
@@ -53,6 +66,7 @@ class Connection:
         base_url: str | None = None,
         profile: str | None = None,
         environ: dict[str, str] | None = None,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
     ) -> Connection:
         """Resolve the key from `key_env` (the SDK's convention by default) and the base URL from the
         argument or `ANTHROPIC_BASE_URL`. Raises MissingApiKeyError with a fix-it message."""
@@ -61,7 +75,10 @@ class Connection:
         if not api_key:
             raise MissingApiKeyError(key_env, profile)
         return cls(
-            base_url=base_url or env.get("ANTHROPIC_BASE_URL") or None, api_key=api_key, key_env=key_env
+            base_url=base_url or env.get("ANTHROPIC_BASE_URL") or None,
+            api_key=api_key,
+            key_env=key_env,
+            poll_interval=poll_interval,
         )
 
 
@@ -80,11 +97,22 @@ def _options(connection: Connection, overrides: dict[str, Any]) -> dict[str, Any
 def make_client(connection: Connection, **overrides: Any) -> AsyncAnthropic:
     """Build the SDK's async client for `connection`. Imports the SDK: call it off the UI thread.
 
-    Credentials are always passed explicitly, so the SDK never falls back to profiles on disk.
+    Credentials are always passed explicitly, so the SDK never falls back to profiles on disk. The HTTP
+    client is the SDK's own (its defaults: timeouts, limits, TCP keep-alive, proxies from the environment)
+    except that idle connections outlive the poll interval, so polls reuse one connection.
     """
-    from anthropic import AsyncAnthropic
+    from anthropic import DEFAULT_CONNECTION_LIMITS, AsyncAnthropic, DefaultAsyncHttpxClient
+    from httpx2 import Limits
 
-    return AsyncAnthropic(**_options(connection, overrides))
+    options = _options(connection, overrides)
+    if "http_client" not in options:
+        limits = Limits(
+            max_connections=DEFAULT_CONNECTION_LIMITS.max_connections,
+            max_keepalive_connections=DEFAULT_CONNECTION_LIMITS.max_keepalive_connections,
+            keepalive_expiry=connection.keepalive_expiry,
+        )
+        options["http_client"] = DefaultAsyncHttpxClient(limits=limits)
+    return AsyncAnthropic(**options)
 
 
 def make_sync_client(connection: Connection, **overrides: Any) -> Anthropic:
