@@ -84,6 +84,8 @@ class KeyFooter(Widget):
         super().__init__(id=id, classes=classes)
         self.shown: list[FooterEntry] = []
         """The entries on the footer now, left to right."""
+        self.renders = 0
+        """How many times the footer was drawn (a poll round that changes no key must not draw it)."""
         self._spans: list[tuple[int, int, str]] = []
 
     def on_mount(self) -> None:
@@ -94,7 +96,9 @@ class KeyFooter(Widget):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen: Screen[object]) -> None:
-        if self.is_attached and screen is self.screen:
+        # Screens refresh their bindings after every poll round and cursor move; most of the time the
+        # footer reads the same, and is drawn again only when it does not.
+        if self.is_attached and screen is self.screen and self._fitted() != self.shown:
             self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -151,9 +155,14 @@ class KeyFooter(Widget):
                 found.append(FooterEntry(display, binding.description, _first_key(binding), PALETTE))
         return found
 
-    def render(self) -> Content:
+    def _fitted(self) -> list[FooterEntry]:
+        """The entries the footer would show now, at its width."""
         width = self.content_size.width
-        shown = fit_entries(self.entries(), footer_priority(self.screen), width if width > 0 else 10_000)
+        return fit_entries(self.entries(), footer_priority(self.screen), width if width > 0 else 10_000)
+
+    def render(self) -> Content:
+        self.renders += 1
+        shown = self._fitted()
         self.shown = shown
         parts: list[Content] = []
         spans: list[tuple[int, int, str]] = []
