@@ -180,3 +180,40 @@ def test_the_estimate_lines_count_in_the_singular_for_one(
     assert any(line.startswith(f"  prompt caching: {caching}; the range assumes") for line in lines)
     assert f"    {first_line}, $0.0010 .. $0.0020" in lines
     assert "    claude-b: 3,000 requests, 40,000 input tokens, $0.0010 .. $0.0020" in lines
+
+
+class _FailingCounter:
+    """count_tokens that fails for requests saying "fail", the first of them after the others."""
+
+    def __init__(self) -> None:
+        self.messages = self
+
+    async def count_tokens(self, **body: object) -> object:
+        import asyncio
+        from types import SimpleNamespace
+
+        text = body["messages"][0]["content"]  # type: ignore[index]
+        if text == "fail slowly":
+            await asyncio.sleep(0.05)
+        if str(text).startswith("fail"):
+            raise anthropic.AnthropicError(f"cannot count: {text}")
+        return SimpleNamespace(input_tokens=3)
+
+
+async def test_the_failure_note_names_the_first_failing_request_in_file_order() -> None:
+    """Counts run concurrently and finish in any order: the note names the first failure in the file, not
+    the first to come back (a snapshot showed one or the other)."""
+    texts = ["fail slowly", "fine", "fail at once"]
+    params = [
+        {"model": "claude-haiku-5-5", "max_tokens": 10, "messages": [{"role": "user", "content": t}]}
+        for t in texts
+    ]
+    tallies = {"claude-haiku-5-5": ModelTally(requests=3, max_tokens=30, text_chars=30)}
+    estimate = await counted_estimate(
+        tallies,
+        lambda: iter(params),
+        _FailingCounter(),  # type: ignore[arg-type]
+        mode="all",
+    )
+    note = next(n for n in estimate.notes if n.startswith("count_tokens failed for 2 requests, first: "))
+    assert "fail slowly" in note and "fail at once" not in note

@@ -207,16 +207,17 @@ async def counted_estimate(
     wanted = _sample_indices(total, total if mode == "all" else sample_size)
     counted_chars: dict[str, int] = {}
     counted_tokens: dict[str, int] = {}
-    failures: list[str] = []
+    failures: list[tuple[int, str]] = []
+    """(position in the file, what went wrong): counts finish in any order, the note names the first."""
     gate = asyncio.Semaphore(concurrency)
 
-    async def count(params: dict[str, Any]) -> None:
+    async def count(position: int, params: dict[str, Any]) -> None:
         model = params["model"]
         async with gate:
             try:
                 tokens = await count_input_tokens(client, params)
             except ApiError as exc:
-                failures.append(f"{model}: {exc.message}")
+                failures.append((position, f"{model}: {exc.message}"))
                 return
         chars, _ = text_chars(params)
         counted_chars[model] = counted_chars.get(model, 0) + chars
@@ -226,13 +227,13 @@ async def counted_estimate(
     window = concurrency * 8  # a bounded window of requests in flight
     positions = enumerate(requests())
 
-    def next_window() -> tuple[list[dict[str, Any]], bool]:
-        """The next sampled requests, read and parsed in a thread (the file is read up to the last
-        sampled position: nearly all of it); True once there are no more."""
-        batch: list[dict[str, Any]] = []
+    def next_window() -> tuple[list[tuple[int, dict[str, Any]]], bool]:
+        """The next sampled requests and their positions, read and parsed in a thread (the file is read
+        up to the last sampled position: nearly all of it); True once there are no more."""
+        batch: list[tuple[int, dict[str, Any]]] = []
         for position, params in positions:
             if position in wanted:
-                batch.append(params)
+                batch.append((position, params))
             if position >= last_wanted:
                 return batch, True  # the rest of the file is not in the sample: no need to read it
             if len(batch) >= window:
@@ -242,11 +243,12 @@ async def counted_estimate(
     done_reading = last_wanted < 0
     while not done_reading:
         batch, done_reading = await asyncio.to_thread(next_window)
-        await asyncio.gather(*(count(p) for p in batch))
+        await asyncio.gather(*(count(position, p) for position, p in batch))
 
     notes: list[str] = []
     if failures:
-        notes.append(f"count_tokens failed for {plural(len(failures), 'request')}, first: {failures[0]}")
+        first = min(failures)[1]
+        notes.append(f"count_tokens failed for {plural(len(failures), 'request')}, first: {first}")
     models = []
     for model, tally in sorted(tallies.items()):
         chars, tokens = counted_chars.get(model, 0), counted_tokens.get(model, 0)

@@ -109,6 +109,9 @@ class _SendingScreen(ModalScreen[list[str] | None]):
     # lines, room for the file's summary and the whole estimate.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+    #: count_tokens calls in flight at once for the estimate. With 1, the API (the emulator) sees them in
+    #: file order, so the request ids an error shows are the same on every run (snapshots).
+    COUNT_CONCURRENCY: ClassVar[int] = 8
 
     def __init__(self, store: Store, client: ClientSource, settings: Settings, clock: Clock) -> None:
         super().__init__()
@@ -149,7 +152,14 @@ class _SendingScreen(ModalScreen[list[str] | None]):
         client = self.client_source()
         if client is None:
             return local_estimate(tallies, self.settings)
-        return await counted_estimate(tallies, requests, client, mode="sample", settings=self.settings)
+        return await counted_estimate(
+            tallies,
+            requests,
+            client,
+            mode="sample",
+            concurrency=self.COUNT_CONCURRENCY,
+            settings=self.settings,
+        )
 
     async def show_estimate(self, estimate: Estimate, closing: str, lead: Static | None = None) -> None:
         """Add the estimate and `closing` (what to press), then scroll the estimate to the report's top
