@@ -242,6 +242,11 @@ async def test_the_job_view_shows_the_chain_latest_outcomes_and_cost(
     async with Host(screen).run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: screen.job is not None)
         text = "\n".join(str(s.render()) for s in screen.query("#job Static").results(Static))
+        from batchboard.ui.widgets.key_footer import KeyFooter
+
+        footer = screen.query_one(KeyFooter)  # its own keys, as every other screen shows them
+        assert footer.shown[0].keys == "esc" and footer.shown[0].description == "Back"
+        assert "escape: back" not in "\n".join(str(s.render()) for s in screen.query(Static).results(Static))
     expected = job(store, parent)
     assert f"{parent}  original" in text
     assert f"{child}  retry of {parent}  (results not downloaded)" in text

@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from batchboard.core.format import plural
 from batchboard.core.store import Store
+from batchboard.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from batchboard.core.jobs import Job
@@ -37,6 +38,7 @@ class JobScreen(ModalScreen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Back", id="job.back")]
+    FOOTER_PRIORITY: ClassVar[tuple[str, ...]] = ("dismiss(None)",)
 
     def __init__(self, store: Store, batch_id: str) -> None:
         super().__init__()
@@ -48,7 +50,7 @@ class JobScreen(ModalScreen[None]):
         with Vertical():
             yield Static(Content.from_markup("[b]Job of $id[/b]", id=self.batch_id), id="title")
             yield VerticalScroll(Static(Content("Loading…"), classes="muted"), id="job")
-            yield Static(Content("escape: back"), classes="muted")
+        yield KeyFooter()  # escape goes back; ? lists the keys, as on the other screens
 
     def on_mount(self) -> None:
         self.load()
