@@ -44,6 +44,7 @@ from batchboard.demo import DEMO_API_KEY, DEMO_ERROR_RATE  # noqa: E402
 from batchboard.emulator import Emulator, EmulatorSettings  # noqa: E402
 from batchboard.ui.app import BatchboardApp, make_app  # noqa: E402
 from batchboard.ui.escape_keys import ESCAPE_REPEAT_WINDOW  # noqa: E402
+from batchboard.ui.screens.submit import SubmitScreen  # noqa: E402
 from batchboard.ui.widgets.batch_table import BatchTable  # noqa: E402
 from batchboard.ui.widgets.key_footer import KeyFooter  # noqa: E402
 
@@ -169,7 +170,10 @@ class Shooter:
 
     async def save(self, name: str) -> None:
         app = self.app
-        # Nothing that depends on wall time: toasts time out, cursors blink.
+        # Nothing that depends on wall time: toasts time out, cursors blink, and the ages ("updated 1s ago")
+        # move on the dashboard's once-a-second tick, which may or may not have come since the clock last
+        # moved: bring them up to the clock now.
+        app.dashboard.tick()
         app.clear_notifications()
         for screen in app.screen_stack:  # a screen under a modal keeps its own toasts
             for rack in screen.query(ToastRack):
@@ -297,6 +301,9 @@ async def shoot(app: BatchboardApp, clock: ManualClock, out: Path) -> list[Path]
         await s.screen_is("DashboardScreen")
 
         # A file checked and estimated, before sending; then sent.
+        # Counted one at a time, count_tokens requests reach the emulator in file order: the request id the
+        # estimate's error shows is the same on every run.
+        SubmitScreen.COUNT_CONCURRENCY = 1
         await s.press("dashboard.submit")
         submit = await s.screen_is("SubmitScreen")
         submit.query_one("#path", Input).value = SUBMIT_PATH
