@@ -382,3 +382,74 @@ def test_a_failing_disk_write_keeps_nothing(index: ResultsIndex, monkeypatch: py
             sleep=lambda _: None,
         )
     assert index.file(batch.id) is None and list(index.directory.iterdir()) == []
+
+
+def test_the_usage_sums_added_up_while_parsing_equal_those_read_off_the_items_file(
+    index: ResultsIndex,
+) -> None:
+    """The parse adds the usage sums up as it reads (per model and price band, and per unusable class);
+    they must be exactly what `usage_sums` reads off the finished items file, whatever the lines hold."""
+    import sqlite3
+    from contextlib import closing
+
+    from tests.results.helpers import answer
+
+    from batchboard.core.results.writers import usage_sums
+
+    long = {"input_tokens": 90_000, "cache_read_input_tokens": 20_000, "output_tokens": 700}
+    uneven = {  # more written than the breakdown says: the rest counts as 5-minute writes
+        "cache_creation_input_tokens": 900,
+        "cache_creation": {"ephemeral_5m_input_tokens": 100, "ephemeral_1h_input_tokens": 300},
+    }
+    lines: list[dict[str, Any]] = [
+        succeeded("short", "claude-haiku-5-5", input_tokens=1200, output_tokens=300),
+        succeeded("long", "claude-haiku-5-5", **long),
+        succeeded("uneven", "claude-sonnet-4-6", **uneven),
+        succeeded("no-breakdown", "claude-sonnet-4-6", cache_creation=None, cache_creation_input_tokens=40),
+        succeeded("unpriced", "claude-nobody-1", input_tokens=10, output_tokens=20),
+        answer("cut-long", "stops in the mi", "max_tokens", model="claude-haiku-5-5", **long),
+        answer("cut", "stops", "model_context_window_exceeded"),
+        answer("no", "", "refusal", model="claude-nobody-1"),
+        errored("over"),
+        other("gone", "expired"),
+    ]
+    shapeless = succeeded("shapeless")
+    shapeless["result"]["message"]["usage"] = {"input_tokens": "many"}
+    nameless = succeeded("nameless")
+    del nameless["result"]["message"]["model"]
+    lines += [shapeless, nameless]
+    data = jsonl(lines) + b"not json\n"
+    batch = ended_batch("msgbatch_sums", lines)
+    ingest(batch.id, index, batch=batch, source=chunked(data, 97))
+
+    with closing(sqlite3.connect(index.items_path(batch.id))) as db:
+        expected_usage, expected_unusable = usage_sums(db)
+    usage = {
+        (r[0], r[1]): list(r[2:])
+        for r in index.store.query(
+            "SELECT model, long_prompt, requests, input_tokens, output_tokens, cache_write_5m, "
+            "cache_write_1h, cache_read FROM result_usage WHERE batch_id = ?",
+            (batch.id,),
+        )
+    }
+    unusable = {
+        (r[0], r[1], r[2]): list(r[3:])
+        for r in index.store.query(
+            "SELECT unusable, model, long_prompt, requests, input_tokens, output_tokens, cache_write_5m, "
+            "cache_write_1h, cache_read FROM result_unusable_usage WHERE batch_id = ?",
+            (batch.id,),
+        )
+    }
+    assert usage == expected_usage and unusable == expected_unusable
+    assert {key: sums[0] for key, sums in usage.items()} == {
+        ("claude-haiku-5-5", 0): 1,
+        ("claude-haiku-5-5", 1): 2,
+        ("claude-sonnet-4-6", 0): 3,
+        ("claude-nobody-1", 0): 2,
+    }
+    assert set(unusable) == {
+        ("truncated", "claude-haiku-5-5", 1),
+        ("truncated", "claude-sonnet-4-6", 0),
+        ("refused", "claude-nobody-1", 0),
+    }
+    assert usage[("claude-sonnet-4-6", 0)][3] == 100 + 500 + 40  # 5-minute writes: given, the rest, all

@@ -117,17 +117,15 @@ class ItemsWriter:
         """Set the unusable_detail of rows inserted already: (detail, line) pairs."""
         self.db.executemany("UPDATE item_rows SET unusable_detail = ? WHERE line = ?", details)
 
-    def finish(self) -> tuple[Usage, UnusableUsage]:
-        """Index the items, commit, sync the file to disk and close it; returns the usage sums of the
-        succeeded items, and those of the unusable ones per class."""
+    def finish(self) -> None:
+        """Index the items, commit, sync the file to disk and close it. (The usage sums are the caller's:
+        the parse adds them up as it reads; `usage_sums` reads them off a finished file.)"""
         db = self.db
         for sql in self.index_sql:
             db.execute(sql)
-        usage, unusable = usage_sums(db)
         db.execute("COMMIT")
         db.close()
         fsio.fsync_path(self.temp)
-        return usage, unusable
 
     def discard(self) -> None:
         self.db.close()
