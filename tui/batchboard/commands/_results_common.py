@@ -34,11 +34,12 @@ class BatchNotFound(CommandError):
     """The API has no batch with that id (HTTP 404): the message says so plainly, exit status 1."""
 
 
-def printable(text: str) -> str:
-    """Text from the API or a file, safe on one line of the CLI's output (`format.printable`, one-line)."""
-    from batchboard.core.format import printable as safe
+def one_line(text: str) -> str:
+    """Text from the API or a file, safe on one line of the CLI's output: `format.printable(text,
+    one_line=True)`, the one printable() (control characters, newlines and tabs as `\\xNN`)."""
+    from batchboard.core.format import printable
 
-    return safe(text, one_line=True)
+    return printable(text, one_line=True)
 
 
 def add_profile_option(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +60,7 @@ def fail(error: CommandError) -> int:
     advice = _advice_under(error)
     if advice and advice not in text:
         text = f"{text.rstrip('. ')}. {advice}"
-    print(f"batchboard: {printable(text)}", file=sys.stderr)
+    print(f"batchboard: {one_line(text)}", file=sys.stderr)
     return error.code
 
 
@@ -84,7 +85,7 @@ def load_settings_quietly() -> Settings:
 
     settings, problems = load_settings()
     for problem in problems:
-        print(f"batchboard: {printable(str(problem))}", file=sys.stderr)
+        print(f"batchboard: {one_line(str(problem))}", file=sys.stderr)
     return settings
 
 
@@ -135,7 +136,7 @@ def open_store() -> Store:
 
     store = Store.open()
     if store.privacy_notice:
-        print(f"batchboard: {printable(store.privacy_notice)}", file=sys.stderr)
+        print(f"batchboard: {one_line(store.privacy_notice)}", file=sys.stderr)
     return store
 
 
@@ -201,7 +202,7 @@ def ensure_local(args: argparse.Namespace, index: ResultsIndex) -> IngestReport:
         connection = connection_from_args(args, settings)
         from batchboard.core.gateway.client import make_sync_client
 
-        bar = ProgressBar(f"downloading {printable(batch_id)}")
+        bar = ProgressBar(f"downloading {one_line(batch_id)}")
         with make_sync_client(connection) as client:
             batch = _retrieve(client, batch_id)  # an unknown id is BatchNotFound, not an ingest error
             try:

@@ -17,7 +17,7 @@ from batchboard.commands._results_common import (
     connection_from_args,
     fail,
     load_settings_quietly,
-    printable,
+    one_line,
 )
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ class _Table(_Printer):
         cost = self.cost(batch.id)
         self._line(
             [
-                printable(batch.id),
+                one_line(batch.id),
                 batch.outcome.value,
                 f"{c.total:,}",
                 f"{c.succeeded:,}",
@@ -161,7 +161,7 @@ class _Table(_Printer):
                 timestamp(batch.created_at),
                 (usd(cost.batch_cost) + ("" if cost.complete else "+?")) if cost else "—",
                 usd(cost.saving) if cost else "—",
-                printable(self.labels.get(batch.id, "")),
+                one_line(self.labels.get(batch.id, "")),
             ]
         )
 

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from batchboard.commands._results_common import printable
+from batchboard.commands._results_common import one_line
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -69,15 +69,15 @@ def show(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=2, ensure_ascii=False))
         return 0
     state = "" if file.exists() else " (not created yet: every setting is a default)"
-    print(f"config file: {printable(str(file))}{state}")
-    print(f"data dir:    {printable(str(paths.data_dir()))}")
+    print(f"config file: {one_line(str(file))}{state}")
+    print(f"data dir:    {one_line(str(paths.data_dir()))}")
     print()
-    width = max(len(printable(k)) for k, _, _ in rows)
-    value_width = max(len(printable(v)) for _, v, _ in rows)
+    width = max(len(one_line(k)) for k, _, _ in rows)
+    value_width = max(len(one_line(v)) for _, v, _ in rows)
     for key, value, source in rows:
-        print(f"{printable(key):<{width}}  {printable(value):<{value_width}}  {source}")
+        print(f"{one_line(key):<{width}}  {one_line(value):<{value_width}}  {source}")
     for problem in problems:
-        print(f"batchboard: {printable(str(problem))}", file=sys.stderr)
+        print(f"batchboard: {one_line(str(problem))}", file=sys.stderr)
     return 0
 
 
@@ -89,10 +89,10 @@ def set_value(args: argparse.Namespace) -> int:
     try:
         settings = set_setting(args.key, args.value, file, check=_ui_check())
     except ConfigError as exc:
-        print(f"batchboard config set: {printable(str(exc))}", file=sys.stderr)
+        print(f"batchboard config set: {one_line(str(exc))}", file=sys.stderr)
         return 2
     written = {k: v for k, v, _ in effective_settings_table(settings)}.get(args.key.strip(), args.value)
-    print(f"{printable(args.key.strip())} = {printable(written)}  (written to {printable(str(file))})")
+    print(f"{one_line(args.key.strip())} = {one_line(written)}  (written to {one_line(str(file))})")
     return 0
 
 
@@ -104,9 +104,9 @@ def unset_value(args: argparse.Namespace) -> int:
     try:
         unset_setting(args.key, file, check=_ui_check())
     except ConfigError as exc:
-        print(f"batchboard config unset: {printable(str(exc))}", file=sys.stderr)
+        print(f"batchboard config unset: {one_line(str(exc))}", file=sys.stderr)
         return 2
-    print(f"{printable(args.key.strip())} removed: back to its default  ({printable(str(file))})")
+    print(f"{one_line(args.key.strip())} removed: back to its default  ({one_line(str(file))})")
     return 0
 
 

@@ -13,8 +13,8 @@ from batchboard.commands._results_common import (
     add_profile_option,
     fail,
     load_settings_quietly,
+    one_line,
     open_index,
-    printable,
 )
 from batchboard.core.format import plural
 
@@ -136,12 +136,12 @@ def _print_batch(cost: BatchCost) -> None:
     from batchboard.core.pricing import PRICE_UNKNOWN, TOKEN_KINDS, bundled_table
 
     billed = plural(cost.requests, "billed (succeeded) request")
-    print(f"batch {printable(cost.batch_id)}: {billed}")
+    print(f"batch {one_line(cost.batch_id)}: {billed}")
     for model in cost.models:
         source = f" ({model.price_source} prices)" if model.price_known else ""
-        print(f"\n  {printable(model.model)}: {plural(model.requests, 'request')}{source}")
+        print(f"\n  {one_line(model.model)}: {plural(model.requests, 'request')}{source}")
         if not model.price_known:
-            print(f"    {PRICE_UNKNOWN}: {printable(bundled_table().why_unknown(model.model))}")
+            print(f"    {PRICE_UNKNOWN}: {one_line(bundled_table().why_unknown(model.model))}")
         rows = [("kind", "tokens", "batch", "standard", "saved")]
         for kind in TOKEN_KINDS:
             tokens = getattr(model.tokens, kind)
@@ -170,7 +170,7 @@ def _print_batch(cost: BatchCost) -> None:
     suffix = "" if cost.complete else f" (excluding {', '.join(cost.unknown_models)}: {PRICE_UNKNOWN})"
     print(
         f"\n  total: {usd(cost.batch_cost)} at batch price, {usd(cost.standard_cost)} at standard price, "
-        f"saved {usd(cost.saving)}{printable(suffix)}"
+        f"saved {usd(cost.saving)}{one_line(suffix)}"
     )
 
 

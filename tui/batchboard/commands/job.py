@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from batchboard.commands._results_common import CommandError, add_profile_option, fail, open_index, printable
+from batchboard.commands._results_common import CommandError, add_profile_option, fail, one_line, open_index
 from batchboard.core.format import plural
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         f"(${current.cost_standard:,.4f} at standard price)"
     )
     for note in notes:
-        print(f"not counted: {printable(note)}")
+        print(f"not counted: {one_line(note)}")
     return 0
 
 
@@ -111,9 +111,9 @@ def export_job(args: argparse.Namespace, index: ResultsIndex) -> int:
         name = args.output or f"{args.batch_id}.job.jsonl"
         count = write_lines_atomic(Path(name), lines)
         if not args.json:
-            print(f"wrote {plural(count, 'merged result')} to {printable(name)}", file=sys.stderr)
+            print(f"wrote {plural(count, 'merged result')} to {one_line(name)}", file=sys.stderr)
     for note in notes:
-        print(f"batchboard: not included: {printable(note)}", file=sys.stderr)
+        print(f"batchboard: not included: {one_line(note)}", file=sys.stderr)
     if args.json:
         print(
             json.dumps({**summary(current), "written": count, "notes": notes}, indent=2, ensure_ascii=False)

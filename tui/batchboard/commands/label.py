@@ -13,8 +13,8 @@ from batchboard.commands._results_common import (
     fail,
     load_settings_quietly,
     lookup_batch,
+    one_line,
     open_store,
-    printable,
 )
 
 if TYPE_CHECKING:
@@ -54,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"batch_id": args.batch_id, "label": label or None}, ensure_ascii=False))
     elif label:
-        print(f"{printable(args.batch_id)}: label set to {printable(label)}")
+        print(f"{one_line(args.batch_id)}: label set to {one_line(label)}")
     else:
-        print(f"{printable(args.batch_id)}: label cleared")
+        print(f"{one_line(args.batch_id)}: label cleared")
     return 0
 
 

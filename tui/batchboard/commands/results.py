@@ -14,8 +14,8 @@ from batchboard.commands._results_common import (
     add_profile_option,
     ensure_local,
     fail,
+    one_line,
     open_index,
-    printable,
     write_lines_atomic,
 )
 from batchboard.core.format import plural
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     elif args.output != "-":
         for name, count in written.items():
-            print(f"wrote {plural(count, 'result')} to {printable(name)}", file=sys.stderr)
+            print(f"wrote {plural(count, 'result')} to {one_line(name)}", file=sys.stderr)
     return 0
 
 

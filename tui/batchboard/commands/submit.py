@@ -22,8 +22,8 @@ from batchboard.commands._results_common import (
     connection_from_args,
     fail,
     load_settings_quietly,
+    one_line,
     open_store,
-    printable,
 )
 from batchboard.commands.wait import add_wait_options
 from batchboard.core.format import plural
@@ -141,7 +141,7 @@ def _count_option(parser: argparse.ArgumentParser) -> None:
 
 def _say(args: argparse.Namespace, text: str = "") -> None:
     """Human output: stdout normally, stderr when stdout carries JSON."""
-    print(printable(text), file=sys.stderr if args.json else sys.stdout)
+    print(one_line(text), file=sys.stderr if args.json else sys.stdout)
 
 
 def _confirm(args: argparse.Namespace, question: str) -> None:
@@ -231,7 +231,7 @@ def _validation_json(report: Report) -> dict[str, Any]:
 
 def _print_problems(args: argparse.Namespace, report: Report) -> None:
     for problem in report.problems:
-        print(printable(str(problem)), file=sys.stderr)
+        print(one_line(str(problem)), file=sys.stderr)
     if report.omitted:
         print(f"... and {plural(report.omitted, 'more problem')} not listed", file=sys.stderr)
 

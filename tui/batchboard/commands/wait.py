@@ -16,7 +16,7 @@ from batchboard.commands._results_common import (
     connection_from_args,
     fail,
     load_settings_quietly,
-    printable,
+    one_line,
 )
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def _line(batch: Batch) -> str:
     )
     if batch.is_active:
         counts = f"{c.processing:,} processing, " + counts
-    return f"{printable(batch.id)}: {batch.processing_status}, {batch.outcome.value} ({counts})"
+    return f"{one_line(batch.id)}: {batch.processing_status}, {batch.outcome.value} ({counts})"
 
 
 class _Progress:
@@ -139,7 +139,7 @@ class _Progress:
         ended = sum(b.is_ended for b in batches)
         text = f"waiting: {ended} of {len(batches)} ended, {done:,} of {plural(total, 'request')} done"
         if error is not None:
-            text += f" · {printable(error.message)} (trying again)"
+            text += f" · {one_line(error.message)} (trying again)"
         sys.stderr.write("\r\x1b[K" + text)
         sys.stderr.flush()
         self.shown = True

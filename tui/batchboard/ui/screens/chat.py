@@ -25,6 +25,7 @@ from textual.timer import Timer as TextualTimer
 from textual.widgets import Input, Label, Markdown, Select, Static
 from textual.worker import Worker
 
+from batchboard.core import fsio
 from batchboard.core.chat.compare import SafeBatchSubmitter, SubmitBatch, compare, comparison_custom_id
 from batchboard.core.chat.conversation import BatchRun, ChatBackend, Conversation, Turn, TurnState, run_stream
 from batchboard.core.chat.export import to_markdown
@@ -356,7 +357,7 @@ class ChatScreen(Screen[None]):
     async def _write_export(self, path: Path) -> None:
         text = to_markdown(self.conversation, self.prices, self.clock.now(), self._system_prompt())
         try:
-            await asyncio.to_thread(partial(path.write_text, text, encoding="utf-8"))
+            await asyncio.to_thread(fsio.write_atomic, path, text)  # whole or not at all, 0600
         except OSError as exc:
             self.notify(f"Could not write {path}: {exc.strerror or exc}", severity="error", markup=False)
             return
