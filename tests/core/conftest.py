@@ -21,14 +21,19 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
-@pytest.fixture
-def emulator(clock: ManualClock) -> Iterator[Emulator]:
-    emu = Emulator(EmulatorSettings(seed=0, demo=False), clock=clock)
+def running_emulator(clock: ManualClock, seed: int = 0) -> Iterator[Emulator]:
+    """An emulator (no demo world) serving in a thread on `clock` until the generator is closed."""
+    emu = Emulator(EmulatorSettings(seed=seed, demo=False), clock=clock)
     emu.start_in_thread()
     try:
         yield emu
     finally:
         emu.stop_in_thread()
+
+
+@pytest.fixture
+def emulator(clock: ManualClock) -> Iterator[Emulator]:
+    yield from running_emulator(clock)
 
 
 @pytest.fixture

@@ -13,12 +13,13 @@ from collections.abc import Iterator
 
 import pytest
 from anthropic import AsyncAnthropic
+from tests.core.conftest import running_emulator
 
 from batchboard.core.clock import ManualClock
 from batchboard.core.gateway.batches import BatchApi
 from batchboard.core.gateway.client import Connection, make_client
 from batchboard.core.poller import Poller
-from batchboard.emulator import Emulator, EmulatorSettings
+from batchboard.emulator import Emulator
 
 #: Longer than httpx's default keep-alive (5 s), which was also the default poll interval.
 GAP = 5.5
@@ -33,12 +34,7 @@ def test_keepalive_outlives_the_poll_interval() -> None:
 
 @pytest.fixture
 def control(clock: ManualClock) -> Iterator[Emulator]:
-    emu = Emulator(EmulatorSettings(seed=1, demo=False), clock=clock)
-    emu.start_in_thread()
-    try:
-        yield emu
-    finally:
-        emu.stop_in_thread()
+    yield from running_emulator(clock, seed=1)
 
 
 async def _rounds(api: BatchApi, emulator: Emulator, clock: ManualClock) -> tuple[int, int]:

@@ -16,6 +16,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from batchboard.core.config import Settings
+
 if TYPE_CHECKING:
     from batchboard.core.clock import Clock
     from batchboard.core.gateway.batches import BatchApi
@@ -32,7 +34,9 @@ DEMO_ERROR_RATE = 0.1
 class DemoBackend:
     """Starts the seeded demo emulator on first `connect()` and stops it on `close()`."""
 
-    def __init__(self, clock: Clock | None = None, seed: int = 0, poll_interval: float = 5.0) -> None:
+    def __init__(
+        self, clock: Clock | None = None, seed: int = 0, poll_interval: float = Settings.poll_interval
+    ) -> None:
         self.clock = clock
         self.seed = seed
         self.poll_interval = poll_interval

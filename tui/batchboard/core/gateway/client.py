@@ -10,15 +10,16 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from batchboard.core.config import DEFAULT_KEY_ENV, Settings
+
 if TYPE_CHECKING:
     from anthropic import Anthropic, AsyncAnthropic
 
-DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
 #: The `anthropic-version` the installed SDK sends on every call (anthropic 2.10.0, `_constants.py`); what
 #: the API accepts depends on it, so `submit` checks requests under it. A test keeps this in step.
 API_VERSION = "2026-10-21"
-#: Seconds between the dashboard's poll rounds when the config says nothing (Settings.poll_interval).
-DEFAULT_POLL_INTERVAL = 5.0
+#: Seconds between the dashboard's poll rounds when the config says nothing.
+DEFAULT_POLL_INTERVAL = Settings.poll_interval
 #: An idle connection is kept at least this long, and at least `KEEPALIVE_ROUNDS` poll intervals.
 MIN_KEEPALIVE = 30.0
 KEEPALIVE_ROUNDS = 3
